@@ -1,0 +1,32 @@
+# The two commands of the README:  make demo  (main job)   and   make test  (test suite).
+# Both create .venv on first use and only reinstall when pyproject.toml or requirements.lock change.
+PYTHON ?= python3
+VENV   := .venv
+STAMP  := $(VENV)/.kgrec-installed
+
+.PHONY: setup demo test bench-ingest neo4j-start neo4j-stop clean-venv
+
+$(STAMP): pyproject.toml requirements.lock
+	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install -q --disable-pip-version-check -c requirements.lock -e '.[dev]'
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/kgrec demo
+
+test: $(STAMP)
+	$(VENV)/bin/python -m pytest
+
+bench-ingest: $(STAMP)
+	$(VENV)/bin/python bench/ingest.py
+
+neo4j-start: $(STAMP)
+	$(VENV)/bin/kgrec neo4j start
+
+neo4j-stop: $(STAMP)
+	$(VENV)/bin/kgrec neo4j stop
+
+clean-venv:
+	rm -rf $(VENV)

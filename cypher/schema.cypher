@@ -1,0 +1,15 @@
+// kgrec schema: applied idempotently on every connection that writes (IF NOT EXISTS).
+// Nodes of several datasets live side by side; (dataset, id) identifies a node within its label.
+CREATE CONSTRAINT dataset_name IF NOT EXISTS FOR (d:Dataset) REQUIRE d.name IS UNIQUE;
+CREATE CONSTRAINT user_key IF NOT EXISTS FOR (n:User) REQUIRE (n.dataset, n.id) IS UNIQUE;
+CREATE CONSTRAINT item_key IF NOT EXISTS FOR (n:Item) REQUIRE (n.dataset, n.id) IS UNIQUE;
+CREATE CONSTRAINT entity_key IF NOT EXISTS FOR (n:Entity) REQUIRE (n.dataset, n.id) IS UNIQUE;
+CREATE CONSTRAINT interest_key IF NOT EXISTS FOR (n:Interest) REQUIRE (n.dataset, n.id) IS UNIQUE;
+// Per-dataset scans (stats, export, drop) without touching other datasets.
+CREATE INDEX user_dataset IF NOT EXISTS FOR (n:User) ON (n.dataset);
+CREATE INDEX item_dataset IF NOT EXISTS FOR (n:Item) ON (n.dataset);
+CREATE INDEX entity_dataset IF NOT EXISTS FOR (n:Entity) ON (n.dataset);
+CREATE INDEX interest_dataset IF NOT EXISTS FOR (n:Interest) ON (n.dataset);
+CREATE INDEX entity_uri IF NOT EXISTS FOR (n:Entity) ON (n.uri);
+CREATE INDEX item_title IF NOT EXISTS FOR (n:Item) ON (n.title);
+CREATE INDEX interacted_split IF NOT EXISTS FOR ()-[r:INTERACTED]-() ON (r.split);

@@ -1,0 +1,13 @@
+// Delete every node of one dataset with its relationships, in bounded transactions.
+CALL () {
+  MATCH (n:User {dataset: $dataset}) RETURN n
+  UNION ALL
+  MATCH (n:Item {dataset: $dataset}) RETURN n
+  UNION ALL
+  MATCH (n:Entity {dataset: $dataset}) RETURN n
+  UNION ALL
+  MATCH (n:Interest {dataset: $dataset}) RETURN n
+  UNION ALL
+  MATCH (n:Dataset {name: $dataset}) RETURN n
+}
+CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 2000 ROWS

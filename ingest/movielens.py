@@ -1,0 +1,153 @@
+"""GroupLens MovieLens raw files: 100K (``u.data``, ``u.item``, ``u.user``) and 1M
+(``movies.dat``, ``users.dat``, ``ratings.dat`` or ``ratings_without_timestamps.dat``).
+
+Item and user files are ISO-8859-1. MovieLens has no split, so one is assigned per user
+(:mod:`ingest.splits`). Ratings and timestamps are kept on the ``INTERACTED`` edges.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from kg_store.errors import BadInputError
+from ingest.reader import BadLinePolicy, Line, LineReader, read_rows
+from ingest.records import DatasetRecords, InteractionRow, NodeRow
+from ingest.splits import SplitConfig, assign_splits
+
+LATIN1 = "latin-1"
+ML100K_GENRES = ["unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime",
+                 "Documentary", "Drama", "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery",
+                 "Romance", "Sci-Fi", "Thriller", "War", "Western"]
+_YEAR = re.compile(r"\((\d{4})\)\s*$")
+ML1M_RATING_FILES = ("ratings.dat", "ratings_without_timestamps.dat")
+
+
+def _year(title: str) -> int | None:
+    match = _YEAR.search(title)
+    return int(match.group(1)) if match else None
+
+
+def _rating(line: Line, index: int) -> int:
+    value = line.integer(index, "rating")
+    if not 1 <= value <= 5:
+        raise line.error(f"rating {value} is outside 1..5", "rating")
+    return value
+
+
+def _check_known(line: Line, value: int, known: set[int], what: str, list_file: str) -> int:
+    if value not in known:
+        raise line.error(f"{what} {value} is not in {list_file}", what)
+    return value
+
+
+def detect_variant(folder: Path) -> str:
+    """'100k' or '1m' from the files present."""
+    if (folder / "u.data").exists():
+        return "100k"
+    if (folder / "movies.dat").exists():
+        return "1m"
+    raise BadInputError(folder, None, "no MovieLens files found (expected u.data or movies.dat)")
+
+
+# -- MovieLens 100K ------------------------------------------------------------------------------
+def _ml100k_genres(folder: Path, policy: BadLinePolicy) -> list[str]:
+    path = folder / "u.genre"
+    if not path.exists():
+        return ML100K_GENRES
+    pairs = read_rows(LineReader(path, "|", LATIN1), lambda line: (line.integer(1, "index"), line.fields[0]), policy)
+    return [name for _, name in sorted(pairs)]
+
+
+def _ml100k_items(folder: Path, policy: BadLinePolicy) -> list[NodeRow]:
+    genres = _ml100k_genres(folder, policy)
+
+    def parse(line: Line) -> NodeRow:
+        line.expect_columns(5 + len(genres))
+        flags = line.fields[5:]
+        if any(flag not in ("0", "1") for flag in flags):
+            raise line.error("genre flags must be 0 or 1", "genres")
+        props = {"title": line.fields[1], "release_date": line.fields[2] or None,
+                 "imdb_url": line.fields[4] or None,
+                 "genres": [g for g, flag in zip(genres, flags) if flag == "1"], "year": _year(line.fields[1])}
+        return line.integer(0, "movie_id"), {k: v for k, v in props.items() if v is not None}
+
+    return read_rows(LineReader(folder / "u.item", "|", LATIN1), parse, policy)
+
+
+def _ml100k_users(folder: Path, policy: BadLinePolicy) -> list[NodeRow]:
+    def parse(line: Line) -> NodeRow:
+        line.expect_columns(5)
+        return line.integer(0, "user_id"), {"age": line.integer(1, "age"), "gender": line.fields[2],
+                                            "occupation": line.fields[3], "zip": line.fields[4]}
+
+    return read_rows(LineReader(folder / "u.user", "|", LATIN1), parse, policy)
+
+
+def _ml100k_ratings(folder: Path, users: set[int], items: set[int], policy: BadLinePolicy) -> list[InteractionRow]:
+    def parse(line: Line) -> InteractionRow:
+        line.expect_columns(4)
+        user = _check_known(line, line.integer(0, "user_id"), users, "user_id", "u.user")
+        item = _check_known(line, line.integer(1, "item_id"), items, "item_id", "u.item")
+        return user, item, "train", _rating(line, 2), line.integer(3, "timestamp")
+
+    return read_rows(LineReader(folder / "u.data", "\t"), parse, policy)
+
+
+# -- MovieLens 1M --------------------------------------------------------------------------------
+def _ml1m_items(folder: Path, policy: BadLinePolicy) -> list[NodeRow]:
+    def parse(line: Line) -> NodeRow:
+        line.expect_columns(3)
+        title = line.fields[1]
+        props = {"title": title, "genres": [g for g in line.fields[2].split("|") if g], "year": _year(title)}
+        return line.integer(0, "movie_id"), {k: v for k, v in props.items() if v is not None}
+
+    return read_rows(LineReader(folder / "movies.dat", "::", LATIN1), parse, policy)
+
+
+def _ml1m_users(folder: Path, policy: BadLinePolicy) -> list[NodeRow]:
+    def parse(line: Line) -> NodeRow:
+        line.expect_columns(5)
+        return line.integer(0, "user_id"), {"gender": line.fields[1], "age": line.integer(2, "age"),
+                                            "occupation": line.integer(3, "occupation"), "zip": line.fields[4]}
+
+    return read_rows(LineReader(folder / "users.dat", "::", LATIN1), parse, policy)
+
+
+def _ml1m_ratings(folder: Path, users: set[int], items: set[int], policy: BadLinePolicy) -> list[InteractionRow]:
+    path = next((folder / name for name in ML1M_RATING_FILES if (folder / name).exists()), None)
+    if path is None:
+        raise BadInputError(folder, None, "no ratings file (expected ratings.dat or ratings_without_timestamps.dat)")
+
+    def parse(line: Line) -> InteractionRow:
+        line.expect_columns((3, 4))
+        user = _check_known(line, line.integer(0, "user_id"), users, "user_id", "users.dat")
+        item = _check_known(line, line.integer(1, "movie_id"), items, "movie_id", "movies.dat")
+        ts = line.integer(3, "timestamp") if len(line.fields) == 4 else None
+        return user, item, "train", _rating(line, 2), ts
+
+    return read_rows(LineReader(path, "::"), parse, policy)
+
+
+def _drop_repeated_pairs(rows: list[InteractionRow], path: Path) -> list[InteractionRow]:
+    unique = {(u, i): (u, i, s, r, t) for u, i, s, r, t in rows}  # the last rating of a pair wins
+    return list(unique.values())
+
+
+def read_movielens(folder: Path | str, dataset: str, skip_bad_lines: bool = False,
+                   split: SplitConfig | None = None) -> DatasetRecords:
+    """Parse and validate MovieLens 100K or 1M raw files; nothing is written here."""
+    folder = Path(folder)
+    policy = BadLinePolicy(skip_bad_lines)
+    variant = detect_variant(folder)
+    if variant == "100k":
+        items, users = _ml100k_items(folder, policy), _ml100k_users(folder, policy)
+        ratings = _ml100k_ratings(folder, {u for u, _ in users}, {i for i, _ in items}, policy)
+    else:
+        items, users = _ml1m_items(folder, policy), _ml1m_users(folder, policy)
+        ratings = _ml1m_ratings(folder, {u for u, _ in users}, {i for i, _ in items}, policy)
+    ratings = _drop_repeated_pairs(ratings, folder)
+    records = DatasetRecords(name=dataset, source=f"movielens-{variant}", users=users, items=items)
+    records.interactions = assign_splits(ratings, split or SplitConfig())
+    records.skipped = policy.skipped
+    return records

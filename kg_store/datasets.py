@@ -1,0 +1,61 @@
+"""What is in the store per dataset: listing, counts, and dropping a dataset."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from kg_store.connection import GraphStore
+from kg_store.errors import UnknownDatasetError
+from kg_store.graph_model import CORE_RELATIONSHIP_TYPES
+
+
+@dataclass
+class DatasetStats:
+    dataset: str
+    source: str | None
+    status: str | None
+    version: int | None
+    nodes: dict[str, int] = field(default_factory=dict)
+    relationships: dict[str, int] = field(default_factory=dict)
+    interactions: dict[str, int] = field(default_factory=dict)
+    kg_triples: int = 0
+    kg_relations: int = 0
+    interest_edges: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def list_datasets(store: GraphStore) -> list[dict[str, Any]]:
+    return store.read("store/list_datasets")
+
+
+def dataset_info(store: GraphStore, dataset: str) -> dict[str, Any]:
+    """The ``:Dataset`` node's properties; raises ``UnknownDatasetError`` if absent."""
+    rows = store.read("store/dataset_info", dataset=dataset)
+    if not rows:
+        known = ", ".join(row["name"] for row in list_datasets(store)) or "none"
+        raise UnknownDatasetError(f"Dataset '{dataset}' is not in the graph (datasets there: {known}).")
+    return rows[0]
+
+
+def dataset_stats(store: GraphStore, dataset: str) -> DatasetStats:
+    """Counts per label and relationship type, interactions per split, KG and interest totals."""
+    info = dataset_info(store, dataset)
+    nodes = {row["label"]: row["count"] for row in store.read("store/node_counts", dataset=dataset)}
+    relationships = {row["type"]: row["count"] for row in store.read("store/relationship_counts", dataset=dataset)}
+    splits = {row["split"]: row["count"] for row in store.read("store/interaction_splits", dataset=dataset)}
+    kg_counts = [n for name, n in relationships.items() if name not in CORE_RELATIONSHIP_TYPES]
+    return DatasetStats(
+        dataset=dataset, source=info["source"], status=info["status"], version=info["version"],
+        nodes=nodes, relationships=relationships, interactions=splits,
+        kg_triples=sum(kg_counts), kg_relations=len(kg_counts),
+        interest_edges=relationships.get("HAS_INTEREST", 0),
+    )
+
+
+def drop_dataset(store: GraphStore, dataset: str) -> None:
+    """Delete a dataset's nodes and relationships (other datasets are untouched)."""
+    dataset_info(store, dataset)
+    store.autocommit("store/drop_dataset", dataset=dataset)

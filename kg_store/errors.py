@@ -1,0 +1,69 @@
+"""One error tree for kgrec.
+
+Every failure the user can act on is a ``KgrecError``; the CLI turns it into one sentence and a
+non-zero exit code. Retryable server conditions share ``TransientStoreError`` so callers can
+tell "try again" from "fix something".
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class KgrecError(Exception):
+    """Root of every error kgrec raises on purpose."""
+
+    exit_code = 1
+
+
+class ConfigError(KgrecError):
+    """A setting is missing or invalid."""
+
+
+class BadInputError(KgrecError):
+    """A data file is malformed; names the file, line and (when known) field."""
+
+    exit_code = 2
+
+    def __init__(self, path: Path | str, line: int | None, message: str, field: str | None = None):
+        self.path = Path(path)
+        self.line = line
+        self.field = field
+        self.reason = message
+        where = f"{self.path}" + (f", line {line}" if line is not None else "")
+        what = f"field '{field}': {message}" if field else message
+        super().__init__(f"{where}: {what}")
+
+
+class StoreError(KgrecError):
+    """The graph store failed in a way the caller cannot fix by retrying."""
+
+
+class ServerUnavailableError(StoreError):
+    """No Neo4j server answers at the configured address."""
+
+    exit_code = 3
+
+
+class AuthenticationFailedError(StoreError):
+    """The server rejected the user name or password."""
+
+    exit_code = 3
+
+
+class TransientStoreError(StoreError):
+    """A condition that went away in the past (deadlock, leader switch); retrying may succeed."""
+
+
+class UnknownDatasetError(KgrecError):
+    """The named dataset is not in the graph."""
+
+
+class UnsafeNameError(KgrecError):
+    """A label or relationship type taken from data is not on the allow-list."""
+
+    exit_code = 2
+
+
+class LocalServerError(KgrecError):
+    """The local Neo4j launcher could not fetch, configure, start or stop the server."""

@@ -1,0 +1,60 @@
+"""The Python API behind the CLI: connect, ingest, inspect.
+
+Typical use::
+
+    from kgrec import connect, ingest_cikg
+    store = connect()                       # NEO4J_URI & co., else the local server
+    report = ingest_cikg(store, "data/dbbook2014", dataset="dbbook2014")
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ingest import IngestReport, read_cikg, read_movielens, write_dataset
+from ingest.splits import SplitConfig
+from ingest.writer import DEFAULT_BATCH_SIZE
+from kg_store.connection import GraphStore
+from kg_store.local_server import LocalNeo4j, ServerOptions, ServerStatus
+from kg_store.settings import default_local_home, resolve_settings
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def connect(database: str | None = None, local_home: Path | None = None) -> GraphStore:
+    """A verified connection: environment settings first, else the local server's."""
+    store = GraphStore(resolve_settings(local_home=local_home, database=database))
+    store.verify()
+    return store
+
+
+def start_local_neo4j(home: Path | None = None, options: ServerOptions | None = None) -> ServerStatus:
+    """Start (or find running) the local Neo4j in ``home``; no-op when NEO4J_URI is set."""
+    return LocalNeo4j(home or default_local_home(), options).start()
+
+
+def ingest_cikg(store: GraphStore, path: Path | str, dataset: str, batch_size: int = DEFAULT_BATCH_SIZE,
+                skip_bad_lines: bool = False, progress: bool = True) -> IngestReport:
+    """Validate a CIKG-layout folder completely, then write it (idempotent)."""
+    records = read_cikg(path, dataset, skip_bad_lines=skip_bad_lines)
+    return write_dataset(store, records, batch_size=batch_size, progress=progress)
+
+
+def ingest_movielens(store: GraphStore, path: Path | str, dataset: str, batch_size: int = DEFAULT_BATCH_SIZE,
+                     skip_bad_lines: bool = False, progress: bool = True,
+                     split: SplitConfig | None = None) -> IngestReport:
+    """Validate MovieLens 100K/1M raw files completely, then write them (idempotent)."""
+    records = read_movielens(path, dataset, skip_bad_lines=skip_bad_lines, split=split)
+    return write_dataset(store, records, batch_size=batch_size, progress=progress)
+
+
+def default_data_dir() -> Path:
+    """``KGREC_DATA_DIR``, else the repository's ``data/``, else ``../shared/data`` when present."""
+    override = os.environ.get("KGREC_DATA_DIR")
+    if override:
+        return Path(override)
+    for candidate in (REPO_ROOT / "data", REPO_ROOT.parent / "shared" / "data"):
+        if candidate.is_dir():
+            return candidate
+    return REPO_ROOT / "data"

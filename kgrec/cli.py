@@ -1,0 +1,238 @@
+"""The ``kgrec`` command: a thin click layer over :mod:`kgrec.api`.
+
+Every ``KgrecError`` becomes one sentence on stderr and a non-zero exit code; no tracebacks
+for problems the user can fix (bad files, wrong password, server down).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from kg_store.datasets import dataset_stats, drop_dataset, list_datasets
+from kg_store.errors import KgrecError
+from kg_store.local_server import LocalNeo4j, ServerOptions
+from kg_store.settings import default_local_home, settings_from_env
+from ingest.splits import SplitConfig
+from ingest.writer import DEFAULT_BATCH_SIZE, IngestReport
+from kgrec import api
+
+
+class KgrecGroup(click.Group):
+    """Turns kgrec errors into one line and an exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KgrecError as error:
+            click.echo(f"Error: {error}", err=True)
+            sys.exit(error.exit_code)
+
+
+@click.group(cls=KgrecGroup)
+@click.option("--database", default=None, help="Neo4j database name (default: NEO4J_DATABASE or 'neo4j').")
+@click.option("--neo4j-home", type=click.Path(path_type=Path), default=None,
+              help="Home of the local server (default: KGREC_NEO4J_HOME or ~/.local/share/kgrec/neo4j).")
+@click.pass_context
+def main(ctx: click.Context, database: str | None, neo4j_home: Path | None) -> None:
+    """kgrec: a Neo4j-backed knowledge-graph recommender."""
+    ctx.obj = {"database": database, "home": neo4j_home or default_local_home()}
+
+
+def _store(ctx: click.Context):
+    return api.connect(database=ctx.obj["database"], local_home=ctx.obj["home"])
+
+
+def _echo_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, sort_keys=True, default=str))
+
+
+# -- neo4j -----------------------------------------------------------------------------------------
+@main.group()
+def neo4j() -> None:
+    """Run a local Neo4j 5.26 server (no Docker needed)."""
+
+
+@neo4j.command("start")
+@click.option("--bolt-port", type=int, default=None, help="Bolt port (default 7687, or the last one used).")
+@click.option("--http-port", type=int, default=None, help="HTTP/Browser port (default 7474).")
+@click.option("--heap", default=None, help="JVM heap, e.g. 1g.")
+@click.option("--page-cache", default=None, help="Page cache, e.g. 1g.")
+@click.pass_context
+def neo4j_start(ctx: click.Context, bolt_port: int | None, http_port: int | None,
+                heap: str | None, page_cache: str | None) -> None:
+    """Fetch the server once (Maven Central), generate a password, start and wait until ready."""
+    server = LocalNeo4j(ctx.obj["home"])
+    saved = server.options
+    options = ServerOptions(
+        bolt_port=bolt_port or saved.bolt_port, http_port=http_port or saved.http_port,
+        heap=heap or saved.heap, page_cache=page_cache or saved.page_cache,
+    )
+    status = LocalNeo4j(ctx.obj["home"], options).start()
+    click.echo(f"Neo4j is running (pid {status.pid}): {status.bolt_uri}")
+    click.echo(f"Neo4j Browser: {status.browser_url}  (user neo4j; 'kgrec neo4j password' prints the password)")
+    click.echo(f"Data directory: {status.home}")
+
+
+@neo4j.command("stop")
+@click.pass_context
+def neo4j_stop(ctx: click.Context) -> None:
+    """Stop the local server."""
+    stopped = LocalNeo4j(ctx.obj["home"]).stop()
+    click.echo("Neo4j stopped." if stopped else "Neo4j was not running.")
+
+
+@neo4j.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+def neo4j_status(ctx: click.Context, as_json: bool) -> None:
+    """Whether the local server runs, and where."""
+    status = LocalNeo4j(ctx.obj["home"]).status()
+    if as_json:
+        _echo_json(status.as_dict())
+        return
+    state = f"running (pid {status.pid})" if status.running else "not running"
+    click.echo(f"Neo4j {state}; bolt {status.bolt_uri}; browser {status.browser_url}; home {status.home}")
+    if settings_from_env() is not None:
+        click.echo("Note: NEO4J_URI is set, so kgrec commands use that server, not this one.")
+    if not status.running:
+        sys.exit(1)
+
+
+@neo4j.command("password")
+@click.pass_context
+def neo4j_password(ctx: click.Context) -> None:
+    """Print the generated password of the local server (for Neo4j Browser)."""
+    click.echo(LocalNeo4j(ctx.obj["home"]).password())
+
+
+# -- ingest ----------------------------------------------------------------------------------------
+def _ingest_options(func):
+    func = click.option("--dataset", required=True, help="Name the dataset gets in the graph.")(func)
+    func = click.option("--batch-size", type=click.IntRange(1), default=DEFAULT_BATCH_SIZE, show_default=True,
+                        help="Rows per transaction.")(func)
+    func = click.option("--skip-bad-lines", is_flag=True,
+                        help="Report and skip malformed lines instead of stopping.")(func)
+    func = click.option("--progress/--no-progress", default=True, help="Show progress bars.")(func)
+    func = click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")(func)
+    return func
+
+
+def _print_report(report: IngestReport, as_json: bool) -> None:
+    if as_json:
+        _echo_json(report.as_dict())
+        return
+    for line in report.skipped[:20]:
+        where = f"{line.path}" + (f", line {line.line}" if line.line else "")
+        click.echo(f"skipped {where}: {line.reason}", err=True)
+    if report.skipped:
+        click.echo(f"{len(report.skipped)} bad line(s) skipped.", err=True)
+    click.echo(
+        f"Ingested '{report.dataset}' in {report.seconds:.1f} s: {report.nodes_written:,} nodes "
+        f"({report.nodes_created:,} new), {report.relationships_written:,} relationships "
+        f"({report.relationships_created:,} new); graph version {report.version}."
+    )
+
+
+@main.group()
+def ingest() -> None:
+    """Load datasets into the graph (idempotent: re-running never duplicates)."""
+
+
+@ingest.command("cikg")
+@click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@_ingest_options
+@click.pass_context
+def ingest_cikg_command(ctx: click.Context, path: Path, dataset: str, batch_size: int, skip_bad_lines: bool,
+                        progress: bool, as_json: bool) -> None:
+    """Load a folder in the CIKG layout (train/test, kg_final, lists, user interests)."""
+    report = api.ingest_cikg(_store(ctx), path, dataset, batch_size, skip_bad_lines, progress)
+    _print_report(report, as_json)
+
+
+@ingest.command("movielens")
+@click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@_ingest_options
+@click.option("--test-ratio", type=click.FloatRange(0.0, 1.0, max_open=True), default=0.2, show_default=True,
+              help="Share of each user's interactions in the test split.")
+@click.option("--split-seed", type=int, default=2024, show_default=True,
+              help="Seed of the per-user split (used when there are no timestamps).")
+@click.pass_context
+def ingest_movielens_command(ctx: click.Context, path: Path, dataset: str, batch_size: int, skip_bad_lines: bool,
+                             progress: bool, as_json: bool, test_ratio: float, split_seed: int) -> None:
+    """Load MovieLens 100K or 1M raw files (split per user: by time, else seeded)."""
+    split = SplitConfig(test_ratio=test_ratio, seed=split_seed)
+    report = api.ingest_movielens(_store(ctx), path, dataset, batch_size, skip_bad_lines, progress, split)
+    _print_report(report, as_json)
+
+
+# -- db --------------------------------------------------------------------------------------------
+@main.group()
+def db() -> None:
+    """Inspect and manage datasets in the graph."""
+
+
+@db.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def db_list(ctx: click.Context, as_json: bool) -> None:
+    """Datasets in the graph."""
+    rows = list_datasets(_store(ctx))
+    if as_json:
+        _echo_json(rows)
+        return
+    for row in rows:
+        click.echo(f"{row['name']}\t{row['source']}\t{row['status']}\tversion {row['version']}")
+
+
+@db.command("stats")
+@click.option("--dataset", required=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def db_stats(ctx: click.Context, dataset: str, as_json: bool) -> None:
+    """Counts per label and relationship type, and interactions per split."""
+    stats = dataset_stats(_store(ctx), dataset)
+    if as_json:
+        _echo_json(stats.as_dict())
+        return
+    click.echo(f"Dataset {stats.dataset} ({stats.source}, {stats.status}, version {stats.version})")
+    for label, count in stats.nodes.items():
+        click.echo(f"  :{label:<22}{count:>10,}")
+    for split, count in stats.interactions.items():
+        click.echo(f"  interactions/{split:<11}{count:>10,}")
+    click.echo(f"  KG triples{'':<13}{stats.kg_triples:>10,}  over {stats.kg_relations} relations")
+    click.echo(f"  interest edges{'':<9}{stats.interest_edges:>10,}")
+    for rel_type, count in stats.relationships.items():
+        click.echo(f"  [:{rel_type}]{'':<{max(1, 19 - len(rel_type))}}{count:>10,}")
+
+
+@db.command("drop")
+@click.option("--dataset", required=True)
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_context
+def db_drop(ctx: click.Context, dataset: str, yes: bool) -> None:
+    """Delete one dataset's nodes and relationships."""
+    if not yes:
+        click.confirm(f"Delete dataset '{dataset}' from the graph?", abort=True)
+    drop_dataset(_store(ctx), dataset)
+    click.echo(f"Dropped dataset '{dataset}'.")
+
+
+# -- demo ------------------------------------------------------------------------------------------
+@main.command("demo")
+@click.option("--data-dir", type=click.Path(path_type=Path), default=None,
+              help="Folder holding dbbook2014/ (default: data/, else ../shared/data).")
+@click.pass_context
+def demo(ctx: click.Context, data_dir: Path | None) -> None:
+    """The main job: start Neo4j, ingest dbbook2014, print its stats."""
+    from kgrec.demo import run_demo
+
+    run_demo(data_dir or api.default_data_dir(), ctx.obj["home"], ctx.obj["database"])
+
+
+if __name__ == "__main__":
+    main()
