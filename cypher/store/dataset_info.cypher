@@ -1,4 +1,4 @@
 MATCH (d:Dataset {name: $dataset})
 RETURN d.name AS name, d.source AS source, d.status AS status, d.version AS version,
        d.relation_types AS relation_types, d.relation_uris AS relation_uris,
-       toString(d.load_finished) AS load_finished
+       toString(d.load_finished) AS load_finished, toString(d.created) AS created

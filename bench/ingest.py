@@ -1,0 +1,134 @@
+"""Ingest benchmark: dbbook2014 into an empty database on a private local Neo4j.
+
+Each configuration gets a fresh server: a load into the empty database (JVM just started), the
+idempotent re-run, and a second dataset loaded into the warmed-up server. Compares batch sizes,
+the ``neo4j-rust-ext`` packer on/off, and a synthetic interactions-only set at the scale of ANCHORS.md
+(95,594 users and items, 846,434 interactions). Each run is a subprocess, so peak RSS is per run.
+Writes ``bench/results/ingest.json`` and prints a table.
+
+    .venv/bin/python bench/ingest.py [--data-dir DIR] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+
+def _worker(args: argparse.Namespace) -> None:
+    """Measured loads on a fresh server (runs in its own process, so peak RSS is per run)."""
+    if args.no_rust:
+        sys.modules["neo4j._rust"] = None  # type: ignore[assignment]  # makes the driver use pure Python
+    from ingest import read_cikg, write_dataset
+    from kg_store.connection import GraphStore
+    from kg_store.datasets import dataset_stats
+    from kg_store.settings import Neo4jSettings
+
+    store = GraphStore(Neo4jSettings(uri=args.uri, password=args.password))
+
+    def load(name: str) -> tuple[float, float, object]:
+        started = time.perf_counter()
+        records = read_cikg(args.folder, name)
+        parse_s = time.perf_counter() - started
+        report = write_dataset(store, records, batch_size=args.batch_size, progress=False)
+        return time.perf_counter() - started, parse_s, report
+
+    wall, parse_s, report = load("bench")           # empty database, JVM just started
+    rerun_wall, _, rerun = load("bench")            # idempotent re-run: must create nothing
+    warm_wall, _, warm = load("bench_warm")         # a second dataset, JVM warmed up
+    stats = dataset_stats(store, "bench")
+    rels = report.relationships_written
+    print(json.dumps({
+        "wall_s": round(wall, 3), "parse_s": round(parse_s, 3),
+        "nodes": report.nodes_written, "relationships": rels,
+        "nodes_per_s": round(report.nodes_written / wall), "relationships_per_s": round(rels / wall),
+        "steps_s": report.steps,
+        "rerun_wall_s": round(rerun_wall, 3), "rerun_created": rerun.nodes_created + rerun.relationships_created,
+        "warm_wall_s": round(warm_wall, 3), "warm_relationships_per_s": round(warm.relationships_written / warm_wall),
+        "warm_steps_s": warm.steps,
+        "stored_relationships": sum(stats.relationships.values()),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }))
+
+
+def _synthetic_scale(folder: Path, users: int = 47_797, items: int = 47_797, total: int = 846_434) -> Path:
+    """Interactions-only CIKG folder of the anchor's size (same layout, random pairs)."""
+    if (folder / "train.txt").exists():
+        return folder
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(11)
+    per_user = [total // users + (1 if u < total % users else 0) for u in range(users)]
+    with (folder / "train.txt").open("w") as handle:
+        for user, count in enumerate(per_user):
+            handle.write(" ".join(map(str, [user, *rng.sample(range(items), count)])) + "\n")
+    return folder
+
+
+def _run(label: str, folder: Path, batch_size: int, no_rust: bool = False) -> dict:
+    """One configuration on its own fresh server: the load starts from an empty database."""
+    from kg_store.local_server import LocalNeo4j, ServerOptions, free_port
+
+    with tempfile.TemporaryDirectory(prefix="kgrec-bench-") as tmp:
+        server = LocalNeo4j(Path(tmp) / "neo4j", ServerOptions(bolt_port=free_port(), http_port=free_port(),
+                                                                heap="2g", page_cache="2g"))
+        server.start()
+        try:
+            settings = server.connection_settings()
+            command = [sys.executable, __file__, "--worker", "--uri", settings.uri, "--password",
+                       settings.password, "--folder", str(folder), "--batch-size", str(batch_size)]
+            result = subprocess.run(command + (["--no-rust"] if no_rust else []), capture_output=True, text=True)
+        finally:
+            server.stop()
+    if result.returncode != 0:
+        raise SystemExit(f"{label} failed:\n{result.stderr[-2000:]}")
+    row = {"run": label, "batch_size": batch_size, "rust_ext": not no_rust, **json.loads(result.stdout)}
+    print(f"{label:<28} batch {batch_size:>6}  rust {'on ' if not no_rust else 'off'}  "
+          f"empty-db {row['wall_s']:>6.2f} s ({row['relationships_per_s']:>6,} rel/s)  "
+          f"warm {row['warm_wall_s']:>6.2f} s ({row['warm_relationships_per_s']:>6,} rel/s)  "
+          f"re-run {row['rerun_wall_s']:>5.2f} s  peak {row['peak_rss_mb']:>4.0f} MB", flush=True)
+    return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--uri"), parser.add_argument("--password"), parser.add_argument("--folder", type=Path)
+    parser.add_argument("--no-rust", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--batch-size", type=int, default=10_000)
+    parser.add_argument("--data-dir", type=Path, default=None)
+    parser.add_argument("--quick", action="store_true", help="Skip the batch-size sweep and the scale set.")
+    parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "ingest.json")
+    args = parser.parse_args()
+    if args.worker:
+        _worker(args)
+        return
+
+    from kgrec.api import default_data_dir
+
+    folder = (args.data_dir or default_data_dir()) / "dbbook2014"
+    rows = [_run("dbbook2014", folder, 10_000), _run("dbbook2014", folder, 10_000, no_rust=True)]
+    if not args.quick:
+        for batch in (2_000, 5_000, 20_000, 50_000):
+            rows.append(_run("dbbook2014", folder, batch))
+        with tempfile.TemporaryDirectory(prefix="kgrec-scale-") as tmp:
+            rows.append(_run("synthetic 846k interactions", _synthetic_scale(Path(tmp) / "scale"), 20_000))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({"machine": {"cpus": __import__("os").cpu_count(),
+                                                "python": platform.python_version()},
+                                    "date": time.strftime("%Y-%m-%d"), "runs": rows}, indent=2))
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,2 @@
+MATCH (n:Entity {dataset: $dataset})
+RETURN n.id AS id

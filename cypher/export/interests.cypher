@@ -1,0 +1,2 @@
+MATCH (n:Interest {dataset: $dataset})
+RETURN n.id AS id

@@ -1,0 +1,2 @@
+MATCH (i:Item {dataset: $dataset})-[:LINKED_TO]->(e:Entity)
+RETURN i.id AS item, e.id AS entity

@@ -1,0 +1,2 @@
+MATCH (n:Item {dataset: $dataset})
+RETURN n.id AS id

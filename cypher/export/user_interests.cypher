@@ -1,0 +1,2 @@
+MATCH (u:User {dataset: $dataset})-[:HAS_INTEREST]->(j:Interest)
+RETURN u.id AS user, j.id AS interest

@@ -1,0 +1,2 @@
+MATCH (n:User {dataset: $dataset})
+RETURN n.id AS id

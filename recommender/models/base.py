@@ -1,0 +1,66 @@
+"""The contract every ranking model keeps, and the registry that finds models by name.
+
+A model owns its parameters and graphs; the trainer calls ``batch_loss`` for (user, positive,
+negative) triples, ``epoch_end`` for extra per-epoch objectives (TransE), and ``final_embeddings``
+to score all items for evaluation and recommendation.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import torch
+from torch import nn
+
+from recommender.config import ModelConfig
+from recommender.data import RecData
+from recommender.errors import UnknownModelError
+
+MODELS: dict[str, type["RankingModel"]] = {}
+
+
+class RankingModel(nn.Module):
+    name: ClassVar[str] = ""
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.name:
+            MODELS[cls.name] = cls
+
+    def __init__(self, data: RecData, config: ModelConfig, device: torch.device):
+        super().__init__()
+        self.config = config
+        self.device = device
+        self.n_users, self.n_items = data.n_users, data.n_items
+        self.notes: list[str] = []   # parts switched off and why, for the user
+
+    def batch_loss(self, users: torch.Tensor, positives: torch.Tensor, negatives: torch.Tensor,
+                   epoch: int) -> dict[str, torch.Tensor]:
+        """Loss terms for one batch; ``total`` is what the optimizer minimizes."""
+        raise NotImplementedError
+
+    def final_embeddings(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(users (U, D), items (I, D)) used for scoring."""
+        raise NotImplementedError
+
+    def epoch_end(self, optimizer: torch.optim.Optimizer, epoch: int, generator: torch.Generator) -> dict[str, float]:
+        """Extra work after each epoch (alternating objectives); returns logged losses."""
+        return {}
+
+    def score_users(self, users: torch.Tensor, embeddings: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
+        user_emb, item_emb = embeddings or self.final_embeddings()
+        return user_emb[users] @ item_emb.T
+
+
+def build_model(name: str, data: RecData, config: ModelConfig, device: torch.device) -> RankingModel:
+    import recommender.models  # noqa: F401  (registers every model)
+
+    if name not in MODELS:
+        raise UnknownModelError(f"No model '{name}'; available: {', '.join(sorted(MODELS))}.")
+    return MODELS[name](data, config, device).to(device)
+
+
+def xavier_embedding(rows: int, dim: int) -> nn.Parameter:
+    weight = torch.empty(rows, dim)
+    nn.init.xavier_uniform_(weight)
+    return nn.Parameter(weight)
