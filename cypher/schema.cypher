@@ -13,3 +13,5 @@ CREATE INDEX interest_dataset IF NOT EXISTS FOR (n:Interest) ON (n.dataset);
 CREATE INDEX entity_uri IF NOT EXISTS FOR (n:Entity) ON (n.uri);
 CREATE INDEX item_title IF NOT EXISTS FOR (n:Item) ON (n.title);
 CREATE INDEX interacted_split IF NOT EXISTS FOR ()-[r:INTERACTED]-() ON (r.split);
+CREATE CONSTRAINT training_run_id IF NOT EXISTS FOR (r:TrainingRun) REQUIRE r.run_id IS UNIQUE;
+CREATE INDEX recommended_model IF NOT EXISTS FOR ()-[r:RECOMMENDED]-() ON (r.model);

@@ -226,13 +226,18 @@ def db_drop(ctx: click.Context, dataset: str, yes: bool) -> None:
 @main.command("demo")
 @click.option("--data-dir", type=click.Path(path_type=Path), default=None,
               help="Folder holding dbbook2014/ (default: data/, else ../shared/data).")
+@click.option("--epochs", type=click.IntRange(1), default=None, help="CIKGRec epochs (default 20).")
 @click.pass_context
-def demo(ctx: click.Context, data_dir: Path | None) -> None:
-    """The main job: start Neo4j, ingest dbbook2014, print its stats."""
-    from kgrec.demo import run_demo
+def demo(ctx: click.Context, data_dir: Path | None, epochs: int | None) -> None:
+    """The main job: start Neo4j, ingest dbbook2014, train CIKGRec, write back, print metrics."""
+    from kgrec.demo import DEMO_EPOCHS, run_demo
 
-    run_demo(data_dir or api.default_data_dir(), ctx.obj["home"], ctx.obj["database"])
+    run_demo(data_dir or api.default_data_dir(), ctx.obj["home"], ctx.obj["database"], epochs or DEMO_EPOCHS)
 
+
+from kgrec.cli_train import register as _register_training  # noqa: E402
+
+_register_training(main, _store)
 
 if __name__ == "__main__":
     main()

@@ -27,8 +27,11 @@ class ModelConfig:
     eta: float = 2.0                 # scaling factor of the scaled cosine error
     reconstruction_weight: float = 0.1   # lambda_2
     bpr_weight: float = 1.0          # lambda_1
-    # TransE on the KG (Eq. 12), alternating with the main objective
+    # TransE on the KG (Eq. 12), alternating with the main objective, with its own optimizer
     transe_batch_size: int = 8192
+    kg_lr: float = 2e-3
+    transe_l2: float = 1e-3
+    self_loops: bool = False         # add I to the propagation graph before normalizing
     # switches for the paper's ablations
     use_interests: bool = True       # off = "w/o UIK": interests leave the graph and the views
     use_kg: bool = True
@@ -57,7 +60,9 @@ MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
     "bprmf": {"l2": 1e-4},
     "lightgcn": {"n_layers": 2},
     "simgcl": {"n_layers": 2, "cl_weight": 0.2, "noise_eps": 0.1, "temperature": 0.2},
-    "cikgrec": {"n_layers": 2},
+    # the reference implementation's settings for DBbook2014 (weights, rates, schedule)
+    "cikgrec": {"n_layers": 3, "l2": 1e-5, "bpr_weight": 1.5, "cl_weight": 0.01, "reconstruction_weight": 0.03,
+                "mask": MaskSchedule("exponential", alpha=0.05, omega=0.75, horizon=150), "self_loops": True},
 }
 DATASET_DEFAULTS: dict[str, dict[str, Any]] = {
     "dbbook2014": {"batch_size": 2048, "lr": 1e-3},

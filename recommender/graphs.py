@@ -58,12 +58,16 @@ def kg_edges(data: RecData, layout: NodeLayout) -> np.ndarray:
     return edges[edges[:, 0] != edges[:, 1]]  # self-loops add nothing to propagation
 
 
-def normalized_adjacency(edges: np.ndarray, n_nodes: int, device: torch.device | str = "cpu") -> torch.Tensor:
+def normalized_adjacency(edges: np.ndarray, n_nodes: int, device: torch.device | str = "cpu",
+                         self_loops: bool = False) -> torch.Tensor:
     """Symmetric D^-1/2 A D^-1/2 of the undirected graph, as a CSR tensor (duplicates merged).
 
     Shapes: ``edges`` (E, 2) -> sparse (n_nodes, n_nodes).
     """
     both = np.concatenate([edges, edges[:, ::-1]], 0)
+    if self_loops:
+        loops = np.arange(n_nodes)
+        both = np.concatenate([both, np.stack([loops, loops], 1)], 0)
     keys = np.unique(both[:, 0] * n_nodes + both[:, 1])
     rows, cols = keys // n_nodes, keys % n_nodes
     degree = np.bincount(rows, minlength=n_nodes).astype(np.float32)

@@ -175,11 +175,12 @@ def test_neo4j_killed_during_load_then_rerun(store, dataset_name, tmp_path, cli_
     deadline = time.monotonic() + 120
     while _interaction_count(store, dataset_name) == 0 and time.monotonic() < deadline:
         time.sleep(0.05)
-    local_server.kill()  # SIGKILL: no clean shutdown, recovery from the transaction log
-    process.wait(timeout=120)
-    assert process.returncode != 0
-    assert b"Traceback" not in process.stderr.read()
+    local_server.kill()  # SIGKILL: no clean shutdown, recovery from the transaction log at restart
     local_server.start()
+    # the running load either resumes through the driver's retries or stops with one sentence
+    _, stderr = process.communicate(timeout=300)
+    assert b"Traceback" not in stderr
+    assert process.returncode == 0 or b"Error: No Neo4j server answers" in stderr
     result = subprocess.run(process.args, env=cli_env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert _interaction_count(store, dataset_name) == total

@@ -1,7 +1,7 @@
 """CIKGRec (Hu et al., AAAI 2025): LightGCN on the Collaborative Interest Knowledge Graph.
 
 Objective (Eq. 11): ``bpr_weight * L_r + reconstruction_weight * L_u + cl_weight * L_c``, with
-TransE on the KG (Eq. 12) after every epoch (alternating, as in the paper).
+TransE on the KG (Eq. 12) after every epoch (alternating, as in the paper, with its own optimizer).
 
 - ``L_r`` (Eq. 10): BPR on the l-layer propagation over the full CIKG.
 - ``L_u`` (Eq. 3-7): mask a scheduled share of interest nodes with a learnable token, encode
@@ -47,6 +47,7 @@ class CIKGRec(RankingModel):
         self.use_reconstruction = config.use_reconstruction and self.use_interests
         self.use_contrastive = config.use_contrastive
         self.use_transe = config.use_transe and self.use_kg
+        self.kg_optimizer: torch.optim.Optimizer | None = None  # TransE alternates with its own Adam
         self.layout = node_layout(data)
         dim = config.embedding_dim
         self.embedding = xavier_embedding(self.layout.n_nodes, dim)
@@ -62,14 +63,16 @@ class CIKGRec(RankingModel):
 
     def _build_graphs(self, data: RecData, device: torch.device) -> None:
         n = self.layout.n_nodes
+        loops = self.config.self_loops
         ui = interaction_edges(data, self.layout)
         uj = interest_edges(data, self.layout) if self.use_interests else np.zeros((0, 2), np.int64)
         kg = kg_edges(data, self.layout) if self.use_kg else np.zeros((0, 2), np.int64)
-        self.cikg = normalized_adjacency(np.concatenate([ui, uj, kg]), n, device)
+        self.cikg = normalized_adjacency(np.concatenate([ui, uj, kg]), n, device, loops)
         if self.use_contrastive:
-            self.view_interactions = normalized_adjacency(ui, n, device)
-            self.view_interests = normalized_adjacency(np.concatenate([ui, uj]), n, device) if self.use_interests else None
-            self.view_kg = normalized_adjacency(np.concatenate([ui, kg]), n, device) if self.use_kg else None
+            self.view_interactions = normalized_adjacency(ui, n, device, loops)
+            self.view_interests = (normalized_adjacency(np.concatenate([ui, uj]), n, device, loops)
+                                   if self.use_interests else None)
+            self.view_kg = normalized_adjacency(np.concatenate([ui, kg]), n, device, loops) if self.use_kg else None
 
     # -- parts -------------------------------------------------------------------------------------
     def item_nodes(self, items: torch.Tensor) -> torch.Tensor:
@@ -82,7 +85,8 @@ class CIKGRec(RankingModel):
         masked = self.interest_nodes[torch.randperm(len(self.interest_nodes), device=self.device)[:n_masked]]
         masked_input = self.embedding.index_put((masked,), self.mask_token.expand(n_masked, -1))
         encoded = propagate(self.cikg, masked_input, self.config.n_layers - 1)
-        decoded = torch.sparse.mm(self.cikg, self.projection(encoded))
+        projected = self.projection(encoded).index_fill(0, masked, 0.0)  # re-mask before decoding
+        decoded = torch.sparse.mm(self.cikg, projected)
         return scaled_cosine_error(self.embedding[masked], decoded[masked], self.config.eta)
 
     def contrastive_loss(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
@@ -127,6 +131,9 @@ class CIKGRec(RankingModel):
         """One pass of TransE over the KG triples (Eq. 12), negatives are random tails."""
         if not self.use_transe:
             return {}
+        if self.kg_optimizer is None:
+            self.kg_optimizer = torch.optim.Adam(self.parameters(), lr=self.config.kg_lr)
+        optimizer = self.kg_optimizer
         order = torch.randperm(len(self.triples), generator=generator).to(self.device)
         total, steps = 0.0, 0
         for start in range(0, len(order), self.config.transe_batch_size):
@@ -136,7 +143,7 @@ class CIKGRec(RankingModel):
             tail = self.embedding[self.entity_node[batch[:, 2]]]
             wrong = self.embedding[self.entity_node[negative]]
             relation = self.relation_embedding[batch[:, 1]]
-            loss = transe_loss(head, relation, tail, wrong) + self.config.l2 * l2_regularizer(head, relation, tail, wrong)
+            loss = transe_loss(head, relation, tail, wrong) + self.config.transe_l2 * l2_regularizer(head, relation, tail, wrong)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

@@ -1,0 +1,1 @@
+"""Cypher files: recommendations and training runs."""

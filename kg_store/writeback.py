@@ -1,0 +1,62 @@
+"""Results back into the graph: top-K recommendations as edges, and a node per training run.
+
+``(:User)-[:RECOMMENDED {score, rank, model, run_id}]->(:Item)`` replaces the same model's
+previous edges user by user (delete + create in one transaction per batch), so readers never see
+a user with two runs mixed; ``(:TrainingRun)`` keeps the config and metrics as JSON text.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from kg_store.connection import GraphStore
+from kg_store.datasets import dataset_info
+from kg_store.schema import apply_schema
+
+WRITE_BATCH_USERS = 500
+
+
+def write_recommendations(store: GraphStore, dataset: str, model: str, run_id: str, user_ids: np.ndarray,
+                          item_ids: np.ndarray, top_items: np.ndarray, top_scores: np.ndarray,
+                          progress: bool = True) -> int:
+    """Write ranked items per user. ``top_items``/``top_scores``: (n_users, K) indices into ``item_ids``.
+
+    Returns the number of edges written.
+    """
+    dataset_info(store, dataset)
+    apply_schema(store)
+    rows = [
+        [int(user_ids[u]), [[int(item_ids[i]), float(s), rank + 1] for rank, (i, s) in enumerate(zip(items, scores))]]
+        for u, (items, scores) in enumerate(zip(top_items, top_scores))
+    ]
+    for start in tqdm(range(0, len(rows), WRITE_BATCH_USERS), desc=f"{dataset}: recommendations",
+                      disable=not progress, leave=False):
+        store.write_batch("recommend/replace_recommendations", rows[start:start + WRITE_BATCH_USERS],
+                          dataset=dataset, model=model, run_id=run_id)
+    store.autocommit("recommend/delete_stale_recommendations", dataset=dataset, model=model, run_id=run_id)
+    return int(top_items.size)
+
+
+def save_training_run(store: GraphStore, dataset: str, model: str, run_id: str, config: dict[str, Any],
+                      metrics: dict[str, Any], started: datetime, finished: datetime | None = None) -> None:
+    finished = finished or datetime.now(timezone.utc)
+    store.write("recommend/save_training_run", dataset=dataset, model=model, run_id=run_id,
+                config=json.dumps(config, sort_keys=True, default=str),
+                metrics=json.dumps(metrics, sort_keys=True, default=str),
+                started=started.isoformat(), finished=finished.isoformat())
+
+
+def read_recommendations(store: GraphStore, dataset: str, user: int, model: str | None = None,
+                         limit: int = 100) -> list[dict[str, Any]]:
+    dataset_info(store, dataset)
+    return store.read("recommend/user_recommendations", dataset=dataset, user=user, model=model, limit=limit)
+
+
+def training_runs(store: GraphStore, dataset: str) -> Sequence[dict[str, Any]]:
+    return store.read("recommend/training_runs", dataset=dataset)

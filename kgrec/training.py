@@ -1,0 +1,137 @@
+"""Train, evaluate and recommend: the glue between the graph store and the recommender.
+
+Flow: export the dataset's subgraph (cached by graph version) -> ``RecData`` with a validation
+split carved from train -> ``Trainer`` (checkpoints under the cache, so a killed run resumes) ->
+test metrics, mean and std over seeds -> top-K per user and a ``TrainingRun`` node written back.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from kg_store.connection import GraphStore
+from kg_store.export import GraphExport, export_dataset
+from kg_store.settings import kgrec_cache_home
+from kg_store.writeback import save_training_run, write_recommendations
+from recommender.config import config_dict, resolve_config
+from recommender.data import RecData, from_export
+from recommender.evaluate import _grouped
+from recommender.trainer import TrainResult, Trainer, run_key
+
+
+@dataclass
+class TrainingOutcome:
+    run_id: str
+    model: str
+    dataset: str
+    seeds: list[int]
+    results: list[TrainResult]
+    summary: dict[str, dict[str, float]]          # metric -> {mean, std}
+    notes: list[str] = field(default_factory=list)
+    recommendations_written: int = 0
+
+    def metrics(self) -> dict[str, Any]:
+        return {"test_mean_std": self.summary, "per_seed": [r.metrics() for r in self.results],
+                "seeds": self.seeds, "notes": self.notes}
+
+
+def _mean_std(results: list[TrainResult]) -> dict[str, dict[str, float]]:
+    names = results[0].test.keys()
+    return {name: {"mean": float(np.mean([r.test[name] for r in results])),
+                   "std": float(np.std([r.test[name] for r in results]))} for name in names}
+
+
+def top_k(model: torch.nn.Module, data: RecData, k: int, batch_size: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+    """Top-``k`` unseen items (train, valid and test items excluded) per user: (indices, scores)."""
+    known = _grouped(np.concatenate([data.train, data.valid, data.test]), data.n_users)
+    k = min(k, data.n_items)
+    tops, scores_out = [], []
+    model.eval()
+    with torch.no_grad():
+        embeddings = model.final_embeddings()
+        for start in range(0, data.n_users, batch_size):
+            users = np.arange(start, min(start + batch_size, data.n_users))
+            scores = model.score_users(torch.from_numpy(users).to(model.device), embeddings).float()
+            rows = np.concatenate([np.full(len(known[u]), off) for off, u in enumerate(users)])
+            cols = np.concatenate([known[u] for u in users])
+            scores[torch.from_numpy(rows).to(scores.device), torch.from_numpy(cols).to(scores.device)] = -torch.inf
+            values, indices = torch.topk(scores, k, dim=1)
+            tops.append(indices.cpu().numpy())
+            scores_out.append(values.cpu().numpy())
+    return np.concatenate(tops), np.concatenate(scores_out)
+
+
+def train_and_write(store: GraphStore, dataset: str, model: str, seeds: list[int] | None = None, k: int = 20,
+                    write_back: bool = True, progress: bool = True, export: GraphExport | None = None,
+                    **overrides: Any) -> TrainingOutcome:
+    """Train ``model`` on ``dataset`` for each seed; write the best seed's top-``k`` back."""
+    started = datetime.now(timezone.utc)
+    export = export or export_dataset(store, dataset)
+    seeds = seeds or [overrides.pop("seed", None) or 2024]
+    overrides.pop("seed", None)
+    results: list[TrainResult] = []
+    datas: list[RecData] = []
+    for seed in seeds:
+        model_config, train_config = resolve_config(model, dataset, seed=seed, **overrides)
+        data = from_export(export, valid_ratio=train_config.valid_ratio, seed=seed)
+        key = run_key(model, dataset, export.cache_key, model_config, train_config)
+        trainer = Trainer(data, model, model_config, train_config,
+                          checkpoint_dir=kgrec_cache_home() / "runs" / key, progress=progress)
+        results.append(trainer.fit())
+        datas.append(data)
+    run_id = f"{model}-{started.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
+    outcome = TrainingOutcome(run_id=run_id, model=model, dataset=dataset, seeds=seeds, results=results,
+                              summary=_mean_std(results), notes=results[0].notes)
+    best = max(range(len(results)), key=lambda n: results[n].valid.get(train_config.select_metric, 0.0))
+    _save_model(run_id, results[best], model, dataset, config_dict(model_config, train_config))
+    if write_back:
+        items, scores = top_k(results[best].model, datas[best], k)
+        outcome.recommendations_written = write_recommendations(
+            store, dataset, model, run_id, export.user_ids, export.item_ids, items, scores, progress)
+        save_training_run(store, dataset, model, run_id, config_dict(model_config, train_config),
+                          outcome.metrics(), started)
+    return outcome
+
+
+def _save_model(run_id: str, result: TrainResult, model: str, dataset: str, config: dict[str, Any]) -> Path:
+    path = kgrec_cache_home() / "models" / f"{run_id}.pt"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"model": model, "dataset": dataset, "config": config, "state": result.model.state_dict(),
+                "metrics": result.metrics()}, path)
+    (path.with_suffix(".json")).write_text(json.dumps(result.metrics(), indent=2))
+    return path
+
+
+def evaluate_saved(store: GraphStore, run_id: str) -> dict[str, Any]:
+    """Recompute test metrics of a saved run on the dataset as it is in the graph now."""
+    from recommender.config import ModelConfig, TrainConfig
+    from recommender.errors import TrainingError
+    from recommender.schedules import MaskSchedule
+
+    path = kgrec_cache_home() / "models" / f"{run_id}.pt"
+    if not path.exists():
+        raise TrainingError(f"No saved model for run '{run_id}' in {path.parent}.")
+    saved = torch.load(path, map_location="cpu", weights_only=False)
+    model_part = dict(saved["config"]["model"])
+    model_part["mask"] = MaskSchedule(**model_part["mask"])
+    train_part = dict(saved["config"]["train"])
+    train_part["ks"] = tuple(train_part["ks"])
+    model_config, train_config = ModelConfig(**model_part), TrainConfig(**train_part)
+    export = export_dataset(store, saved["dataset"])
+    data = from_export(export, valid_ratio=train_config.valid_ratio, seed=train_config.seed)
+    trainer = Trainer(data, saved["model"], model_config, train_config, progress=False)
+    trainer.model.load_state_dict(saved["state"])
+    from recommender.evaluate import sparsity_groups, summarize
+
+    per_user = trainer.evaluate("test")
+    return {"run_id": run_id, "model": saved["model"], "dataset": saved["dataset"],
+            "test": summarize(per_user),
+            "sparsity_ndcg@50": sparsity_groups(data.train_counts(), per_user["users"], per_user["ndcg@50"])}

@@ -1,0 +1,52 @@
+"""``kgrec train``/``recommend``/``evaluate`` end to end on a real Neo4j with the small fixture."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+
+def kgrec(*args: str, env: dict) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "kgrec.cli", *args], env=env, capture_output=True, text=True)
+
+
+def test_train_writes_recommendations_and_a_run(cli_env, dataset_name, cikg_folder: Path, tmp_path) -> None:
+    env = {**cli_env, "KGREC_CACHE_DIR": str(tmp_path / "cache")}
+    assert kgrec("ingest", "cikg", str(cikg_folder), "--dataset", dataset_name, "--no-progress", env=env).returncode == 0
+    result = kgrec("train", "cikgrec", "--dataset", dataset_name, "--epochs", "3", "--seeds", "2", "--k", "5",
+                   "--layers", "2", "--no-progress", "--json", env=env)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["seeds"] == [2024, 2025]
+    assert set(report["test_mean_std"]) >= {"recall@20", "ndcg@50", "recall@100"}
+    assert all(0.0 <= v["mean"] <= 1.0 for v in report["test_mean_std"].values())
+    recs = json.loads(kgrec("recommend", "--dataset", dataset_name, "--user", "0", "--json", env=env).stdout)
+    assert [r["rank"] for r in recs] == [1, 2, 3, 4, 5]
+    assert all(r["model"] == "cikgrec" and r["run_id"] == report["run_id"] for r in recs)
+    train_items = {int(x) for x in (cikg_folder / "train.txt").read_text().splitlines()[0].split()[1:]}
+    assert not train_items & {r["item"] for r in recs}  # known items are never recommended
+    runs = json.loads(kgrec("evaluate", "--dataset", dataset_name, "--json", env=env).stdout)
+    assert runs[0]["run_id"] == report["run_id"]
+    recomputed = json.loads(kgrec("evaluate", "--dataset", dataset_name, "--run-id", report["run_id"], env=env).stdout)
+    assert set(recomputed["test"]) == set(report["test_mean_std"])
+
+
+def test_dataset_without_interests_or_kg_still_trains(cli_env, dataset_name, cikg_copy: Path, tmp_path) -> None:
+    for name in ("kg_final.txt", "user_interest_clustered.txt"):
+        (cikg_copy / name).unlink()
+    env = {**cli_env, "KGREC_CACHE_DIR": str(tmp_path / "cache")}
+    assert kgrec("ingest", "cikg", str(cikg_copy), "--dataset", dataset_name, "--no-progress", env=env).returncode == 0
+    result = kgrec("train", "cikgrec", "--dataset", dataset_name, "--epochs", "2", "--no-progress", "--no-write",
+                   env=env)
+    assert result.returncode == 0, result.stderr
+    assert "note: dataset has no user interests" in result.stderr
+    assert "note: dataset has no KG" in result.stderr
+
+
+def test_unknown_dataset_is_one_sentence(cli_env) -> None:
+    result = kgrec("train", "lightgcn", "--dataset", "no_such_dataset_xyz", "--no-progress", env=cli_env)
+    assert result.returncode == 1
+    assert result.stderr.startswith("Error: Dataset 'no_such_dataset_xyz' is not in the graph")
+    assert "Traceback" not in result.stderr
