@@ -43,6 +43,9 @@ def _driver_for(settings: Neo4jSettings) -> neo4j.Driver:
                 max_transaction_retry_time=MAX_RETRY_SECONDS,
                 connection_acquisition_timeout=60.0,
                 connection_timeout=10.0,
+                # kgrec's queries are known; server hints (e.g. "label does not exist yet" on an
+                # empty database) would only flood the user's terminal
+                notifications_min_severity=neo4j.NotificationMinimumSeverity.OFF,
             )
             _drivers[key] = driver
         return driver

@@ -60,3 +60,15 @@ def read_recommendations(store: GraphStore, dataset: str, user: int, model: str 
 
 def training_runs(store: GraphStore, dataset: str) -> Sequence[dict[str, Any]]:
     return store.read("recommend/training_runs", dataset=dataset)
+
+
+def write_entity_embeddings(store: GraphStore, dataset: str, entity_ids: np.ndarray, vectors: np.ndarray,
+                            property_name: str = "transe_embedding", batch_size: int = 2000) -> int:
+    """Store one vector per entity as a list property (e.g. for Browser or vector indexes)."""
+    if not property_name.replace("_", "").isalnum():
+        raise ValueError(f"unsafe property name {property_name!r}")
+    rows = [[int(e), [float(x) for x in v]] for e, v in zip(entity_ids, vectors)]
+    for start in range(0, len(rows), batch_size):
+        store.write_batch("recommend/set_entity_embeddings", rows[start:start + batch_size],
+                          dataset=dataset, property=property_name)
+    return len(rows)

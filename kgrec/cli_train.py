@@ -9,7 +9,7 @@ import click
 
 from kg_store.writeback import read_recommendations, training_runs
 
-MODEL_NAMES = ("bprmf", "lightgcn", "simgcl", "cikgrec")
+MODEL_NAMES = ("bprmf", "lightgcn", "simgcl", "cikgrec", "transe")
 
 
 def _format_summary(summary: dict[str, dict[str, float]]) -> str:
@@ -43,10 +43,22 @@ def register(main: click.Group, store_factory) -> None:
     def train(ctx: click.Context, model: str, dataset: str, seeds: int, no_write: bool, top_k: int,
               no_interests: bool, no_reconstruction: bool, no_contrastive: bool, no_kg: bool,
               mask_schedule: str | None, progress: bool, as_json: bool, **options: Any) -> None:
-        """Train MODEL on DATASET from the graph; print test metrics; write top-K back."""
+        """Train MODEL on DATASET from the graph; print test metrics; write top-K back.
+
+        ``transe`` trains TransE with PyKEEN on the KG alone and writes each entity's vector to
+        ``Entity.transe_embedding``.
+        """
         from dataclasses import replace
 
-        from kgrec.training import train_and_write
+        from kgrec.training import train_and_write, train_transe_and_write
+
+        if model == "transe":
+            report = train_transe_and_write(store_factory(ctx), dataset, epochs=options["epochs"] or 50,
+                                            device=options["device"], write_back=not no_write)
+            click.echo(json.dumps(report, indent=2) if as_json else
+                       f"TransE on {dataset}: " + "  ".join(f"{k} {v:.4f}" for k, v in report["metrics"].items())
+                       + f"; wrote {report['entities_written']:,} entity vectors.")
+            return
         from recommender.schedules import MaskSchedule
 
         overrides = {k: v for k, v in options.items() if v is not None}

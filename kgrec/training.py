@@ -135,3 +135,17 @@ def evaluate_saved(store: GraphStore, run_id: str) -> dict[str, Any]:
     return {"run_id": run_id, "model": saved["model"], "dataset": saved["dataset"],
             "test": summarize(per_user),
             "sparsity_ndcg@50": sparsity_groups(data.train_counts(), per_user["users"], per_user["ndcg@50"])}
+
+
+def train_transe_and_write(store: GraphStore, dataset: str, epochs: int = 50, embedding_dim: int = 64,
+                           seed: int = 2024, device: str = "auto", write_back: bool = True) -> dict[str, Any]:
+    """TransE via PyKEEN on the dataset's KG; entity vectors go to ``Entity.transe_embedding``."""
+    from kg_store.writeback import write_entity_embeddings
+    from recommender.trainer import pick_device
+    from recommender.transe import train_transe
+
+    export = export_dataset(store, dataset)
+    result = train_transe(export.triples, len(export.entity_ids), export.relation_types, embedding_dim, epochs,
+                          seed=seed, device=str(pick_device(device)))
+    written = write_entity_embeddings(store, dataset, export.entity_ids, result.entity_embeddings) if write_back else 0
+    return {"dataset": dataset, "epochs": epochs, "metrics": result.metrics, "entities_written": written}

@@ -177,7 +177,10 @@ class Trainer:
             if (epoch + 1) % cfg.eval_every and epoch + 1 < cfg.epochs:
                 continue
             valid = summarize(self.evaluate("valid"))
-            history.append({"epoch": epoch, **logged, **{f"valid_{k}": v for k, v in valid.items()}})
+            entry = {"epoch": epoch, **logged, **{f"valid_{k}": v for k, v in valid.items()}}
+            if cfg.track_test:
+                entry.update({f"test_{k}": v for k, v in summarize(self.evaluate("test")).items()})
+            history.append(entry)
             if valid[metric] > best_value:
                 best_value, best_epoch, stale = valid[metric], epoch, 0
                 best_weights = copy.deepcopy(self.model.state_dict())

@@ -50,3 +50,16 @@ def test_unknown_dataset_is_one_sentence(cli_env) -> None:
     assert result.returncode == 1
     assert result.stderr.startswith("Error: Dataset 'no_such_dataset_xyz' is not in the graph")
     assert "Traceback" not in result.stderr
+
+
+def test_transe_with_pykeen_writes_entity_vectors(store, cli_env, dataset_name, cikg_folder: Path, tmp_path) -> None:
+    env = {**cli_env, "KGREC_CACHE_DIR": str(tmp_path / "cache")}
+    assert kgrec("ingest", "cikg", str(cikg_folder), "--dataset", dataset_name, "--no-progress", env=env).returncode == 0
+    result = kgrec("train", "transe", "--dataset", dataset_name, "--epochs", "3", "--json", env=env)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["entities_written"] == 20
+    assert 0.0 < report["metrics"]["mrr"] <= 1.0
+    sizes = store.read_with(lambda tx: tx.run(
+        "MATCH (e:Entity {dataset: $d}) RETURN size(e.transe_embedding) AS n", d=dataset_name).value())
+    assert sizes == [64] * 20
