@@ -41,7 +41,8 @@ def _worker(args: argparse.Namespace) -> None:
         started = time.perf_counter()
         records = read_cikg(args.folder, name)
         parse_s = time.perf_counter() - started
-        report = write_dataset(store, records, batch_size=args.batch_size, progress=False)
+        report = write_dataset(store, records, batch_size=args.batch_size, progress=False,
+                               concurrent=not args.sequential)
         return time.perf_counter() - started, parse_s, report
 
     wall, parse_s, report = load("bench")           # empty database, JVM just started
@@ -75,7 +76,7 @@ def _synthetic_scale(folder: Path, users: int = 47_797, items: int = 47_797, tot
     return folder
 
 
-def _run(label: str, folder: Path, batch_size: int, no_rust: bool = False) -> dict:
+def _run(label: str, folder: Path, batch_size: int, no_rust: bool = False, sequential: bool = False) -> dict:
     """One configuration on its own fresh server: the load starts from an empty database."""
     from kg_store.local_server import LocalNeo4j, ServerOptions, free_port
 
@@ -87,13 +88,16 @@ def _run(label: str, folder: Path, batch_size: int, no_rust: bool = False) -> di
             settings = server.connection_settings()
             command = [sys.executable, __file__, "--worker", "--uri", settings.uri, "--password",
                        settings.password, "--folder", str(folder), "--batch-size", str(batch_size)]
-            result = subprocess.run(command + (["--no-rust"] if no_rust else []), capture_output=True, text=True)
+            command += (["--no-rust"] if no_rust else []) + (["--sequential"] if sequential else [])
+            result = subprocess.run(command, capture_output=True, text=True)
         finally:
             server.stop()
     if result.returncode != 0:
         raise SystemExit(f"{label} failed:\n{result.stderr[-2000:]}")
-    row = {"run": label, "batch_size": batch_size, "rust_ext": not no_rust, **json.loads(result.stdout)}
+    row = {"run": label, "batch_size": batch_size, "rust_ext": not no_rust, "concurrent": not sequential,
+           **json.loads(result.stdout)}
     print(f"{label:<28} batch {batch_size:>6}  rust {'on ' if not no_rust else 'off'}  "
+          f"{'sequential' if sequential else 'concurrent'}  "
           f"empty-db {row['wall_s']:>6.2f} s ({row['relationships_per_s']:>6,} rel/s)  "
           f"warm {row['warm_wall_s']:>6.2f} s ({row['warm_relationships_per_s']:>6,} rel/s)  "
           f"re-run {row['rerun_wall_s']:>5.2f} s  peak {row['peak_rss_mb']:>4.0f} MB", flush=True)
@@ -105,6 +109,7 @@ def main() -> None:
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--uri"), parser.add_argument("--password"), parser.add_argument("--folder", type=Path)
     parser.add_argument("--no-rust", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--sequential", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--batch-size", type=int, default=10_000)
     parser.add_argument("--data-dir", type=Path, default=None)
     parser.add_argument("--quick", action="store_true", help="Skip the batch-size sweep and the scale set.")
@@ -117,12 +122,14 @@ def main() -> None:
     from kgrec.api import default_data_dir
 
     folder = (args.data_dir or default_data_dir()) / "dbbook2014"
-    rows = [_run("dbbook2014", folder, 10_000), _run("dbbook2014", folder, 10_000, no_rust=True)]
+    rows = [_run("dbbook2014", folder, 10_000), _run("dbbook2014", folder, 10_000, sequential=True),
+            _run("dbbook2014", folder, 10_000, no_rust=True)]
     if not args.quick:
         for batch in (2_000, 5_000, 20_000, 50_000):
             rows.append(_run("dbbook2014", folder, batch))
         with tempfile.TemporaryDirectory(prefix="kgrec-scale-") as tmp:
-            rows.append(_run("synthetic 846k interactions", _synthetic_scale(Path(tmp) / "scale"), 20_000))
+            scale = _synthetic_scale(Path(tmp) / "scale")
+            rows.append(_run("synthetic 846k interactions", scale, 20_000))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"machine": {"cpus": __import__("os").cpu_count(),
                                                 "python": platform.python_version()},
