@@ -8,7 +8,8 @@ at a time) so seconds per epoch and peak RSS are per run.
 
     .venv/bin/python bench/reproduce_cikgrec.py [--seeds 3] [--epochs 150] [--parallel 2]
 
-Writes ``bench/results/reproduce_cikgrec.json`` and ``bench/results/reproduce_cikgrec.md``.
+Each finished run is appended to ``bench/results/reproduce_cikgrec.jsonl`` (a re-started bench
+skips runs already there); the table goes to ``reproduce_cikgrec.md`` and all runs to ``.json``.
 Uses ``NEO4J_URI`` & co. when set, else the local server (started if needed); ingests dbbook2014
 from the data directory when the graph lacks it.
 """
@@ -84,7 +85,7 @@ def _worker(variant: str, seed: int, epochs: int) -> None:
     }))
 
 
-def _run(variant: str, seed: int, epochs: int) -> dict:
+def _run(variant: str, seed: int, epochs: int, log: Path) -> dict:
     started = time.perf_counter()
     result = subprocess.run([sys.executable, __file__, "--worker", variant, "--seed", str(seed),
                              "--epochs", str(epochs)], capture_output=True, text=True)
@@ -93,10 +94,24 @@ def _run(variant: str, seed: int, epochs: int) -> dict:
         return {"variant": variant, "seed": seed, "error": result.stderr[-500:]}
     row = json.loads(result.stdout.strip().splitlines()[-1])
     row["wall_s"] = round(time.perf_counter() - started, 1)
+    with log.open("a") as handle:  # each finished run is kept, even if the bench is stopped later
+        handle.write(json.dumps(row) + "\n")
     print(f"{variant:<18} seed {seed}  best epoch {row['best_epoch']:>3}/{row['epochs_run']:<3} "
           f"{row['seconds_per_epoch']:6.2f} s/epoch  R@50 {row['test']['recall@50']:.4f}  "
           f"N@50 {row['test']['ndcg@50']:.4f}  peak {row['peak_rss_mb']:.0f} MB", flush=True)
     return row
+
+
+def _read_log(log: Path) -> list[dict]:
+    """Finished runs (the last one per variant and seed)."""
+    if not log.exists():
+        return []
+    rows = {}
+    for line in log.read_text().splitlines():
+        if line.strip():
+            row = json.loads(line)
+            rows[(row["variant"], row["seed"])] = row
+    return list(rows.values())
 
 
 def _cell(values: list[float]) -> str:
@@ -147,22 +162,24 @@ def main() -> None:
     parser.add_argument("--parallel", type=int, default=2)
     parser.add_argument("--only", nargs="*", default=None, help="Variants to run (default: all).")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "reproduce_cikgrec.json")
+    parser.add_argument("--report", action="store_true", help="Only rebuild the table from finished runs.")
     args = parser.parse_args()
     if args.worker:
         _worker(args.worker, args.seed, args.epochs)
         return
-    _ensure_dataset()
-    jobs = []
-    for variant in args.only or VARIANTS:
-        n = args.ablation_seeds if variant.startswith("cikgrec ") else args.seeds
-        jobs += [(variant, 2024 + k) for k in range(n)]
-    jobs.sort(key=lambda job: not job[0].startswith("cikgrec"))  # long runs first
-    with ThreadPoolExecutor(args.parallel) as pool:
-        rows = list(pool.map(lambda job: _run(job[0], job[1], args.epochs), jobs))
-    previous = json.loads(args.out.read_text())["runs"] if args.out.exists() and args.only else []
-    done = {(r["variant"], r["seed"]) for r in rows}
-    rows = [r for r in previous if (r["variant"], r["seed"]) not in done] + rows
+    log = args.out.with_suffix(".jsonl")
     args.out.parent.mkdir(parents=True, exist_ok=True)
+    if not args.report:
+        _ensure_dataset()
+        finished = {(r["variant"], r["seed"]) for r in _read_log(log)}
+        jobs = []
+        for variant in args.only or VARIANTS:
+            n = args.ablation_seeds if variant.startswith("cikgrec ") else args.seeds
+            jobs += [(variant, 2024 + k) for k in range(n) if (variant, 2024 + k) not in finished]
+        jobs.sort(key=lambda job: job[0].startswith("cikgrec "))  # the main table first, ablations last
+        with ThreadPoolExecutor(args.parallel) as pool:
+            list(pool.map(lambda job: _run(job[0], job[1], args.epochs, log), jobs))
+    rows = _read_log(log)
     args.out.write_text(json.dumps({"dataset": DATASET, "date": time.strftime("%Y-%m-%d"), "runs": rows}, indent=2))
     table = markdown(rows)
     args.out.with_suffix(".md").write_text(table + "\n")

@@ -23,7 +23,7 @@ from kg_store.settings import kgrec_cache_home
 from kg_store.writeback import save_training_run, write_recommendations
 from recommender.config import config_dict, resolve_config
 from recommender.data import RecData, from_export
-from recommender.evaluate import _grouped
+from recommender.evaluate import group_by_user
 from recommender.trainer import TrainResult, Trainer, run_key
 
 
@@ -51,7 +51,7 @@ def _mean_std(results: list[TrainResult]) -> dict[str, dict[str, float]]:
 
 def top_k(model: torch.nn.Module, data: RecData, k: int, batch_size: int = 1024) -> tuple[np.ndarray, np.ndarray]:
     """Top-``k`` unseen items (train, valid and test items excluded) per user: (indices, scores)."""
-    known = _grouped(np.concatenate([data.train, data.valid, data.test]), data.n_users)
+    known = group_by_user(np.concatenate([data.train, data.valid, data.test]), data.n_users)
     k = min(k, data.n_items)
     tops, scores_out = [], []
     model.eval()

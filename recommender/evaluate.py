@@ -13,7 +13,8 @@ import numpy as np
 import torch
 
 
-def _grouped(pairs: np.ndarray, n_users: int) -> list[np.ndarray]:
+def group_by_user(pairs: np.ndarray, n_users: int) -> list[np.ndarray]:
+    """Item indices of each user, from (n, 2) [user, item] pairs."""
     order = np.argsort(pairs[:, 0], kind="stable")
     sorted_pairs = pairs[order]
     bounds = np.searchsorted(sorted_pairs[:, 0], np.arange(n_users + 1))
@@ -41,8 +42,8 @@ def evaluate_ranking(score_users: Callable[[torch.Tensor], torch.Tensor], n_user
                      held_out: np.ndarray, known: Sequence[np.ndarray], ks: Sequence[int] = (20, 50, 100),
                      batch_size: int = 1024, device: torch.device | str = "cpu") -> dict[str, np.ndarray]:
     """Per-user metrics (users with held-out items only) plus the ``users`` evaluated."""
-    targets = _grouped(held_out, n_users)
-    masks = [_grouped(pairs, n_users) for pairs in known if len(pairs)]
+    targets = group_by_user(held_out, n_users)
+    masks = [group_by_user(pairs, n_users) for pairs in known if len(pairs)]
     users = np.array([u for u in range(n_users) if len(targets[u])], dtype=np.int64)
     max_k = min(max(ks), n_items)
     tops = []

@@ -8,6 +8,7 @@ embeddings are shared and views are comparable row by row.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -75,8 +76,10 @@ def normalized_adjacency(edges: np.ndarray, n_nodes: int, device: torch.device |
     inv_sqrt[degree > 0] = degree[degree > 0] ** -0.5
     values = inv_sqrt[rows] * inv_sqrt[cols]
     coo = torch.sparse_coo_tensor(torch.from_numpy(np.stack([rows, cols])), torch.from_numpy(values),
-                                  (n_nodes, n_nodes))
-    return coo.coalesce().to_sparse_csr().to(device)
+                                  (n_nodes, n_nodes), check_invariants=True)
+    with warnings.catch_warnings():  # CSR is marked beta, but sparse.mm on CSR is what we rely on
+        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
+        return coo.coalesce().to_sparse_csr().to(device)
 
 
 def propagate(adjacency: torch.Tensor, embeddings: torch.Tensor, n_layers: int,

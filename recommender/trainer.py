@@ -113,7 +113,7 @@ class Trainer:
             losses["total"].backward()
             self.optimizer.step()
             for name, value in losses.items():
-                sums[name] = sums.get(name, 0.0) + float(value)
+                sums[name] = sums.get(name, 0.0) + value.item()
         logged = {name: value / len(batches) for name, value in sums.items()}
         logged.update(self.model.epoch_end(self.optimizer, epoch, self.generator))
         return logged

@@ -147,7 +147,7 @@ class CIKGRec(RankingModel):
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-            total, steps = total + float(loss), steps + 1
+            total, steps = total + loss.item(), steps + 1
         return {"transe": total / max(steps, 1)}
 
     def final_embeddings(self):
