@@ -1,0 +1,71 @@
+"""Seconds per training epoch on dbbook2014, one model at a time, with a fixed thread count.
+
+    .venv/bin/python bench/epoch_time.py [--threads 1] [--epochs 5] [--models cikgrec lightgcn simgcl]
+
+Run it on an otherwise idle machine: it is the figure held against the reference implementation
+(129-136 s per epoch with one thread on this machine kind). Writes ``bench/results/epoch_time.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dataset", default="dbbook2014")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--models", nargs="*", default=["cikgrec", "lightgcn", "simgcl"])
+    parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "epoch_time.json")
+    args = parser.parse_args()
+    import torch
+
+    from kg_store.export import export_dataset
+    from kgrec.api import connect
+    from recommender.config import resolve_config
+    from recommender.data import from_export
+    from recommender.trainer import Trainer
+
+    torch.set_num_threads(args.threads)
+    export = export_dataset(connect(), args.dataset)
+    results = []
+    for model in args.models:
+        model_config, train_config = resolve_config(model, args.dataset, threads=args.threads, device=args.device)
+        data = from_export(export, valid_ratio=train_config.valid_ratio, seed=train_config.seed)
+        trainer = Trainer(data, model, model_config, train_config, progress=False)
+        times = []
+        for epoch in range(args.epochs):
+            started = time.perf_counter()
+            trainer.train_epoch(epoch)
+            if trainer.device.type == "cuda":
+                torch.cuda.synchronize()
+            times.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        trainer.evaluate("valid")
+        row = {"model": model, "threads": args.threads, "device": str(trainer.device),
+               "median_epoch_s": round(statistics.median(times), 3), "epochs_s": [round(t, 3) for t in times],
+               "evaluation_s": round(time.perf_counter() - started, 3),
+               "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+        results.append(row)
+        print(f"{model:<10} {row['median_epoch_s']:7.2f} s/epoch (median of {args.epochs}, {args.threads} thread(s), "
+              f"{row['device']}); evaluation {row['evaluation_s']:.2f} s; peak RSS {row['peak_rss_mb']:.0f} MB",
+              flush=True)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({"machine": {"python": platform.python_version(), "torch": torch.__version__},
+                                    "runs": results}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
