@@ -42,7 +42,7 @@ def _worker(args: argparse.Namespace) -> None:
         records = read_cikg(args.folder, name)
         parse_s = time.perf_counter() - started
         report = write_dataset(store, records, batch_size=args.batch_size, progress=False,
-                               concurrent=not args.sequential)
+                               concurrent=args.concurrent)
         return time.perf_counter() - started, parse_s, report
 
     wall, parse_s, report = load("bench")           # empty database, JVM just started
@@ -76,7 +76,7 @@ def _synthetic_scale(folder: Path, users: int = 47_797, items: int = 47_797, tot
     return folder
 
 
-def _run(label: str, folder: Path, batch_size: int, no_rust: bool = False, sequential: bool = False) -> dict:
+def _run(label: str, folder: Path, batch_size: int, no_rust: bool = False, concurrent: bool = False) -> dict:
     """One configuration on its own fresh server: the load starts from an empty database."""
     from kg_store.local_server import LocalNeo4j, ServerOptions, free_port
 
@@ -88,16 +88,16 @@ def _run(label: str, folder: Path, batch_size: int, no_rust: bool = False, seque
             settings = server.connection_settings()
             command = [sys.executable, __file__, "--worker", "--uri", settings.uri, "--password",
                        settings.password, "--folder", str(folder), "--batch-size", str(batch_size)]
-            command += (["--no-rust"] if no_rust else []) + (["--sequential"] if sequential else [])
+            command += (["--no-rust"] if no_rust else []) + (["--concurrent"] if concurrent else [])
             result = subprocess.run(command, capture_output=True, text=True)
         finally:
             server.stop()
     if result.returncode != 0:
         raise SystemExit(f"{label} failed:\n{result.stderr[-2000:]}")
-    row = {"run": label, "batch_size": batch_size, "rust_ext": not no_rust, "concurrent": not sequential,
+    row = {"run": label, "batch_size": batch_size, "rust_ext": not no_rust, "concurrent": concurrent,
            **json.loads(result.stdout)}
     print(f"{label:<28} batch {batch_size:>6}  rust {'on ' if not no_rust else 'off'}  "
-          f"{'sequential' if sequential else 'concurrent'}  "
+          f"{'concurrent' if concurrent else 'sequential'}  "
           f"empty-db {row['wall_s']:>6.2f} s ({row['relationships_per_s']:>6,} rel/s)  "
           f"warm {row['warm_wall_s']:>6.2f} s ({row['warm_relationships_per_s']:>6,} rel/s)  "
           f"re-run {row['rerun_wall_s']:>5.2f} s  peak {row['peak_rss_mb']:>4.0f} MB", flush=True)
@@ -109,7 +109,7 @@ def main() -> None:
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--uri"), parser.add_argument("--password"), parser.add_argument("--folder", type=Path)
     parser.add_argument("--no-rust", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--sequential", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--concurrent", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--batch-size", type=int, default=10_000)
     parser.add_argument("--data-dir", type=Path, default=None)
     parser.add_argument("--quick", action="store_true", help="Skip the batch-size sweep and the scale set.")
@@ -122,7 +122,7 @@ def main() -> None:
     from kgrec.api import default_data_dir
 
     folder = (args.data_dir or default_data_dir()) / "dbbook2014"
-    rows = [_run("dbbook2014", folder, 10_000), _run("dbbook2014", folder, 10_000, sequential=True),
+    rows = [_run("dbbook2014", folder, 10_000), _run("dbbook2014", folder, 10_000, concurrent=True),
             _run("dbbook2014", folder, 10_000, no_rust=True)]
     if not args.quick:
         for batch in (2_000, 5_000, 20_000, 50_000):
