@@ -305,8 +305,16 @@ class LocalNeo4j:
             time.sleep(0.2)
         if _pid_alive(pid):
             os.kill(pid, signal.SIGKILL)
+        self._wait_for_ports_released()
         (self.home / PID_FILE).unlink(missing_ok=True)
         return True
+
+    def _wait_for_ports_released(self, timeout: float = 30.0) -> None:
+        """A killed JVM's leader turns zombie before its other threads close the sockets."""
+        deadline = time.monotonic() + timeout
+        opts = self.options
+        while time.monotonic() < deadline and (_port_open(opts.bolt_port) or _port_open(opts.http_port)):
+            time.sleep(0.1)
 
     def kill(self) -> None:
         """Kill the server without shutdown (tests of crash recovery use this)."""
@@ -315,3 +323,4 @@ class LocalNeo4j:
             os.kill(pid, signal.SIGKILL)
             while _pid_alive(pid):
                 time.sleep(0.1)
+            self._wait_for_ports_released()
