@@ -23,7 +23,8 @@ from kg_store.settings import kgrec_cache_home
 from kg_store.writeback import save_training_run, write_recommendations
 from recommender.config import config_dict, resolve_config
 from recommender.data import RecData, from_export
-from recommender.evaluate import group_by_user
+from recommender.evaluate import top_unseen
+from recommender.models.base import RankingModel
 from recommender.trainer import TrainResult, Trainer, run_key
 
 
@@ -49,24 +50,14 @@ def _mean_std(results: list[TrainResult]) -> dict[str, dict[str, float]]:
                    "std": float(np.std([r.test[name] for r in results]))} for name in names}
 
 
-def top_k(model: torch.nn.Module, data: RecData, k: int, batch_size: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+def top_k(model: RankingModel, data: RecData, k: int, batch_size: int = 1024) -> tuple[np.ndarray, np.ndarray]:
     """Top-``k`` unseen items (train, valid and test items excluded) per user: (indices, scores)."""
-    known = group_by_user(np.concatenate([data.train, data.valid, data.test]), data.n_users)
-    k = min(k, data.n_items)
-    tops, scores_out = [], []
     model.eval()
     with torch.no_grad():
         embeddings = model.final_embeddings()
-        for start in range(0, data.n_users, batch_size):
-            users = np.arange(start, min(start + batch_size, data.n_users))
-            scores = model.score_users(torch.from_numpy(users).to(model.device), embeddings).float()
-            rows = np.concatenate([np.full(len(known[u]), off) for off, u in enumerate(users)])
-            cols = np.concatenate([known[u] for u in users])
-            scores[torch.from_numpy(rows).to(scores.device), torch.from_numpy(cols).to(scores.device)] = -torch.inf
-            values, indices = torch.topk(scores, k, dim=1)
-            tops.append(indices.cpu().numpy())
-            scores_out.append(values.cpu().numpy())
-    return np.concatenate(tops), np.concatenate(scores_out)
+        return top_unseen(lambda users: model.score_users(users, embeddings), np.arange(data.n_users),
+                          [data.train, data.valid, data.test], data.n_users, min(k, data.n_items),
+                          batch_size, model.device)
 
 
 def train_and_write(store: GraphStore, dataset: str, model: str, seeds: list[int] | None = None, k: int = 20,

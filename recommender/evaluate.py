@@ -38,29 +38,36 @@ def rank_metrics(top_items: np.ndarray, held_out: Sequence[np.ndarray], ks: Sequ
     return metrics
 
 
+def top_unseen(score_users: Callable[[torch.Tensor], torch.Tensor], users: np.ndarray,
+               known: Sequence[np.ndarray], n_users: int, k: int, batch_size: int = 1024,
+               device: torch.device | str = "cpu") -> tuple[np.ndarray, np.ndarray]:
+    """Top-``k`` items per user with the ``known`` (n, 2) pairs masked: (indices, scores), (U, k) each."""
+    masks = [group_by_user(pairs, n_users) for pairs in known if len(pairs)]
+    tops, values = [], []
+    with torch.no_grad():
+        for start in range(0, len(users), batch_size):
+            batch = users[start:start + batch_size]
+            scores = score_users(torch.from_numpy(batch).to(device)).float()
+            rows = [np.full(len(grouped[user]), offset) for offset, user in enumerate(batch) for grouped in masks]
+            cols = [grouped[user] for user in batch for grouped in masks]
+            if rows:
+                scores[torch.from_numpy(np.concatenate(rows)).to(scores.device),
+                       torch.from_numpy(np.concatenate(cols)).to(scores.device)] = -torch.inf
+            best = torch.topk(scores, k, dim=1)
+            tops.append(best.indices.cpu().numpy())
+            values.append(best.values.cpu().numpy())
+    if not tops:
+        return np.zeros((0, k), dtype=np.int64), np.zeros((0, k), dtype=np.float32)
+    return np.concatenate(tops), np.concatenate(values)
+
+
 def evaluate_ranking(score_users: Callable[[torch.Tensor], torch.Tensor], n_users: int, n_items: int,
                      held_out: np.ndarray, known: Sequence[np.ndarray], ks: Sequence[int] = (20, 50, 100),
                      batch_size: int = 1024, device: torch.device | str = "cpu") -> dict[str, np.ndarray]:
     """Per-user metrics (users with held-out items only) plus the ``users`` evaluated."""
     targets = group_by_user(held_out, n_users)
-    masks = [group_by_user(pairs, n_users) for pairs in known if len(pairs)]
     users = np.array([u for u in range(n_users) if len(targets[u])], dtype=np.int64)
-    max_k = min(max(ks), n_items)
-    tops = []
-    with torch.no_grad():
-        for start in range(0, len(users), batch_size):
-            batch = users[start:start + batch_size]
-            scores = score_users(torch.from_numpy(batch).to(device)).float()
-            rows, cols = [], []
-            for offset, user in enumerate(batch):
-                for grouped in masks:
-                    rows.append(np.full(len(grouped[user]), offset))
-                    cols.append(grouped[user])
-            if rows:
-                scores[torch.from_numpy(np.concatenate(rows)).to(device),
-                       torch.from_numpy(np.concatenate(cols)).to(device)] = -torch.inf
-            tops.append(torch.topk(scores, max_k, dim=1).indices.cpu().numpy())
-    top = np.concatenate(tops) if tops else np.zeros((0, max_k), dtype=np.int64)
+    top, _ = top_unseen(score_users, users, known, n_users, min(max(ks), n_items), batch_size, device)
     metrics = rank_metrics(top, [targets[u] for u in users], ks)
     metrics["users"] = users
     return metrics
