@@ -21,7 +21,7 @@ import numpy as np
 from kg_store.connection import GraphStore
 from kg_store.cypher_files import load_query
 from kg_store.datasets import dataset_info
-from kg_store.settings import kgrec_cache_home
+from kg_store.paths import kgrec_cache_home
 
 SPLIT_CODES = {"train": 0, "valid": 1, "test": 2}
 FETCH_SIZE = 20_000

@@ -21,15 +21,14 @@ from dataclasses import asdict, dataclass
 from importlib import resources
 from pathlib import Path
 
+from kg_store.connection import probe_login
 from kg_store.errors import LocalServerError
-from kg_store.settings import DEFAULT_DATABASE, DEFAULT_USER, Neo4jSettings, kgrec_cache_home
+from kg_store.paths import AUTH_FILE, PID_FILE, STATE_FILE, kgrec_cache_home, local_password, saved_server_state
+from kg_store.settings import DEFAULT_USER, Neo4jSettings, local_settings
 
 NEO4J_VERSION = "5.26.30"
 SERVER_MAIN_CLASS = "org.neo4j.server.CommunityEntryPoint"
 ADMIN_MAIN_CLASS = "org.neo4j.cli.AdminTool"
-AUTH_FILE = "kgrec-auth.json"
-STATE_FILE = "kgrec-server.json"
-PID_FILE = "kgrec-server.pid"
 
 # Flags Neo4j's own launcher script passes to the JVM that matter on Java 17.
 JVM_FLAGS = [
@@ -150,10 +149,8 @@ class LocalNeo4j:
         """Explicit options, else those saved at the last start, else defaults."""
         if self._options is not None:
             return self._options
-        state = self.home / STATE_FILE
-        if state.exists():
-            return ServerOptions(**json.loads(state.read_text()))
-        return ServerOptions()
+        state = saved_server_state(self.home)
+        return ServerOptions(**state) if state is not None else ServerOptions()
 
     def _pid(self) -> int | None:
         pid_file = self.home / PID_FILE
@@ -166,22 +163,10 @@ class LocalNeo4j:
         return pid if _pid_alive(pid) else None
 
     def password(self) -> str:
-        auth = self.home / AUTH_FILE
-        if not auth.exists():
-            raise LocalServerError(
-                f"No local Neo4j has been set up in {self.home}: run 'kgrec neo4j start', "
-                "or set NEO4J_URI, NEO4J_USER and NEO4J_PASSWORD for your own server."
-            )
-        return json.loads(auth.read_text())["password"]
+        return local_password(self.home)
 
     def connection_settings(self) -> Neo4jSettings:
-        return Neo4jSettings(
-            uri=f"bolt://127.0.0.1:{self.options.bolt_port}",
-            user=DEFAULT_USER,
-            password=self.password(),
-            database=DEFAULT_DATABASE,
-            source=f"local server in {self.home}",
-        )
+        return local_settings(self.home, self.options.bolt_port)
 
     def status(self) -> ServerStatus:
         pid = self._pid()
@@ -279,8 +264,6 @@ class LocalNeo4j:
         return self.status()
 
     def _wait_until_ready(self, process: subprocess.Popen, timeout: float) -> None:
-        from kg_store.connection import probe_login  # avoid a cycle at import time
-
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if process.poll() is not None:

@@ -12,30 +12,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from kg_store.errors import ConfigError
+from kg_store.paths import default_local_home, local_password, saved_bolt_port
+
+__all__ = ["DEFAULT_DATABASE", "DEFAULT_USER", "Neo4jSettings", "default_local_home", "local_settings",
+           "resolve_settings", "settings_from_env"]  # default_local_home: the CLI finds it here
 
 DEFAULT_DATABASE = "neo4j"
 DEFAULT_USER = "neo4j"
-
-
-def kgrec_data_home() -> Path:
-    """Directory for state that must survive restarts (the local server's data)."""
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "kgrec"
-
-
-def kgrec_cache_home() -> Path:
-    """Directory for re-downloadable artifacts (Neo4j jars, export caches)."""
-    override = os.environ.get("KGREC_CACHE_DIR")
-    if override:
-        return Path(override)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "kgrec"
-
-
-def default_local_home() -> Path:
-    """Home directory of the locally managed Neo4j (``KGREC_NEO4J_HOME`` overrides)."""
-    override = os.environ.get("KGREC_NEO4J_HOME")
-    return Path(override) if override else kgrec_data_home() / "neo4j"
 
 
 @dataclass(frozen=True)
@@ -75,12 +58,26 @@ def settings_from_env() -> Neo4jSettings | None:
     )
 
 
-def resolve_settings(local_home: Path | None = None, database: str | None = None) -> Neo4jSettings:
-    """Settings from the environment, else from the local server's home directory."""
-    from kg_store.local_server import LocalNeo4j  # local import: launcher is optional machinery
+def local_settings(home: Path, bolt_port: int) -> Neo4jSettings:
+    """Login for the local server in ``home`` on ``bolt_port``, with its generated password."""
+    home = Path(home).expanduser().resolve()
+    return Neo4jSettings(
+        uri=f"bolt://127.0.0.1:{bolt_port}",
+        user=DEFAULT_USER,
+        password=local_password(home),
+        database=DEFAULT_DATABASE,
+        source=f"local server in {home}",
+    )
 
+
+def resolve_settings(local_home: Path | None = None, database: str | None = None) -> Neo4jSettings:
+    """Settings from the environment, else from the local server's saved port and password.
+
+    Reads the server's files directly (``kg_store.paths``) rather than through the launcher, so
+    connecting never imports the process-management code.
+    """
     env = settings_from_env()
     if env is not None:
         return env.with_database(database)
-    server = LocalNeo4j(home=local_home or default_local_home())
-    return server.connection_settings().with_database(database)
+    home = local_home or default_local_home()
+    return local_settings(home, saved_bolt_port(home)).with_database(database)

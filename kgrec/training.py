@@ -19,7 +19,7 @@ import torch
 
 from kg_store.connection import GraphStore
 from kg_store.export import GraphExport, export_dataset
-from kg_store.settings import kgrec_cache_home
+from kg_store.paths import kgrec_cache_home
 from kg_store.writeback import save_training_run, write_recommendations
 from recommender.config import config_dict, resolve_config
 from recommender.data import RecData, from_export
