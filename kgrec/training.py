@@ -18,7 +18,8 @@ import numpy as np
 import torch
 
 from kg_store.connection import GraphStore
-from kg_store.export import GraphExport, export_dataset
+from kg_store.export import export_dataset
+from kg_store.graph_export import GraphExport
 from kg_store.paths import kgrec_cache_home
 from kg_store.writeback import save_training_run, write_recommendations
 from recommender.config import config_dict, resolve_config

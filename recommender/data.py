@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kg_store.export import GraphExport
+from kg_store.graph_export import GraphExport
 from recommender.errors import DataError
 
 
