@@ -1,13 +1,39 @@
-"""Applies ``cypher/schema.cypher`` (constraints and indexes); safe to run any number of times."""
+"""Applies ``cypher/schema.cypher`` (constraints and indexes); safe to run any number of times.
+
+Applying it costs a round trip per statement plus an index wait, and every ingest and write-back
+asks for it, so it runs once per process and database: constraints and indexes do not go away
+while kgrec runs (wiping nodes keeps them). ``force=True`` applies it again, for callers that
+dropped the schema themselves.
+"""
 
 from __future__ import annotations
+
+import threading
 
 from kg_store.connection import GraphStore
 from kg_store.cypher_files import load_query, split_statements
 
+_applied: set[tuple[str, str]] = set()
+_applied_lock = threading.Lock()
 
-def apply_schema(store: GraphStore) -> int:
-    """Create missing constraints/indexes and wait until they are online. Returns statements run."""
+
+def apply_schema(store: GraphStore, force: bool = False) -> int:
+    """Create missing constraints/indexes and wait until they are online, once per (uri, database).
+
+    Returns the number of statements run (0 when this process already applied the schema there).
+    The lock is held while applying, so concurrent callers wait instead of running it twice; a
+    failed attempt is not remembered, so the next call tries again.
+    """
+    key = (store.settings.uri, store.settings.database)
+    with _applied_lock:
+        if key in _applied and not force:
+            return 0
+        statements = _run_schema(store)
+        _applied.add(key)
+        return statements
+
+
+def _run_schema(store: GraphStore) -> int:
     statements = split_statements(load_query("schema"))
     for statement in statements:
         store.autocommit_text(statement)
