@@ -1,12 +1,20 @@
 """Ingest sources: parse data files into typed records, validate them whole, then write them.
 
-Each source (``cikg``, ``movielens``) turns files into a :class:`~ingest.records.DatasetRecords`;
-one writer (:mod:`ingest.writer`) sends any source's records to Neo4j in batches.
+Each source (:mod:`ingest.cikg`, :mod:`ingest.movielens`, :mod:`ingest.recbole`) is a
+:class:`~ingest.protocol.Source` registered by name; one table-driven writer
+(:mod:`ingest.writer`) sends any source's records to Neo4j in batches.
 """
 
-from ingest.cikg import read_cikg
-from ingest.movielens import read_movielens
-from ingest.records import DatasetRecords, SkippedLine
-from ingest.writer import IngestReport, write_dataset
+from ingest.cikg import CikgSource, KgatSource, read_cikg
+from ingest.movielens import MovieLensSource, read_movielens
+from ingest.protocol import Source, SourceConfig, get_source, source_names
+from ingest.recbole import RecBoleConfig, RecBoleSource
+from ingest.records import DatasetRecords, RecordKind, SkippedLine
+from ingest.writer import WRITE_PLAN, IngestReport, write_dataset
 
-__all__ = ["DatasetRecords", "IngestReport", "SkippedLine", "read_cikg", "read_movielens", "write_dataset"]
+__all__ = [
+    "CikgSource", "DatasetRecords", "IngestReport", "KgatSource", "MovieLensSource", "RecBoleConfig", "RecBoleSource",
+    "RecordKind", "SkippedLine",
+    "Source", "SourceConfig", "WRITE_PLAN", "get_source", "read_cikg", "read_movielens", "source_names",
+    "write_dataset",
+]

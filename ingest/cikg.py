@@ -1,24 +1,42 @@
-"""The CIKG file layout (as published with CIKGRec, e.g. ``dbbook2014/``).
+"""The CIKG / KGAT file layout, as published with CIKGRec (dbbook2014, book-crossing, ml1m) and
+KGAT (amazon-book, last-fm, yelp2018).
 
 Files (space separated, 0-based ids): ``train.txt``/``test.txt`` (``user item item ...``),
-``kg_final.txt`` (``head relation tail``), ``relation_list.txt``/``entity_list.txt``/
-``user_list.txt`` (header, ``org_id remap_id``), ``item_list.txt`` (header,
-``org_id remap_id entity_name``) and ``user_interest_clustered.txt`` (``user interest``).
-Only ``train.txt`` is required. Item *i* is KG entity *i* in this layout, so each item is tied
-to the entity with its id. Interest ids are numbered after the entities and have no labels.
+``kg_final.txt`` or ``kg_final.txt.zip`` (``head relation tail``), and list files with a header:
+``relation_list.txt``, ``entity_list.txt``, ``user_list.txt``, ``item_list.txt``, plus CIKGRec's
+``user_interest_clustered.txt`` (``user interest``). Only ``train.txt`` is required.
+
+The header line of a list file decides how its lines are read (:func:`read_id_list`):
+
+- two columns (``org_id remap_id``): the id is the *last* token and ``org_id`` is everything before
+  it, because KGAT's ``org_id`` may hold spaces and quotes (three double quotes, then
+  ``I Love You 25708``);
+- three columns (``org_id remap_id name``): the name is the rest of the line; it may hold spaces,
+  be empty, or be ``None``.
+
+Item *i* is KG entity *i* in both layouts, so each item is tied to the entity with its id.
+Interest ids are numbered after the entities and have no labels. Repeated identical lines are
+counted and loaded once; a list id given two different values is an error.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
 
 from kg_store.errors import BadInputError
 from kg_store.graph_model import relation_types_for
+from ingest.protocol import Source, SourceOutput
 from ingest.reader import BadLinePolicy, Line, LineReader, parse_int, read_rows
-from ingest.records import DatasetRecords, InteractionRow, NodeRow, PairRow, TripleRow
+from ingest.records import (DatasetRecords, InteractionRow, KnowledgeGraphSchema, PairRow, Props, RecordBatch,
+                            RecordKind, TripleRow)
 
 SPLIT_FILES = (("train", "train.txt"), ("test", "test.txt"))
+KG_FILES = ("kg_final.txt", "kg_final.txt.zip")
+INTEREST_FILE = "user_interest_clustered.txt"
+NONE_NAMES = frozenset({"", "None", "none", "null", "NULL"})
 
 
 def display_name(uri: str) -> str:
@@ -26,41 +44,71 @@ def display_name(uri: str) -> str:
     return unquote(uri.rstrip("/").rsplit("/", 1)[-1]).replace("_", " ")
 
 
-def _remap_row(line: Line) -> tuple[str, int]:
-    line.expect_columns(2)
-    return line.fields[0], line.integer(1, "remap_id")
+def _is_uri(text: str) -> bool:
+    return text.startswith(("http://", "https://"))
 
 
-def _read_id_list(path: Path, policy: BadLinePolicy) -> dict[int, str]:
-    """``org_id remap_id`` list -> {remap_id: org_id}; a repeated remap_id is a bad line."""
-    mapping: dict[int, str] = {}
+@dataclass(frozen=True)
+class ListEntry:
+    """One line of a list file: the original id and, for three-column files, the name."""
+
+    org_id: str
+    name: str | None = None
+
+
+def _parse_list_line(line: Line, columns: int) -> tuple[int, ListEntry]:
+    if columns >= 3:
+        line.expect_columns(2, minimum=True)
+        name = line.rest(2)
+        return line.integer(1, "remap_id"), ListEntry(line.fields[0], None if name in NONE_NAMES else name)
+    line.expect_columns(2, minimum=True)
+    org_id = line.text.strip().rsplit(None, 1)[0]
+    return line.integer(len(line.fields) - 1, "remap_id"), ListEntry(org_id)
+
+
+def read_id_list(path: Path, policy: BadLinePolicy) -> tuple[dict[int, ListEntry], str | None]:
+    """``{remap_id: entry}`` of a list file, and the name of its third column (None if absent)."""
+    reader = LineReader(path, header=True)
+    header = reader.header_fields()
+    mapping: dict[int, ListEntry] = {}
+    repeated = 0
 
     def parse(line: Line) -> None:
-        org_id, remap_id = _remap_row(line)
-        if remap_id in mapping:
-            raise line.error(f"remap_id {remap_id} is listed twice", "remap_id")
-        mapping[remap_id] = org_id
+        nonlocal repeated
+        remap_id, entry = _parse_list_line(line, len(header))
+        earlier = mapping.get(remap_id)
+        if earlier is not None and earlier != entry:
+            raise line.error(f"remap_id {remap_id} is listed twice with different values", "remap_id")
+        repeated += earlier is not None
+        mapping[remap_id] = entry
 
-    read_rows(LineReader(path, header=True), parse, policy)
-    return mapping
+    read_rows(reader, parse, policy)
+    policy.count_duplicates(path, repeated)
+    return mapping, (header[2] if len(header) >= 3 else None)
 
 
-def _read_items(path: Path, policy: BadLinePolicy) -> dict[int, dict]:
-    items: dict[int, dict] = {}
+def item_properties(entry: ListEntry, name_column: str | None) -> Props:
+    """Item properties: the name becomes ``title`` (a URI name gives ``uri`` and a readable title)."""
+    props: Props = {"org_id": entry.org_id}
+    if entry.name is None:
+        return props
+    if _is_uri(entry.name):
+        return {**props, "uri": entry.name, "title": display_name(entry.name)}
+    if name_column == "freebase_id":
+        return {**props, "freebase_id": entry.name}
+    return {**props, "title": entry.name}
 
-    def parse(line: Line) -> None:
-        line.expect_columns(3)
-        remap_id = line.integer(1, "remap_id")
-        if remap_id in items:
-            raise line.error(f"remap_id {remap_id} is listed twice", "remap_id")
-        props: dict = {"org_id": line.fields[0]}
-        if line.fields[2] != "None":
-            props["uri"] = line.fields[2]
-            props["title"] = display_name(line.fields[2])
-        items[remap_id] = props
 
-    read_rows(LineReader(path, header=True), parse, policy)
-    return items
+def entity_properties(entry: ListEntry) -> Props:
+    """Entity properties: a URI gives ``uri`` and ``name``; a three-column name gives ``name``."""
+    props: Props = {}
+    if _is_uri(entry.org_id):
+        props = {"uri": entry.org_id, "name": display_name(entry.org_id)}
+    elif entry.org_id:
+        props = {"org_id": entry.org_id}
+    if entry.name is not None:
+        props["name"] = entry.name
+    return props
 
 
 class _IdCheck:
@@ -76,36 +124,39 @@ class _IdCheck:
         return value
 
 
-def _read_interactions(folder: Path, user_id: _IdCheck, item_id: _IdCheck,
-                       policy: BadLinePolicy) -> list[InteractionRow]:
+def read_interactions(folder: Path, user_id: _IdCheck, item_id: _IdCheck,
+                      policy: BadLinePolicy) -> list[InteractionRow]:
+    """Both split files; a pair repeated in one split is counted and loaded once, across splits it is an error."""
     rows: list[InteractionRow] = []
     seen: dict[tuple[int, int], str] = {}
     for split, file_name in SPLIT_FILES:
         path = folder / file_name
         if split != "train" and not path.exists():
             continue
+        repeated = 0
 
         def parse(line: Line, split: str = split) -> None:
+            nonlocal repeated
             line.expect_columns(1, minimum=True)
             user = user_id(line, line.fields[0], "user")
             items = [item_id(line, text, f"item #{k}") for k, text in enumerate(line.fields[1:], 1)]
-            fresh = []
-            for item in dict.fromkeys(items):  # a repeated item on one line counts once
+            for item in items:
                 earlier = seen.get((user, item))
                 if earlier is not None and earlier != split:
                     raise line.error(f"pair ({user}, {item}) is already in the {earlier} split", "item")
-                if earlier is None:
-                    fresh.append(item)
-            for item in fresh:
+                if earlier is not None:
+                    repeated += 1
+                    continue
                 seen[(user, item)] = split
                 rows.append((user, item, split, None, None))
 
         read_rows(LineReader(path), parse, policy)
+        policy.count_duplicates(path, repeated)
     return rows
 
 
-def _read_triples(path: Path, entity_id: _IdCheck, n_relations: int | None,
-                  policy: BadLinePolicy) -> list[TripleRow]:
+def read_triples(path: Path, entity_id: _IdCheck, n_relations: int | None,
+                 policy: BadLinePolicy) -> list[TripleRow]:
     def parse(line: Line) -> TripleRow:
         line.expect_columns(3)
         head = entity_id(line, line.fields[0], "head")
@@ -115,77 +166,96 @@ def _read_triples(path: Path, entity_id: _IdCheck, n_relations: int | None,
         tail = entity_id(line, line.fields[2], "tail")
         return head, relation, tail
 
-    return list(dict.fromkeys(read_rows(LineReader(path), parse, policy)))
+    rows = read_rows(LineReader(path), parse, policy)
+    unique = list(dict.fromkeys(rows))
+    policy.count_duplicates(path, len(rows) - len(unique))
+    return unique
 
 
-def _read_user_interests(path: Path, user_id: _IdCheck, policy: BadLinePolicy) -> list[PairRow]:
+def read_user_interests(path: Path, user_id: _IdCheck, policy: BadLinePolicy) -> list[PairRow]:
     def parse(line: Line) -> PairRow:
         line.expect_columns(2)
         return user_id(line, line.fields[0], "user"), line.integer(1, "interest")
 
-    return list(dict.fromkeys(read_rows(LineReader(path), parse, policy)))  # drop repeated pairs
+    rows = read_rows(LineReader(path), parse, policy)
+    unique = list(dict.fromkeys(rows))
+    policy.count_duplicates(path, len(rows) - len(unique))
+    return unique
+
+
+def relation_names(relations: dict[int, ListEntry] | None, triples: list[TripleRow], path: Path) -> list[str]:
+    """Relation URI (or name) by relation id; ids must run 0..N-1."""
+    if relations is None:
+        return [f"relation_{r}" for r in range(max((r for _, r, _ in triples), default=-1) + 1)]
+    missing = [k for k in range(max(relations, default=-1) + 1) if k not in relations]
+    if missing:
+        raise BadInputError(path, None, f"relation ids must run 0..N-1 without gaps; {missing[0]} is missing")
+    return [relations[r].org_id for r in range(len(relations))]
+
+
+class CikgSource(Source):
+    """CIKGRec's layout: interactions, an item KG, list files and clustered user interests."""
+
+    name = "cikg"
+    description = "CIKGRec layout: train/test, kg_final, list files, user_interest_clustered"
+
+    def generate(self, policy: BadLinePolicy) -> Iterator[SourceOutput]:
+        folder = self.config.path
+        if not (folder / "train.txt").exists():
+            raise BadInputError(folder / "train.txt", None, "file not found (every dataset of this layout has one)")
+        lists = {name: read_id_list(folder / f"{name}_list.txt", policy)
+                 for name in ("user", "item", "entity", "relation") if (folder / f"{name}_list.txt").exists()}
+        users, items = lists.get("user", (None, None))[0], lists.get("item", (None, None))
+        user_check = _IdCheck(set(users) if users is not None else None, "user", "user_list.txt")
+        item_check = _IdCheck(set(items[0]) if items[0] is not None else None, "item", "item_list.txt")
+        interactions = read_interactions(folder, user_check, item_check, policy)
+        if not (folder / "test.txt").exists():
+            yield "no test.txt: every interaction is in the train split"
+        user_rows = ([(u, {"org_id": e.org_id}) for u, e in sorted(users.items())] if users is not None
+                     else [(u, {}) for u in sorted({u for u, *_ in interactions})])
+        item_rows = ([(i, item_properties(e, items[1])) for i, e in sorted(items[0].items())] if items[0] is not None
+                     else [(i, {}) for i in sorted({i for _, i, *_ in interactions})])
+        yield RecordBatch(RecordKind.USERS, user_rows)
+        yield RecordBatch(RecordKind.ITEMS, item_rows)
+        yield RecordBatch(RecordKind.INTERACTIONS, interactions)
+        yield from self._knowledge_graph(folder, lists, {i for i, _ in item_rows}, policy)
+        yield from self._interests(folder, user_check, policy)
+
+    def _knowledge_graph(self, folder: Path, lists: dict, item_ids: set[int],
+                         policy: BadLinePolicy) -> Iterator[SourceOutput]:
+        kg_path = next((folder / name for name in KG_FILES if (folder / name).exists()), None)
+        if kg_path is None:
+            yield "no kg_final.txt: loaded without an item knowledge graph (has_kg = false)"
+            return
+        relations = lists.get("relation", (None, None))[0]
+        entities = lists.get("entity", (None, None))[0]
+        entity_check = _IdCheck(set(entities) if entities is not None else None, "entity", "entity_list.txt")
+        triples = read_triples(kg_path, entity_check, len(relations) if relations is not None else None, policy)
+        names = relation_names(relations, triples, folder / "relation_list.txt")
+        yield KnowledgeGraphSchema(names, relation_types_for(names))
+        entity_rows = ([(e, entity_properties(entry)) for e, entry in sorted(entities.items())] if entities is not None
+                       else [(e, {}) for e in sorted({e for h, _, t in triples for e in (h, t)})])
+        yield RecordBatch(RecordKind.ENTITIES, entity_rows)
+        yield RecordBatch(RecordKind.ITEM_ENTITIES, [(e, e) for e, _ in entity_rows if e in item_ids])
+        yield RecordBatch(RecordKind.TRIPLES, triples)
+
+    def _interests(self, folder: Path, user_check: _IdCheck, policy: BadLinePolicy) -> Iterator[SourceOutput]:
+        path = folder / INTEREST_FILE
+        if not path.exists():
+            yield f"no {INTEREST_FILE}: loaded without user interests (has_interests = false)"
+            return
+        pairs = read_user_interests(path, user_check, policy)
+        yield RecordBatch(RecordKind.INTERESTS, [(i, {}) for i in sorted({interest for _, interest in pairs})])
+        yield RecordBatch(RecordKind.USER_INTERESTS, pairs)
+
+
+class KgatSource(CikgSource):
+    """KGAT's layout (amazon-book, last-fm, yelp2018): the same files, zipped KG, no interests."""
+
+    name = "kgat"
+    description = "KGAT layout: train/test, kg_final(.txt.zip), list files with free-text ids"
 
 
 def read_cikg(folder: Path | str, dataset: str, skip_bad_lines: bool = False) -> DatasetRecords:
     """Parse and validate a CIKG-layout folder; raises ``BadInputError`` before anything is written."""
-    folder = Path(folder)
-    policy = BadLinePolicy(skip_bad_lines)
-    optional = {name: folder / name for name in (
-        "user_list.txt", "item_list.txt", "entity_list.txt", "relation_list.txt",
-        "kg_final.txt", "user_interest_clustered.txt")}
-    present = {name: path for name, path in optional.items() if path.exists()}
-
-    user_orgs = _read_id_list(present["user_list.txt"], policy) if "user_list.txt" in present else None
-    item_props = _read_items(present["item_list.txt"], policy) if "item_list.txt" in present else None
-    entity_orgs = _read_id_list(present["entity_list.txt"], policy) if "entity_list.txt" in present else None
-    relation_orgs = _read_id_list(present["relation_list.txt"], policy) if "relation_list.txt" in present else None
-
-    user_check = _IdCheck(set(user_orgs) if user_orgs is not None else None, "user", "user_list.txt")
-    item_check = _IdCheck(set(item_props) if item_props is not None else None, "item", "item_list.txt")
-    interactions = _read_interactions(folder, user_check, item_check, policy)
-
-    records = DatasetRecords(name=dataset, source="cikg")
-    records.interactions = interactions
-    users = user_orgs if user_orgs is not None else {u: None for u, *_ in interactions}
-    items = item_props if item_props is not None else {i: {} for _, i, *_ in interactions}
-    records.users = [(u, {"org_id": org} if org is not None else {}) for u, org in sorted(users.items())]
-    records.items = [(i, props) for i, props in sorted(items.items())]
-
-    if "kg_final.txt" in present:
-        _add_knowledge_graph(records, present["kg_final.txt"], entity_orgs, relation_orgs, policy)
-    if "user_interest_clustered.txt" in present:
-        pairs = _read_user_interests(present["user_interest_clustered.txt"], user_check, policy)
-        records.user_interests = pairs
-        records.interests = [(i, {}) for i in sorted({interest for _, interest in pairs})]
-    records.skipped = policy.skipped
-    return records
-
-
-def _add_knowledge_graph(records: DatasetRecords, kg_path: Path, entity_orgs: dict[int, str] | None,
-                         relation_orgs: dict[int, str] | None, policy: BadLinePolicy) -> None:
-    if relation_orgs is not None:
-        missing = [k for k in range(max(relation_orgs, default=-1) + 1) if k not in relation_orgs]
-        if missing:
-            raise BadInputError(kg_path.parent / "relation_list.txt", None,
-                                f"relation ids must run 0..N-1 without gaps; {missing[0]} is missing")
-    entity_check = _IdCheck(set(entity_orgs) if entity_orgs is not None else None, "entity", "entity_list.txt")
-    n_relations = len(relation_orgs) if relation_orgs is not None else None
-    triples = _read_triples(kg_path, entity_check, n_relations, policy)
-    if relation_orgs is None:
-        relation_orgs = {r: f"relation_{r}" for r in range(max((r for _, r, _ in triples), default=-1) + 1)}
-    records.relations = [relation_orgs[r] for r in range(len(relation_orgs))]
-    records.relation_types = relation_types_for(records.relations)
-    records.triples = triples
-    if entity_orgs is None:
-        entity_orgs = {e: "" for h, _, t in triples for e in (h, t)}
-    records.entities = [(e, _entity_props(org)) for e, org in sorted(entity_orgs.items())]
-    item_ids = {i for i, _ in records.items}
-    records.item_entities = [(e, e) for e in sorted(entity_orgs) if e in item_ids]
-
-
-def _entity_props(org_id: str) -> dict:
-    if not org_id:
-        return {}
-    if org_id.startswith(("http://", "https://")):
-        return {"uri": org_id, "name": display_name(org_id)}
-    return {"org_id": org_id}
+    return CikgSource.from_options(folder, dataset, skip_bad_lines=skip_bad_lines).read()

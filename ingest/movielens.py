@@ -8,11 +8,14 @@ Item and user files are ISO-8859-1. MovieLens has no split, so one is assigned p
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from kg_store.errors import BadInputError
+from ingest.protocol import Source, SourceConfig, SourceOutput
 from ingest.reader import BadLinePolicy, Line, LineReader, read_rows
-from ingest.records import DatasetRecords, InteractionRow, NodeRow
+from ingest.records import DatasetRecords, InteractionRow, NodeRow, RecordBatch, RecordKind
 from ingest.splits import SplitConfig, assign_splits
 
 LATIN1 = "latin-1"
@@ -129,25 +132,54 @@ def _ml1m_ratings(folder: Path, users: set[int], items: set[int], policy: BadLin
     return read_rows(LineReader(path, "::"), parse, policy)
 
 
-def _drop_repeated_pairs(rows: list[InteractionRow], path: Path) -> list[InteractionRow]:
+def _drop_repeated_pairs(rows: list[InteractionRow]) -> list[InteractionRow]:
     unique = {(u, i): (u, i, s, r, t) for u, i, s, r, t in rows}  # the last rating of a pair wins
     return list(unique.values())
+
+
+@dataclass(frozen=True)
+class MovieLensConfig(SourceConfig):
+    """MovieLens has no split: each user's share ``test_ratio`` goes to test (by time, else seeded)."""
+
+    test_ratio: float = 0.2
+    split_seed: int = 2024
+
+    @property
+    def split(self) -> SplitConfig:
+        return SplitConfig(test_ratio=self.test_ratio, seed=self.split_seed)
+
+
+class MovieLensSource(Source):
+    """GroupLens MovieLens 100K or 1M raw files (the variant is detected from the files)."""
+
+    name = "movielens"
+    config_class = MovieLensConfig
+    description = "GroupLens MovieLens 100K (u.data, u.item, u.user) or 1M (ratings.dat, movies.dat, users.dat)"
+
+    def generate(self, policy: BadLinePolicy) -> Iterator[SourceOutput]:
+        folder = self.config.path
+        if detect_variant(folder) == "100k":
+            items, users = _ml100k_items(folder, policy), _ml100k_users(folder, policy)
+            ratings = _ml100k_ratings(folder, {u for u, _ in users}, {i for i, _ in items}, policy)
+        else:
+            items, users = _ml1m_items(folder, policy), _ml1m_users(folder, policy)
+            ratings = _ml1m_ratings(folder, {u for u, _ in users}, {i for i, _ in items}, policy)
+        unique = _drop_repeated_pairs(ratings)
+        policy.count_duplicates(folder / "ratings", len(ratings) - len(unique))
+        yield RecordBatch(RecordKind.USERS, users)
+        yield RecordBatch(RecordKind.ITEMS, items)
+        yield RecordBatch(RecordKind.INTERACTIONS, assign_splits(unique, self.config.split))
+        yield "MovieLens has no item knowledge graph or user interests (has_kg = false, has_interests = false)"
+
+    def read(self) -> DatasetRecords:
+        records = super().read()
+        records.source = f"movielens-{detect_variant(self.config.path)}"
+        return records
 
 
 def read_movielens(folder: Path | str, dataset: str, skip_bad_lines: bool = False,
                    split: SplitConfig | None = None) -> DatasetRecords:
     """Parse and validate MovieLens 100K or 1M raw files; nothing is written here."""
-    folder = Path(folder)
-    policy = BadLinePolicy(skip_bad_lines)
-    variant = detect_variant(folder)
-    if variant == "100k":
-        items, users = _ml100k_items(folder, policy), _ml100k_users(folder, policy)
-        ratings = _ml100k_ratings(folder, {u for u, _ in users}, {i for i, _ in items}, policy)
-    else:
-        items, users = _ml1m_items(folder, policy), _ml1m_users(folder, policy)
-        ratings = _ml1m_ratings(folder, {u for u, _ in users}, {i for i, _ in items}, policy)
-    ratings = _drop_repeated_pairs(ratings, folder)
-    records = DatasetRecords(name=dataset, source=f"movielens-{variant}", users=users, items=items)
-    records.interactions = assign_splits(ratings, split or SplitConfig())
-    records.skipped = policy.skipped
-    return records
+    split = split or SplitConfig()
+    return MovieLensSource.from_options(folder, dataset, skip_bad_lines=skip_bad_lines,
+                                        test_ratio=split.test_ratio, split_seed=split.seed).read()

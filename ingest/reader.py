@@ -7,7 +7,8 @@ recorded and skipped instead of stopping the load.
 
 from __future__ import annotations
 
-import re
+import zipfile
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,11 @@ class BadLinePolicy:
 
     skip_bad_lines: bool = False
     skipped: list[SkippedLine] = field(default_factory=list)
+    duplicates: Counter = field(default_factory=Counter)  # file name -> repeated lines loaded once
+
+    def count_duplicates(self, path: Path, n: int) -> None:
+        if n:
+            self.duplicates[Path(path).name] += n
 
     def handle(self, error: BadInputError) -> None:
         if not self.skip_bad_lines:
@@ -37,6 +43,12 @@ class Line:
     path: Path
     number: int
     fields: list[str]
+    text: str = ""  # the whole decoded line, for formats whose last column may hold spaces
+
+    def rest(self, start: int) -> str:
+        """Everything after the first ``start`` whitespace-separated fields ('' when absent)."""
+        parts = self.text.split(None, start)
+        return parts[start].strip() if len(parts) > start else ""
 
     def error(self, message: str, field_name: str | None = None) -> BadInputError:
         return BadInputError(self.path, self.number, message, field_name)
@@ -79,7 +91,7 @@ class LineReader:
 
     def _read_bytes(self) -> bytes:
         try:
-            raw = self.path.read_bytes()
+            raw = _unzip_single(self.path) if self.path.suffix == ".zip" else self.path.read_bytes()
         except FileNotFoundError:
             raise BadInputError(self.path, None, "file not found") from None
         except OSError as exc:
@@ -104,7 +116,25 @@ class LineReader:
                 parts = [part.strip() for part in text.split(self.separator)]
             else:
                 parts = text.split()
-            yield Line(self.path, number, parts)
+            yield Line(self.path, number, parts, text)
+
+    def header_fields(self) -> list[str]:
+        """The first line's columns (for formats whose header says which columns follow)."""
+        first = self._read_bytes().split(b"\n", 1)[0]
+        return first.decode(self.encoding, errors="replace").strip().split()
+
+
+def _unzip_single(path: Path) -> bytes:
+    """The one data member of a zip archive (as KGAT ships ``kg_final.txt.zip``)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = [m for m in archive.infolist() if not m.is_dir() and not m.filename.startswith("__MACOSX")]
+            if len(members) != 1:
+                names = ", ".join(m.filename for m in members) or "nothing"
+                raise BadInputError(path, None, f"expected one file in the archive, found {names}")
+            return archive.read(members[0])
+    except zipfile.BadZipFile as exc:
+        raise BadInputError(path, None, f"not a readable zip archive ({exc})") from None
 
 
 def read_rows(reader: LineReader, parse: Callable[[Line], T | None], policy: BadLinePolicy) -> list[T]:

@@ -1,27 +1,61 @@
-"""The one writer: sends any source's records to Neo4j in ``UNWIND`` batches of ``MERGE``.
+"""The one writer: sends any source's records to Neo4j, in the order :data:`WRITE_PLAN` declares.
 
 Order matters for safety, not speed: the dataset is marked ``loading`` first and ``complete``
 last, nodes go before the relationships that need them, and every statement is a MERGE, so a
-load killed at any point is finished by running it again, without duplicates.
+load killed at any point is finished by running it again, without duplicates. Batching, retries
+and progress are :func:`kg_store.batching.write_in_batches`'s job.
 """
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from tqdm.auto import tqdm
-
+from kg_store.batching import DEFAULT_BATCH_SIZE, WriteCounters, write_in_batches
 from kg_store.connection import GraphStore
 from kg_store.graph_model import RelationAllowList
+from kg_store.progress import Progress
 from kg_store.schema import apply_schema
-from ingest.records import DatasetRecords, SkippedLine
+from ingest.records import DatasetRecords, RecordKind, SkippedLine
 
-DEFAULT_BATCH_SIZE = 10_000
+NODES, RELATIONSHIPS = "nodes", "relationships"
+USER_SIDE, KG_SIDE = "user side", "kg side"
+
+
+@dataclass(frozen=True)
+class WriteStep:
+    """One record kind, the query that merges it, and which lane it may share with others.
+
+    Steps of the two lanes touch disjoint nodes (users/items/interests vs entities), so with
+    ``concurrent=True`` the lanes run in two sessions at once without waiting on each other.
+    """
+
+    kind: RecordKind
+    query: str
+    label: str
+    writes: str
+    lane: str = USER_SIDE
+
+
+WRITE_PLAN: tuple[tuple[WriteStep, ...], ...] = (
+    # stage 1: every node, so that later steps can MATCH them, then the item-entity links, which
+    # lock both items and entities and so must not run beside the KG lane
+    (
+        WriteStep(RecordKind.USERS, "ingest/merge_users", "users", NODES),
+        WriteStep(RecordKind.ITEMS, "ingest/merge_items", "items", NODES),
+        WriteStep(RecordKind.ENTITIES, "ingest/merge_entities", "entities", NODES),
+        WriteStep(RecordKind.INTERESTS, "ingest/merge_interests", "interests", NODES),
+        WriteStep(RecordKind.ITEM_ENTITIES, "ingest/merge_item_entities", "item-entity links", RELATIONSHIPS),
+    ),
+    # stage 2: the user-side relationships and the KG triples, which lock disjoint nodes
+    (
+        WriteStep(RecordKind.INTERACTIONS, "ingest/merge_interactions", "interactions", RELATIONSHIPS),
+        WriteStep(RecordKind.USER_INTERESTS, "ingest/merge_user_interests", "user interests", RELATIONSHIPS),
+        WriteStep(RecordKind.TRIPLES, "ingest/merge_triples", "KG triples", RELATIONSHIPS, lane=KG_SIDE),
+    ),
+)
 
 
 @dataclass
@@ -33,7 +67,11 @@ class IngestReport:
     relationships_written: int = 0
     seconds: float = 0.0
     version: int = 0
+    has_kg: bool = False
+    has_interests: bool = False
     skipped: list[SkippedLine] = field(default_factory=list)
+    duplicates: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
     steps: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
@@ -41,79 +79,60 @@ class IngestReport:
         data["skipped"] = [asdict(line) for line in self.skipped]
         return data
 
+    def record(self, step: WriteStep, counters: WriteCounters, seconds: float) -> None:
+        self.nodes_created += counters.nodes_created
+        self.relationships_created += counters.relationships_created
+        if step.writes == NODES:
+            self.nodes_written += counters.rows
+        else:
+            self.relationships_written += counters.rows
+        self.steps[step.label] = round(seconds, 3)
 
-class BatchWriter:
-    """Writes rows through one named query, ``batch_size`` rows per retried transaction."""
 
-    def __init__(self, store: GraphStore, dataset: str, batch_size: int, progress: bool):
-        self.store = store
-        self.dataset = dataset
-        self.batch_size = batch_size
-        self.progress = progress
-        self.report = IngestReport(dataset)
-        self._lock = threading.Lock()
-
-    def write(self, query_name: str, rows: Sequence[Any], label: str, kind: str, position: int = 0) -> None:
-        if not rows:
-            return
-        started = time.perf_counter()
-        with tqdm(total=len(rows), desc=f"{self.dataset}: {label}", unit=" rows", position=position,
-                  disable=not self.progress, leave=False) as bar:
-            for start in range(0, len(rows), self.batch_size):
-                batch = list(rows[start:start + self.batch_size])
-                counters = self.store.write_batch(query_name, batch, dataset=self.dataset)
-                with self._lock:
-                    self.report.nodes_created += counters["nodes_created"]
-                    self.report.relationships_created += counters["relationships_created"]
-                bar.update(len(batch))
-        with self._lock:
-            if kind == "nodes":
-                self.report.nodes_written += len(rows)
-            else:
-                self.report.relationships_written += len(rows)
-            self.report.steps[label] = round(time.perf_counter() - started, 3)
+def _rows_for(step: WriteStep, records: DatasetRecords, allow: RelationAllowList) -> list:
+    rows = records.rows(step.kind)
+    if step.kind is RecordKind.TRIPLES:  # relation index -> checked relationship type
+        return [(h, allow.check(records.relation_types[r]), t) for h, r, t in rows]
+    return rows
 
 
 def write_dataset(store: GraphStore, records: DatasetRecords, batch_size: int = DEFAULT_BATCH_SIZE,
-                  progress: bool = True, concurrent: bool = False) -> IngestReport:
+                  progress: Progress = None, concurrent: bool = False) -> IngestReport:
     """Write validated records into the graph idempotently; returns counts and timings.
 
-    With ``concurrent``, the user-side relationships (interactions, interests: User, Item and
-    Interest nodes) and the KG triples (Entity nodes only) are written by two sessions at once:
-    they lock disjoint nodes, so they never wait on or deadlock each other. Off by default: on a
-    warm server it saves about 10 %, but loads into a server whose JVM has just started were much
-    slower and more variable with it (see the README's ingest benchmark).
+    With ``concurrent``, the two lanes of each stage run in two sessions at once. Off by default:
+    on a warm server it saves about 10 %, but loads into a server whose JVM has just started were
+    much slower and more variable with it (see the README's ingest benchmark).
     """
     started = time.perf_counter()
     allow = RelationAllowList(records.relation_types)
-    triples = [(h, allow.check(records.relation_types[r]), t) for h, r, t in records.triples]
+    prepared = {step: _rows_for(step, records, allow) for stage in WRITE_PLAN for step in stage}
     apply_schema(store)
     store.write("ingest/begin_dataset", dataset=records.name, source=records.source,
-                relation_uris=records.relations, relation_types=records.relation_types)
-    writer = BatchWriter(store, records.name, batch_size, progress)
-    writer.write("ingest/merge_users", records.users, "users", "nodes")
-    writer.write("ingest/merge_items", records.items, "items", "nodes")
-    writer.write("ingest/merge_entities", records.entities, "entities", "nodes")
-    writer.write("ingest/merge_interests", records.interests, "interests", "nodes")
-    writer.write("ingest/merge_item_entities", records.item_entities, "item-entity links", "relationships")
+                relation_uris=records.relations, relation_types=records.relation_types,
+                has_kg=records.has_kg, has_interests=records.has_interests)
+    report = IngestReport(records.name, has_kg=records.has_kg, has_interests=records.has_interests)
 
-    def user_side() -> None:
-        writer.write("ingest/merge_interactions", records.interactions, "interactions", "relationships")
-        writer.write("ingest/merge_user_interests", records.user_interests, "user interests", "relationships")
+    def run(step: WriteStep) -> None:
+        step_started = time.perf_counter()
+        counters = write_in_batches(store, step.query, prepared[step], batch_size=batch_size,
+                                    description=f"{records.name}: {step.label}", progress=progress,
+                                    dataset=records.name)
+        report.record(step, counters, time.perf_counter() - step_started)
 
-    def item_side() -> None:
-        writer.write("ingest/merge_triples", triples, "KG triples", "relationships", position=1)
-
-    if concurrent:
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            for future in [pool.submit(user_side), pool.submit(item_side)]:
-                future.result()
-    else:
-        user_side()
-        item_side()
-    report = writer.report
+    for stage in WRITE_PLAN:
+        lanes = [[step for step in stage if step.lane == lane] for lane in (USER_SIDE, KG_SIDE)]
+        if concurrent:
+            with ThreadPoolExecutor(max_workers=len(lanes)) as pool:
+                for future in [pool.submit(lambda steps=steps: [run(s) for s in steps]) for steps in lanes]:
+                    future.result()
+        else:
+            for steps in lanes:
+                for step in steps:
+                    run(step)
     changed = report.nodes_created + report.relationships_created > 0
     report.version = store.write("ingest/finish_dataset", dataset=records.name, changed=changed)[0]["version"]
-    report.skipped = list(records.skipped)
+    report.skipped, report.notes = list(records.skipped), list(records.notes)
+    report.duplicates = dict(records.duplicates)
     report.seconds = round(time.perf_counter() - started, 3)
     return report

@@ -12,9 +12,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ingest import IngestReport, read_cikg, read_movielens, write_dataset
+from typing import Any
+
+from ingest import IngestReport, get_source, write_dataset
 from ingest.splits import SplitConfig
-from ingest.writer import DEFAULT_BATCH_SIZE
+from kg_store.batching import DEFAULT_BATCH_SIZE
+from kg_store.progress import Progress
 from kg_store.connection import GraphStore
 from kg_store.local_server import LocalNeo4j, ServerOptions, ServerStatus
 from kg_store.settings import default_local_home, resolve_settings
@@ -34,19 +37,41 @@ def start_local_neo4j(home: Path | None = None, options: ServerOptions | None = 
     return LocalNeo4j(home or default_local_home(), options).start()
 
 
-def ingest_cikg(store: GraphStore, path: Path | str, dataset: str, batch_size: int = DEFAULT_BATCH_SIZE,
-                skip_bad_lines: bool = False, progress: bool = True) -> IngestReport:
-    """Validate a CIKG-layout folder completely, then write it (idempotent)."""
-    records = read_cikg(path, dataset, skip_bad_lines=skip_bad_lines)
+def ingest(store: GraphStore, source: str, path: Path | str, dataset: str, batch_size: int = DEFAULT_BATCH_SIZE,
+           progress: Progress = None, **options: Any) -> IngestReport:
+    """Validate a folder completely with the named source (``cikg``, ``kgat``, ``movielens``,
+    ``recbole``), then write it idempotently. ``options`` are the source's config fields."""
+    records = get_source(source).from_options(path, dataset, **options).read()
     return write_dataset(store, records, batch_size=batch_size, progress=progress)
+
+
+def ingest_cikg(store: GraphStore, path: Path | str, dataset: str, batch_size: int = DEFAULT_BATCH_SIZE,
+                skip_bad_lines: bool = False, progress: Progress = None) -> IngestReport:
+    """Validate a CIKG-layout folder completely, then write it (idempotent)."""
+    return ingest(store, "cikg", path, dataset, batch_size, progress, skip_bad_lines=skip_bad_lines)
 
 
 def ingest_movielens(store: GraphStore, path: Path | str, dataset: str, batch_size: int = DEFAULT_BATCH_SIZE,
-                     skip_bad_lines: bool = False, progress: bool = True,
+                     skip_bad_lines: bool = False, progress: Progress = None,
                      split: SplitConfig | None = None) -> IngestReport:
     """Validate MovieLens 100K/1M raw files completely, then write them (idempotent)."""
-    records = read_movielens(path, dataset, skip_bad_lines=skip_bad_lines, split=split)
-    return write_dataset(store, records, batch_size=batch_size, progress=progress)
+    split = split or SplitConfig()
+    return ingest(store, "movielens", path, dataset, batch_size, progress, skip_bad_lines=skip_bad_lines,
+                  test_ratio=split.test_ratio, split_seed=split.seed)
+
+
+def ingest_named(store: GraphStore, name: str, dataset: str | None = None, path: Path | str | None = None,
+                 batch_size: int = DEFAULT_BATCH_SIZE, progress: Progress = None,
+                 skip_bad_lines: bool = False) -> IngestReport:
+    """Load a catalog dataset found by the one lookup order, checksums verified, with its layout's source."""
+    from ingest.catalog import get_entry
+    from ingest.download import verify_folder
+    from ingest.locate import locate_dataset
+
+    entry = get_entry(name)
+    folder = locate_dataset(name, Path(path) if path is not None else None)
+    verify_folder(entry, folder)
+    return ingest(store, entry.layout, folder, dataset or name, batch_size, progress, skip_bad_lines=skip_bad_lines)
 
 
 def default_data_dir() -> Path:

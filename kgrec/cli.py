@@ -17,8 +17,6 @@ from kg_store.datasets import dataset_stats, drop_dataset, list_datasets
 from kg_store.errors import KgrecError
 from kg_store.local_server import LocalNeo4j, ServerOptions
 from kg_store.settings import default_local_home, settings_from_env
-from ingest.splits import SplitConfig
-from ingest.writer import DEFAULT_BATCH_SIZE, IngestReport
 from kgrec import api
 
 
@@ -110,66 +108,6 @@ def neo4j_password(ctx: click.Context) -> None:
     click.echo(LocalNeo4j(ctx.obj["home"]).password())
 
 
-# -- ingest ----------------------------------------------------------------------------------------
-def _ingest_options(func):
-    func = click.option("--dataset", required=True, help="Name the dataset gets in the graph.")(func)
-    func = click.option("--batch-size", type=click.IntRange(1), default=DEFAULT_BATCH_SIZE, show_default=True,
-                        help="Rows per transaction.")(func)
-    func = click.option("--skip-bad-lines", is_flag=True,
-                        help="Report and skip malformed lines instead of stopping.")(func)
-    func = click.option("--progress/--no-progress", default=True, help="Show progress bars.")(func)
-    func = click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")(func)
-    return func
-
-
-def _print_report(report: IngestReport, as_json: bool) -> None:
-    if as_json:
-        _echo_json(report.as_dict())
-        return
-    for line in report.skipped[:20]:
-        where = f"{line.path}" + (f", line {line.line}" if line.line else "")
-        click.echo(f"skipped {where}: {line.reason}", err=True)
-    if report.skipped:
-        click.echo(f"{len(report.skipped)} bad line(s) skipped.", err=True)
-    click.echo(
-        f"Ingested '{report.dataset}' in {report.seconds:.1f} s: {report.nodes_written:,} nodes "
-        f"({report.nodes_created:,} new), {report.relationships_written:,} relationships "
-        f"({report.relationships_created:,} new); graph version {report.version}."
-    )
-
-
-@main.group()
-def ingest() -> None:
-    """Load datasets into the graph (idempotent: re-running never duplicates)."""
-
-
-@ingest.command("cikg")
-@click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@_ingest_options
-@click.pass_context
-def ingest_cikg_command(ctx: click.Context, path: Path, dataset: str, batch_size: int, skip_bad_lines: bool,
-                        progress: bool, as_json: bool) -> None:
-    """Load a folder in the CIKG layout (train/test, kg_final, lists, user interests)."""
-    report = api.ingest_cikg(_store(ctx), path, dataset, batch_size, skip_bad_lines, progress)
-    _print_report(report, as_json)
-
-
-@ingest.command("movielens")
-@click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@_ingest_options
-@click.option("--test-ratio", type=click.FloatRange(0.0, 1.0, max_open=True), default=0.2, show_default=True,
-              help="Share of each user's interactions in the test split.")
-@click.option("--split-seed", type=int, default=2024, show_default=True,
-              help="Seed of the per-user split (used when there are no timestamps).")
-@click.pass_context
-def ingest_movielens_command(ctx: click.Context, path: Path, dataset: str, batch_size: int, skip_bad_lines: bool,
-                             progress: bool, as_json: bool, test_ratio: float, split_seed: int) -> None:
-    """Load MovieLens 100K or 1M raw files (split per user: by time, else seeded)."""
-    split = SplitConfig(test_ratio=test_ratio, seed=split_seed)
-    report = api.ingest_movielens(_store(ctx), path, dataset, batch_size, skip_bad_lines, progress, split)
-    _print_report(report, as_json)
-
-
 # -- db --------------------------------------------------------------------------------------------
 @main.group()
 def db() -> None:
@@ -235,8 +173,10 @@ def demo(ctx: click.Context, data_dir: Path | None, epochs: int | None) -> None:
     run_demo(data_dir or api.default_data_dir(), ctx.obj["home"], ctx.obj["database"], epochs or DEMO_EPOCHS)
 
 
+from kgrec.cli_ingest import register as _register_ingest  # noqa: E402
 from kgrec.cli_train import register as _register_training  # noqa: E402
 
+_register_ingest(main, _store)
 _register_training(main, _store)
 
 if __name__ == "__main__":

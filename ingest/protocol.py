@@ -1,0 +1,96 @@
+"""The ingest protocol: a source declares a typed config and yields typed record batches.
+
+Modelled on the builder pattern of Hugging Face ``datasets``: a :class:`Source` subclass names
+itself, declares its config dataclass and implements :meth:`Source.generate`; the base class
+collects the batches, applies the bad-line policy and returns :class:`DatasetRecords`, which the
+one table-driven writer (:mod:`ingest.writer`) sends to Neo4j. Adding a format means writing a
+source class; nothing else changes.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any, ClassVar
+
+from kg_store.errors import ConfigError
+from ingest.reader import BadLinePolicy
+from ingest.records import DatasetRecords, KnowledgeGraphSchema, RecordBatch
+
+SourceOutput = RecordBatch | KnowledgeGraphSchema | str  # a str is a note for the user
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    """Settings every source takes: where the files are and what the dataset is called."""
+
+    path: Path
+    dataset: str
+    skip_bad_lines: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "path", Path(self.path))
+
+
+_SOURCES: dict[str, type["Source"]] = {}
+
+
+class Source(ABC):
+    """One file format. Subclasses set ``name`` (and ``config_class``) and write ``generate``."""
+
+    name: ClassVar[str]
+    config_class: ClassVar[type[SourceConfig]] = SourceConfig
+    description: ClassVar[str] = ""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if getattr(cls, "name", None) and not getattr(cls, "__abstractmethods__", None):
+            _SOURCES[cls.name] = cls
+
+    def __init__(self, config: SourceConfig):
+        if not isinstance(config, self.config_class):
+            raise ConfigError(f"Source '{self.name}' takes a {self.config_class.__name__}.")
+        self.config = config
+
+    @classmethod
+    def from_options(cls, path: Path | str, dataset: str, **options: Any) -> "Source":
+        """Build the config from keyword options; unknown options are an error, not ignored."""
+        known = {f.name for f in fields(cls.config_class)}
+        unknown = sorted(set(options) - known)
+        if unknown:
+            raise ConfigError(f"Source '{cls.name}' has no option(s) {', '.join(unknown)}; "
+                              f"it takes {', '.join(sorted(known - {'path', 'dataset'}))}.")
+        return cls(cls.config_class(path=Path(path), dataset=dataset, **options))
+
+    @abstractmethod
+    def generate(self, policy: BadLinePolicy) -> Iterator[SourceOutput]:
+        """Yield record batches, at most one KG schema, and notes; raise ``BadInputError`` on bad data."""
+
+    def read(self) -> DatasetRecords:
+        """Parse and validate every file; nothing is written here."""
+        policy = BadLinePolicy(self.config.skip_bad_lines)
+        records = DatasetRecords(name=self.config.dataset, source=self.name)
+        for output in self.generate(policy):
+            if isinstance(output, RecordBatch):
+                records.add(output)
+            elif isinstance(output, KnowledgeGraphSchema):
+                records.set_schema(output)
+            else:
+                records.notes.append(output)
+        records.skipped = policy.skipped
+        records.duplicates = policy.duplicates
+        return records
+
+
+def source_names() -> list[str]:
+    return sorted(_SOURCES)
+
+
+def get_source(name: str) -> type[Source]:
+    """The source class registered under ``name``."""
+    try:
+        return _SOURCES[name]
+    except KeyError:
+        raise ConfigError(f"No ingest source '{name}'; known sources: {', '.join(source_names())}.") from None

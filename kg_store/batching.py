@@ -1,0 +1,52 @@
+"""The one way kgrec writes many rows: ``UNWIND $rows`` batches, each its own retried transaction.
+
+Ingest and write-back both go through :func:`write_in_batches`, so batch sizing, progress and
+update counters live in one place. Every query written this way is idempotent per batch (MERGE,
+or delete-then-create of one user's edges), so a batch retried by the driver never duplicates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from kg_store.connection import GraphStore
+from kg_store.errors import ConfigError
+from kg_store.progress import Progress, stage
+
+DEFAULT_BATCH_SIZE = 10_000
+
+
+@dataclass
+class WriteCounters:
+    """What the server reported for a series of batches."""
+
+    rows: int = 0
+    nodes_created: int = 0
+    relationships_created: int = 0
+    properties_set: int = 0
+
+    def add(self, other: "WriteCounters") -> None:
+        self.rows += other.rows
+        self.nodes_created += other.nodes_created
+        self.relationships_created += other.relationships_created
+        self.properties_set += other.properties_set
+
+
+def write_in_batches(store: GraphStore, query_name: str, rows: Sequence[Any], *, batch_size: int = DEFAULT_BATCH_SIZE,
+                     description: str = "", progress: Progress = False, **params: Any) -> WriteCounters:
+    """Send ``rows`` through the named query ``batch_size`` at a time; returns summed counters."""
+    if batch_size < 1:
+        raise ConfigError(f"batch_size must be at least 1, got {batch_size}.")
+    total = WriteCounters()
+    if not len(rows):
+        return total
+    with stage(description or query_name, len(rows), progress) as advance:
+        for start in range(0, len(rows), batch_size):
+            batch = list(rows[start:start + batch_size])
+            counters = store.write_batch(query_name, batch, **params)
+            total.add(WriteCounters(len(batch), counters["nodes_created"], counters["relationships_created"],
+                                    counters["properties_set"]))
+            advance(len(batch))
+    return total
