@@ -11,6 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from ingest.records import InteractionRow
+from kg_store.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -20,7 +21,7 @@ class SplitConfig:
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.test_ratio < 1.0:
-            raise ValueError(f"test_ratio must be in [0, 1), got {self.test_ratio}")
+            raise ConfigError(f"test_ratio must be in [0, 1), got {self.test_ratio}")
 
 
 def assign_splits(rows: list[InteractionRow], config: SplitConfig) -> list[InteractionRow]:

@@ -17,6 +17,7 @@ from tqdm.auto import tqdm
 
 from kg_store.connection import GraphStore
 from kg_store.datasets import dataset_info
+from kg_store.errors import UnsafeNameError
 from kg_store.schema import apply_schema
 
 WRITE_BATCH_USERS = 500
@@ -66,7 +67,7 @@ def write_entity_embeddings(store: GraphStore, dataset: str, entity_ids: np.ndar
                             property_name: str = "transe_embedding", batch_size: int = 2000) -> int:
     """Store one vector per entity as a list property (e.g. for Browser or vector indexes)."""
     if not property_name.replace("_", "").isalnum():
-        raise ValueError(f"unsafe property name {property_name!r}")
+        raise UnsafeNameError(f"Property name {property_name!r} is not letters, digits and underscores.")
     rows = [[int(e), [float(x) for x in v]] for e, v in zip(entity_ids, vectors)]
     for start in range(0, len(rows), batch_size):
         store.write_batch("recommend/set_entity_embeddings", rows[start:start + batch_size],

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
+from recommender.errors import ModelConfigError
 from recommender.schedules import MaskSchedule
 
 
@@ -78,7 +79,7 @@ def _split(overrides: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     train_keys = {f.name for f in fields(TrainConfig)}
     unknown = set(overrides) - model_keys - train_keys
     if unknown:
-        raise ValueError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+        raise ModelConfigError(f"unknown setting(s): {', '.join(sorted(unknown))}")
     return ({k: v for k, v in overrides.items() if k in model_keys},
             {k: v for k, v in overrides.items() if k in train_keys})
 

@@ -1,6 +1,6 @@
 """Errors of the recommender package, under kgrec's one error tree."""
 
-from kg_store.errors import KgrecError
+from kg_store.errors import ConfigError, KgrecError
 
 
 class DataError(KgrecError):
@@ -13,3 +13,7 @@ class TrainingError(KgrecError):
 
 class UnknownModelError(KgrecError):
     """No model is registered under this name."""
+
+
+class ModelConfigError(ConfigError):
+    """A model or training setting is unknown or out of range (a user's override, usually)."""

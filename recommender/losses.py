@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from recommender.errors import ModelConfigError
+
 
 def bpr_loss(user: torch.Tensor, positive: torch.Tensor, negative: torch.Tensor) -> torch.Tensor:
     """Eq. 10: mean of -ln sigma(u.i - u.i'). Shapes: (B, D) x3 -> scalar."""
@@ -25,7 +27,7 @@ def info_nce(view_a: torch.Tensor, view_b: torch.Tensor, temperature: float) -> 
 def scaled_cosine_error(target: torch.Tensor, reconstruction: torch.Tensor, eta: float) -> torch.Tensor:
     """Eq. 7: mean over masked nodes of (1 - cos(z, z'''))^eta, eta >= 1. Shapes: (M, D) x2 -> scalar."""
     if eta < 1:
-        raise ValueError(f"eta must be >= 1, got {eta}")
+        raise ModelConfigError(f"eta must be >= 1, got {eta}")
     cosine = F.cosine_similarity(target, reconstruction, dim=-1)
     return (1 - cosine).pow(eta).mean()
 

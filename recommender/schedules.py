@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from recommender.errors import ModelConfigError
+
 
 @dataclass(frozen=True)
 class MaskSchedule:
@@ -19,11 +21,11 @@ class MaskSchedule:
 
     def __post_init__(self) -> None:
         if self.kind not in ("exponential", "linear", "fixed"):
-            raise ValueError(f"unknown mask schedule {self.kind!r}")
+            raise ModelConfigError(f"unknown mask schedule {self.kind!r}")
         if not 0 < self.alpha <= self.omega < 1:
-            raise ValueError("need 0 < alpha <= omega < 1")
+            raise ModelConfigError(f"mask rates need 0 < alpha <= omega < 1, got alpha {self.alpha}, omega {self.omega}")
         if self.horizon <= 0:
-            raise ValueError("horizon (Lambda) must be positive")
+            raise ModelConfigError(f"mask horizon (Lambda) must be positive, got {self.horizon}")
 
     def rate(self, epoch: int) -> float:
         if self.kind == "fixed":

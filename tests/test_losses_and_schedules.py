@@ -7,6 +7,7 @@ import math
 import pytest
 import torch
 
+from recommender.errors import ModelConfigError
 from recommender.losses import bpr_loss, info_nce, l2_regularizer, scaled_cosine_error, transe_loss
 from recommender.schedules import MaskSchedule
 
@@ -37,7 +38,7 @@ def test_scaled_cosine_error_by_hand() -> None:
     eta = 2.0
     expected = ((1 - 0.0) ** eta + (1 - 1 / math.sqrt(2)) ** eta) / 2
     assert scaled_cosine_error(target, recon, eta).item() == pytest.approx(expected, rel=1e-6)
-    with pytest.raises(ValueError):
+    with pytest.raises(ModelConfigError):
         scaled_cosine_error(target, recon, 0.5)
 
 
@@ -74,7 +75,7 @@ def test_exponential_schedule_is_below_linear_before_horizon() -> None:
 
 def test_fixed_schedule_and_validation() -> None:
     assert MaskSchedule("fixed", alpha=0.1, omega=0.4).rate(7) == 0.4
-    with pytest.raises(ValueError):
+    with pytest.raises(ModelConfigError):
         MaskSchedule("cosine")
-    with pytest.raises(ValueError):
+    with pytest.raises(ModelConfigError):
         MaskSchedule(alpha=0.6, omega=0.5)
