@@ -67,3 +67,31 @@ class UnsafeNameError(KgrecError):
 
 class LocalServerError(KgrecError):
     """The local Neo4j launcher could not fetch, configure, start or stop the server."""
+
+
+class InvalidDatasetNameError(KgrecError):
+    """A dataset name is not a safe folder and graph name (letters, digits, '_', '.', '-')."""
+
+    exit_code = 2
+
+
+class DatasetNotFoundError(KgrecError):
+    """A dataset is neither in the catalog nor in any folder the lookup order searches."""
+
+    exit_code = 2
+
+
+class DownloadError(KgrecError):
+    """A dataset file could not be downloaded, or the server sent something that is not the file."""
+
+    exit_code = 3
+
+
+class ChecksumMismatchError(DownloadError):
+    """A file's sha256 differs from the one the catalog (or the dataset's manifest) expects."""
+
+    def __init__(self, path: Path | str, expected: str, actual: str, hint: str = ""):
+        self.path = Path(path)
+        self.expected = expected
+        self.actual = actual
+        super().__init__(f"{self.path}: sha256 is {actual}, expected {expected}" + (f"; {hint}" if hint else "."))

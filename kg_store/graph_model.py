@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 
-from kg_store.errors import UnsafeNameError
+from kg_store.errors import InvalidDatasetNameError, UnsafeNameError
 
 NODE_LABELS = ("User", "Item", "Entity", "Interest")
 CORE_RELATIONSHIP_TYPES = ("INTERACTED", "LINKED_TO", "HAS_INTEREST", "RECOMMENDED")
@@ -27,6 +27,21 @@ SPLITS = ("train", "valid", "test")
 _SAFE_TYPE = re.compile(r"^[A-Z][A-Z0-9_]{0,99}$")
 _CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _NON_WORD = re.compile(r"[^A-Za-z0-9]+")
+_DATASET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
+def check_dataset_name(name: str) -> str:
+    """Return ``name`` if it is a safe dataset name, else raise ``InvalidDatasetNameError``.
+
+    Dataset names become folder names (``<data home>/<name>``) and graph keys, so they must not
+    be able to climb out of a folder (``..``, ``/``) or hide (a leading ``.``).
+    """
+    if not isinstance(name, str) or not _DATASET_NAME.fullmatch(name) or ".." in name:
+        raise InvalidDatasetNameError(
+            f"Dataset name {name!r} is not valid: use 1 to 64 letters, digits, '_', '.' or '-', "
+            "starting with a letter or digit, without '..'."
+        )
+    return name
 
 
 def relation_type_name(relation: str) -> str:
