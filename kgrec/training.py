@@ -61,35 +61,62 @@ def top_k(model: RankingModel, data: RecData, k: int, batch_size: int = 1024) ->
                           batch_size, model.device)
 
 
+@dataclass
+class SeedRun:
+    """One seed's trained model with the data and the resolved config it was trained with."""
+
+    seed: int
+    result: TrainResult
+    data: RecData
+    config: dict[str, Any]
+    select_metric: str
+
+    @property
+    def score(self) -> float:
+        """The validation metric that selects the best seed (never a test metric)."""
+        return self.result.valid.get(self.select_metric, 0.0)
+
+
+def train_seed(export: GraphExport, dataset: str, model: str, seed: int, progress: bool = True,
+               **overrides: Any) -> SeedRun:
+    """Train one seed; checkpoints live under the cache keyed by data and config, so a rerun resumes."""
+    model_config, train_config = resolve_config(model, dataset, seed=seed, **overrides)
+    data = from_export(export, valid_ratio=train_config.valid_ratio, seed=seed)
+    key = run_key(model, dataset, export.cache_key, model_config, train_config)
+    trainer = Trainer(data, model, model_config, train_config,
+                      checkpoint_dir=kgrec_cache_home() / "runs" / key, progress=progress)
+    return SeedRun(seed, trainer.fit(), data, config_dict(model_config, train_config), train_config.select_metric)
+
+
+def best_seed_run(runs: list[SeedRun]) -> SeedRun:
+    """The run with the best validation score; the first one on ties."""
+    return max(runs, key=lambda run: run.score)
+
+
 def train_and_write(store: GraphStore, dataset: str, model: str, seeds: list[int] | None = None, k: int = 20,
                     write_back: bool = True, progress: bool = True, export: GraphExport | None = None,
                     **overrides: Any) -> TrainingOutcome:
-    """Train ``model`` on ``dataset`` for each seed; write the best seed's top-``k`` back."""
+    """Train ``model`` on ``dataset`` for each seed; save the best seed's model and config, write its top-``k``.
+
+    The saved model and the ``TrainingRun`` node carry the selected seed's own config, so
+    ``kgrec evaluate --run-id`` rebuilds exactly the split and model that were selected.
+    """
     started = datetime.now(timezone.utc)
     export = export or export_dataset(store, dataset)
     seeds = seeds or [overrides.pop("seed", None) or 2024]
     overrides.pop("seed", None)
-    results: list[TrainResult] = []
-    datas: list[RecData] = []
-    for seed in seeds:
-        model_config, train_config = resolve_config(model, dataset, seed=seed, **overrides)
-        data = from_export(export, valid_ratio=train_config.valid_ratio, seed=seed)
-        key = run_key(model, dataset, export.cache_key, model_config, train_config)
-        trainer = Trainer(data, model, model_config, train_config,
-                          checkpoint_dir=kgrec_cache_home() / "runs" / key, progress=progress)
-        results.append(trainer.fit())
-        datas.append(data)
+    runs = [train_seed(export, dataset, model, seed, progress, **overrides) for seed in seeds]
+    results = [run.result for run in runs]
     run_id = f"{model}-{started.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
     outcome = TrainingOutcome(run_id=run_id, model=model, dataset=dataset, seeds=seeds, results=results,
                               summary=_mean_std(results), notes=results[0].notes)
-    best = max(range(len(results)), key=lambda n: results[n].valid.get(train_config.select_metric, 0.0))
-    _save_model(run_id, results[best], model, dataset, config_dict(model_config, train_config))
+    best = best_seed_run(runs)
+    _save_model(run_id, best.result, model, dataset, best.config)
     if write_back:
-        items, scores = top_k(results[best].model, datas[best], k)
+        items, scores = top_k(best.result.model, best.data, k)
         outcome.recommendations_written = write_recommendations(
             store, dataset, model, run_id, export.user_ids, export.item_ids, items, scores, progress)
-        save_training_run(store, dataset, model, run_id, config_dict(model_config, train_config),
-                          outcome.metrics(), started)
+        save_training_run(store, dataset, model, run_id, best.config, outcome.metrics(), started)
     return outcome
 
 

@@ -7,6 +7,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+import torch
+
+import kgrec.training as training
+from kg_store.graph_export import GraphExport
+from recommender.trainer import TrainResult
+
 
 def kgrec(*args: str, env: dict) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "kgrec.cli", *args], env=env, capture_output=True, text=True)
@@ -63,3 +70,35 @@ def test_transe_with_pykeen_writes_entity_vectors(store, cli_env, dataset_name, 
     sizes = store.read_with(lambda tx: tx.run(
         "MATCH (e:Entity {dataset: $d}) RETURN size(e.transe_embedding) AS n", d=dataset_name).value())
     assert sizes == [64] * 20
+
+
+def _tiny_export() -> GraphExport:
+    pairs = np.array([[u, i] for u in range(3) for i in range(3)], dtype=np.int64)
+    split = np.array([2 if i == 2 else 0 for _, i in pairs], dtype=np.int8)
+    empty2 = np.zeros((0, 2), np.int64)
+    return GraphExport(dataset="tiny", cache_key="k", user_ids=np.arange(3), item_ids=np.arange(3),
+                       entity_ids=np.zeros(0, np.int64), interest_ids=np.zeros(0, np.int64), relation_types=[],
+                       interactions=pairs, interaction_split=split, item_entities=empty2,
+                       triples=np.zeros((0, 3), np.int64), user_interests=empty2)
+
+
+class _SeedScoredTrainer:
+    """Stands in for Trainer: seed 2025 gets the best validation score."""
+
+    def __init__(self, data, model_name, model_config, train_config, **_: object) -> None:
+        self.seed = train_config.seed
+
+    def fit(self) -> TrainResult:
+        valid = {"recall@50": {2024: 0.1, 2025: 0.3, 2026: 0.2}[self.seed]}
+        return TrainResult(model=torch.nn.Linear(1, 1), best_epoch=1, epochs_run=1, valid=valid,
+                           test={"recall@50": 0.0}, sparsity=[], seconds_per_epoch=0.0)
+
+
+def test_saved_config_is_the_best_seeds(monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("KGREC_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(training, "Trainer", _SeedScoredTrainer)
+    outcome = training.train_and_write(None, "tiny", "bprmf", seeds=[2024, 2025, 2026], write_back=False,
+                                       progress=False, export=_tiny_export())
+    saved = torch.load(tmp_path / "models" / f"{outcome.run_id}.pt", weights_only=False)
+    assert saved["config"]["train"]["seed"] == 2025
+    assert saved["metrics"]["valid"]["recall@50"] == 0.3
