@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV   := .venv
 STAMP  := $(VENV)/.kgrec-installed
 
-.PHONY: setup demo test bench-ingest neo4j-start neo4j-stop clean-venv
+.PHONY: setup demo test lint bare-clone bench-ingest neo4j-start neo4j-stop clean-venv
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -18,6 +18,13 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(VENV)/bin/python -m pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+# clone into an empty folder with a fresh HOME and run both README commands (not part of CI)
+bare-clone:
+	bench/bare_clone.sh
 
 bench-ingest: $(STAMP)
 	$(VENV)/bin/python bench/ingest.py

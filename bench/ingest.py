@@ -119,9 +119,9 @@ def main() -> None:
         _worker(args)
         return
 
-    from kgrec.api import default_data_dir
+    from ingest.locate import locate_dataset
 
-    folder = (args.data_dir or default_data_dir()) / "dbbook2014"
+    folder = args.data_dir / "dbbook2014" if args.data_dir else locate_dataset("dbbook2014")
     rows = [_run("dbbook2014", folder, 10_000), _run("dbbook2014", folder, 10_000, concurrent=True),
             _run("dbbook2014", folder, 10_000, no_rust=True)]
     if not args.quick:

@@ -146,7 +146,7 @@ def _ensure_dataset() -> None:
         api.start_local_neo4j()
     store = api.connect()
     if DATASET not in {row["name"] for row in list_datasets(store)}:
-        api.ingest_cikg(store, api.default_data_dir() / DATASET, DATASET)
+        api.ingest_named(store, DATASET)
     from kg_store.export import export_dataset
 
     export_dataset(store, DATASET)  # fill the cache once, before the parallel runs

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from kg_store.errors import ConfigError
+from kg_store.graph_model import check_dataset_name
 from ingest.reader import BadLinePolicy
 from ingest.records import DatasetRecords, KnowledgeGraphSchema, RecordBatch
 
@@ -32,6 +33,7 @@ class SourceConfig:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "path", Path(self.path))
+        check_dataset_name(self.dataset)  # names become graph keys and cache folders
 
 
 _SOURCES: dict[str, type["Source"]] = {}

@@ -7,7 +7,7 @@ from typing import Any
 
 from kg_store.connection import GraphStore
 from kg_store.errors import UnknownDatasetError
-from kg_store.graph_model import CORE_RELATIONSHIP_TYPES
+from kg_store.graph_model import CORE_RELATIONSHIP_TYPES, check_dataset_name
 
 
 @dataclass
@@ -33,6 +33,7 @@ def list_datasets(store: GraphStore) -> list[dict[str, Any]]:
 
 def dataset_info(store: GraphStore, dataset: str) -> dict[str, Any]:
     """The ``:Dataset`` node's properties; raises ``UnknownDatasetError`` if absent."""
+    check_dataset_name(dataset)
     rows = store.read("store/dataset_info", dataset=dataset)
     if not rows:
         known = ", ".join(row["name"] for row in list_datasets(store)) or "none"

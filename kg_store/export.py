@@ -22,6 +22,7 @@ import numpy as np
 from kg_store.connection import GraphStore
 from kg_store.cypher_files import load_query
 from kg_store.datasets import dataset_info
+from kg_store.graph_model import check_dataset_name
 from kg_store.graph_export import EXPORT_FORMAT, SPLIT_CODES, GraphExport
 from kg_store.paths import kgrec_cache_home
 
@@ -51,7 +52,8 @@ def _index(ids: np.ndarray, values: np.ndarray) -> np.ndarray:
 def cache_path(store: GraphStore, dataset: str, cache_key: str, cache_dir: Path | None = None) -> Path:
     server = hashlib.sha256(f"{store.settings.uri}|{store.settings.database}".encode()).hexdigest()[:12]
     safe_key = hashlib.sha256(cache_key.encode()).hexdigest()[:16]
-    return (cache_dir or kgrec_cache_home() / "exports") / server / dataset / f"{safe_key}.npz"
+    folder = check_dataset_name(dataset)  # the name becomes a folder: no '../' escapes the cache
+    return (cache_dir or kgrec_cache_home() / "exports") / server / folder / f"{safe_key}.npz"
 
 
 def export_dataset(store: GraphStore, dataset: str, cache_dir: Path | None = None,

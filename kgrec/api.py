@@ -9,7 +9,6 @@ Typical use::
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from typing import Any
@@ -21,9 +20,6 @@ from kg_store.progress import Progress
 from kg_store.connection import GraphStore
 from kg_store.local_server import LocalNeo4j, ServerOptions, ServerStatus
 from kg_store.settings import default_local_home, resolve_settings
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-
 
 def connect(database: str | None = None, local_home: Path | None = None) -> GraphStore:
     """A verified connection: environment settings first, else the local server's."""
@@ -62,24 +58,18 @@ def ingest_movielens(store: GraphStore, path: Path | str, dataset: str, batch_si
 
 def ingest_named(store: GraphStore, name: str, dataset: str | None = None, path: Path | str | None = None,
                  batch_size: int = DEFAULT_BATCH_SIZE, progress: Progress = None,
-                 skip_bad_lines: bool = False) -> IngestReport:
-    """Load a catalog dataset found by the one lookup order, checksums verified, with its layout's source."""
+                 skip_bad_lines: bool = False, verify: bool = True) -> IngestReport:
+    """Load a catalog dataset found by the one lookup order, checksums verified, with its layout's source.
+
+    ``verify=False`` loads a folder whose files differ from the catalog's (a copy you edited, or
+    MovieLens 1M without timestamps); the source still validates every line.
+    """
     from ingest.catalog import get_entry
     from ingest.download import verify_folder
     from ingest.locate import locate_dataset
 
     entry = get_entry(name)
     folder = locate_dataset(name, Path(path) if path is not None else None)
-    verify_folder(entry, folder)
+    if verify:
+        verify_folder(entry, folder)
     return ingest(store, entry.layout, folder, dataset or name, batch_size, progress, skip_bad_lines=skip_bad_lines)
-
-
-def default_data_dir() -> Path:
-    """``KGREC_DATA_DIR``, else the repository's ``data/``, else ``../shared/data`` when present."""
-    override = os.environ.get("KGREC_DATA_DIR")
-    if override:
-        return Path(override)
-    for candidate in (REPO_ROOT / "data", REPO_ROOT.parent / "shared" / "data"):
-        if candidate.is_dir():
-            return candidate
-    return REPO_ROOT / "data"

@@ -162,20 +162,31 @@ def db_drop(ctx: click.Context, dataset: str, yes: bool) -> None:
 
 # -- demo ------------------------------------------------------------------------------------------
 @main.command("demo")
-@click.option("--data-dir", type=click.Path(path_type=Path), default=None,
-              help="Folder holding dbbook2014/ (default: data/, else ../shared/data).")
+@click.option("--dataset", "name", default="dbbook2014", show_default=True,
+              help="A catalog dataset that is present (see 'kgrec data list').")
+@click.option("--path", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="Read the dataset from this folder (default: KGREC_DATA_DIR, data home, shipped sets).")
 @click.option("--epochs", type=click.IntRange(1), default=None, help="CIKGRec epochs (default 20).")
+@click.option("--verify/--no-verify", default=True, show_default=True,
+              help="Check each file's sha256 against the catalog before reading.")
+@click.option("--progress/--no-progress", default=None,
+              help="Force progress bars on or off (default: bars on a terminal, one line per stage in a log).")
 @click.pass_context
-def demo(ctx: click.Context, data_dir: Path | None, epochs: int | None) -> None:
-    """The main job: start Neo4j, ingest dbbook2014, train CIKGRec, write back, print metrics."""
-    from kgrec.demo import DEMO_EPOCHS, run_demo
+def demo(ctx: click.Context, name: str, path: Path | None, epochs: int | None, verify: bool,
+         progress: bool | None) -> None:
+    """The main job: start Neo4j, ingest a dataset, train CIKGRec, write back, print metrics."""
+    from kgrec.demo import DemoOptions, run_demo
 
-    run_demo(data_dir or api.default_data_dir(), ctx.obj["home"], ctx.obj["database"], epochs or DEMO_EPOCHS)
+    options = DemoOptions(dataset=name, path=path, progress=progress, verify=verify,
+                          **({"epochs": epochs} if epochs else {}))
+    run_demo(options, ctx.obj["home"], ctx.obj["database"])
 
 
+from kgrec.cli_data import register as _register_data  # noqa: E402
 from kgrec.cli_ingest import register as _register_ingest  # noqa: E402
 from kgrec.cli_train import register as _register_training  # noqa: E402
 
+_register_data(main)
 _register_ingest(main, _store)
 _register_training(main, _store)
 

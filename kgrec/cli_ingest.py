@@ -119,12 +119,14 @@ def register(main: click.Group, store_factory: Callable[[click.Context], Any]) -
     @click.argument("name")
     @click.option("--path", "explicit", type=folder, default=None, help="Read from this folder instead.")
     @click.option("--as", "dataset", default=None, help="Name in the graph (default: NAME).")
+    @click.option("--verify/--no-verify", default=True, show_default=True,
+                  help="Check each file's sha256 against the catalog before reading.")
     @_write_options
     @click.pass_context
-    def ingest_dataset(ctx: click.Context, name: str, explicit: Path | None, dataset: str | None,
+    def ingest_dataset(ctx: click.Context, name: str, explicit: Path | None, dataset: str | None, verify: bool,
                        **options: Any) -> None:
         """Load a catalog dataset found by the lookup order (--path, KGREC_DATA_DIR, data home, shipped)."""
         report = api.ingest_named(store_factory(ctx), name, dataset=dataset, path=explicit,
                                   batch_size=options["batch_size"], progress=options["progress"],
-                                  skip_bad_lines=options["skip_bad_lines"])
+                                  skip_bad_lines=options["skip_bad_lines"], verify=verify)
         print_report(report, options["as_json"])

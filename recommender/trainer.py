@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,8 @@ from typing import Any
 import numpy as np
 import torch
 from tqdm.auto import tqdm
+
+from kg_store.progress import Progress, bars_enabled, iterate, log_lines_enabled
 
 from recommender.config import ModelConfig, TrainConfig, config_dict
 from recommender.data import RecData
@@ -77,7 +80,7 @@ def run_key(model_name: str, dataset: str, data_key: str, model_config: ModelCon
 
 class Trainer:
     def __init__(self, data: RecData, model_name: str, model_config: ModelConfig, train_config: TrainConfig,
-                 checkpoint_dir: Path | None = None, progress: bool = True):
+                 checkpoint_dir: Path | None = None, progress: Progress = None):
         self.data, self.model_name = data, model_name
         self.model_config, self.config = model_config, train_config
         self.checkpoint_dir, self.progress = checkpoint_dir, progress
@@ -99,7 +102,7 @@ class Trainer:
         negatives = self.sampler.sample(pairs[:, 0])
         sums: dict[str, float] = {}
         batches = range(0, len(pairs), self.config.batch_size)
-        for start in tqdm(batches, desc=f"epoch {epoch}", leave=False, disable=not self.progress):
+        for start in iterate(batches, f"epoch {epoch}", self.progress):
             end = start + self.config.batch_size
             users, pos, neg = (torch.from_numpy(a[start:end]).to(self.device)
                                for a in (pairs[:, 0], pairs[:, 1], negatives))
@@ -166,10 +169,11 @@ class Trainer:
         history: list[dict[str, Any]] = state.get("history", [])
         stale = state.get("stale", 0)
         train_seconds = state.get("train_seconds", 0.0)
-        if start_epoch > 0 and self.progress:
-            print(f"Resuming {self.model_name} from epoch {start_epoch} ({self._checkpoint_path()}).")
+        if start_epoch > 0 and self.progress is not False:
+            print(f"Resuming {self.model_name} from epoch {start_epoch} ({self._checkpoint_path()}).",
+                  file=sys.stderr)
         epoch = start_epoch - 1
-        bar = tqdm(range(start_epoch, cfg.epochs), desc=self.model_name, disable=not self.progress)
+        bar = tqdm(range(start_epoch, cfg.epochs), desc=self.model_name, disable=not bars_enabled(self.progress))
         for epoch in bar:
             started = time.perf_counter()
             logged = self.train_epoch(epoch)
@@ -187,6 +191,9 @@ class Trainer:
             else:
                 stale += 1
             bar.set_postfix(loss=f"{logged['total']:.4f}", **{metric: f"{valid[metric]:.4f}"})
+            if log_lines_enabled(self.progress):  # a log gets one line per evaluated epoch
+                print(f"{self.model_name} epoch {epoch + 1}/{cfg.epochs}: loss {logged['total']:.4f}, "
+                      f"valid {metric} {valid[metric]:.4f}", file=sys.stderr, flush=True)
             self._save({"epoch": epoch, "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
                         "best_value": best_value, "best_epoch": best_epoch, "best_weights": best_weights,
                         "history": history, "stale": stale, "train_seconds": train_seconds,

@@ -45,3 +45,23 @@ def test_allow_list_accepts_only_its_own_types() -> None:
     assert allow.check("GENRE") == "GENRE"
     with pytest.raises(UnsafeNameError):
         allow.check("TYPE")
+
+
+@pytest.mark.parametrize("name", ["../x", "a/b", "", "x" * 65, "..", ".hidden", "a b", "a..b"])
+def test_unsafe_dataset_names_are_refused_at_every_boundary(name: str, tmp_path) -> None:
+    from ingest.cikg import CikgSource
+    from kg_store.errors import InvalidDatasetNameError
+    from kg_store.export import cache_path
+    from kg_store.graph_model import check_dataset_name
+
+    with pytest.raises(InvalidDatasetNameError):
+        check_dataset_name(name)
+    with pytest.raises(InvalidDatasetNameError):
+        CikgSource.from_options(tmp_path, name)
+
+    class _Store:  # cache_path only reads the settings' uri and database
+        class settings:
+            uri, database = "bolt://x", "neo4j"
+
+    with pytest.raises(InvalidDatasetNameError):
+        cache_path(_Store(), name, "key", tmp_path)
