@@ -95,3 +95,9 @@ class ChecksumMismatchError(DownloadError):
         self.expected = expected
         self.actual = actual
         super().__init__(f"{self.path}: sha256 is {actual}, expected {expected}" + (f"; {hint}" if hint else "."))
+
+
+class UnknownUserError(KgrecError):
+    """The named user is not in the dataset (so "no recommendations" would mislead)."""
+
+    exit_code = 2
