@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 
 from kg_store.connection import GraphStore
 from kg_store.datasets import dataset_info
-from kg_store.errors import UnsafeNameError
+from kg_store.errors import UnknownUserError, UnsafeNameError
 from kg_store.schema import apply_schema
 
 WRITE_BATCH_USERS = 500
@@ -53,9 +53,21 @@ def save_training_run(store: GraphStore, dataset: str, model: str, run_id: str, 
                 started=started.isoformat(), finished=finished.isoformat())
 
 
+def require_user(store: GraphStore, dataset: str, user: int) -> None:
+    """Raise ``UnknownUserError`` unless ``user`` is a user id of ``dataset``."""
+    if not store.read("store/user_exists", dataset=dataset, user=user)[0]["exists"]:
+        raise UnknownUserError(f"User {user} is not in dataset {dataset}.")
+
+
 def read_recommendations(store: GraphStore, dataset: str, user: int, model: str | None = None,
                          limit: int = 100) -> list[dict[str, Any]]:
+    """Stored recommendations of one user, best first per model.
+
+    An unknown dataset or user raises, so an empty list always means "not trained yet" rather
+    than a mistyped id.
+    """
     dataset_info(store, dataset)
+    require_user(store, dataset, user)
     return store.read("recommend/user_recommendations", dataset=dataset, user=user, model=model, limit=limit)
 
 

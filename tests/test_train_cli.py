@@ -59,6 +59,16 @@ def test_unknown_dataset_is_one_sentence(cli_env) -> None:
     assert "Traceback" not in result.stderr
 
 
+def test_recommend_for_unknown_user_says_so(cli_env, dataset_name, cikg_folder: Path) -> None:
+    ingest = kgrec("ingest", "cikg", str(cikg_folder), "--dataset", dataset_name, "--no-progress", env=cli_env)
+    assert ingest.returncode == 0, ingest.stderr
+    result = kgrec("recommend", "--dataset", dataset_name, "--user", "999999", env=cli_env)
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"Error: User 999999 is not in dataset {dataset_name}."
+    known = kgrec("recommend", "--dataset", dataset_name, "--user", "0", env=cli_env)
+    assert known.returncode == 0 and "No recommendations for user 0" in known.stdout
+
+
 def test_transe_with_pykeen_writes_entity_vectors(store, cli_env, dataset_name, cikg_folder: Path, tmp_path) -> None:
     env = {**cli_env, "KGREC_CACHE_DIR": str(tmp_path / "cache")}
     assert kgrec("ingest", "cikg", str(cikg_folder), "--dataset", dataset_name, "--no-progress", env=env).returncode == 0
