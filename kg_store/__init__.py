@@ -24,7 +24,10 @@ _HOMES = {
     "Neo4jSettings": "settings", "resolve_settings": "settings",
 }
 
-__all__ = sorted(_HOMES)
+__all__ = [
+    "DatasetStats", "GraphStore", "KgrecError", "Neo4jSettings", "apply_schema", "close_all_drivers",
+    "dataset_stats", "drop_dataset", "list_datasets", "resolve_settings",
+]
 
 
 def __getattr__(name: str) -> Any:

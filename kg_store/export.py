@@ -22,8 +22,8 @@ import numpy as np
 from kg_store.connection import GraphStore
 from kg_store.cypher_files import load_query
 from kg_store.datasets import dataset_info
-from kg_store.graph_model import check_dataset_name
 from kg_store.graph_export import EXPORT_FORMAT, SPLIT_CODES, GraphExport
+from kg_store.graph_model import check_dataset_name
 from kg_store.paths import kgrec_cache_home
 
 FETCH_SIZE = 20_000

@@ -58,7 +58,7 @@ class GraphExport:
         partial.replace(path)  # atomic: a killed export never leaves a half-written cache
 
     @classmethod
-    def load(cls, path: Path) -> "GraphExport":
+    def load(cls, path: Path) -> GraphExport:
         with np.load(path, allow_pickle=False) as data:
             meta = json.loads(str(data["meta"]))
             arrays = {name: data[name] for name in cls._ARRAYS}

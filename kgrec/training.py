@@ -26,7 +26,7 @@ from recommender.config import config_dict, resolve_config
 from recommender.data import RecData, from_export
 from recommender.evaluate import top_unseen
 from recommender.models.base import RankingModel
-from recommender.trainer import TrainResult, Trainer, run_key
+from recommender.trainer import Trainer, TrainResult, run_key
 
 
 @dataclass

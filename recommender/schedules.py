@@ -23,7 +23,8 @@ class MaskSchedule:
         if self.kind not in ("exponential", "linear", "fixed"):
             raise ModelConfigError(f"unknown mask schedule {self.kind!r}")
         if not 0 < self.alpha <= self.omega < 1:
-            raise ModelConfigError(f"mask rates need 0 < alpha <= omega < 1, got alpha {self.alpha}, omega {self.omega}")
+            raise ModelConfigError(
+                f"mask rates need 0 < alpha <= omega < 1, got alpha {self.alpha}, omega {self.omega}")
         if self.horizon <= 0:
             raise ModelConfigError(f"mask horizon (Lambda) must be positive, got {self.horizon}")
 
