@@ -1,0 +1,3 @@
+// The item-entity links (LINKED_TO).
+MATCH (i:Item {dataset: $dataset})-[:LINKED_TO]->(e:Entity)
+RETURN i.id AS item, e.id AS entity
