@@ -13,11 +13,12 @@ from datetime import datetime, timezone
 from typing import Any
 
 import numpy as np
-from tqdm.auto import tqdm
 
+from kg_store.batching import write_in_batches
 from kg_store.connection import GraphStore
 from kg_store.datasets import dataset_info
 from kg_store.errors import UnknownUserError, UnsafeNameError
+from kg_store.progress import Progress
 from kg_store.schema import apply_schema
 
 WRITE_BATCH_USERS = 500
@@ -25,7 +26,7 @@ WRITE_BATCH_USERS = 500
 
 def write_recommendations(store: GraphStore, dataset: str, model: str, run_id: str, user_ids: np.ndarray,
                           item_ids: np.ndarray, top_items: np.ndarray, top_scores: np.ndarray,
-                          progress: bool = True) -> int:
+                          progress: Progress = None) -> int:
     """Write ranked items per user. ``top_items``/``top_scores``: (n_users, K) indices into ``item_ids``.
 
     Returns the number of edges written.
@@ -36,10 +37,9 @@ def write_recommendations(store: GraphStore, dataset: str, model: str, run_id: s
         [int(user_ids[u]), [[int(item_ids[i]), float(s), rank + 1] for rank, (i, s) in enumerate(zip(items, scores))]]
         for u, (items, scores) in enumerate(zip(top_items, top_scores))
     ]
-    for start in tqdm(range(0, len(rows), WRITE_BATCH_USERS), desc=f"{dataset}: recommendations",
-                      disable=not progress, leave=False):
-        store.write_batch("recommend/replace_recommendations", rows[start:start + WRITE_BATCH_USERS],
-                          dataset=dataset, model=model, run_id=run_id)
+    write_in_batches(store, "recommend/replace_recommendations", rows, batch_size=WRITE_BATCH_USERS,
+                     description=f"{dataset}: recommendations of {model}", progress=progress,
+                     dataset=dataset, model=model, run_id=run_id)
     store.autocommit("recommend/delete_stale_recommendations", dataset=dataset, model=model, run_id=run_id)
     return int(top_items.size)
 
@@ -81,7 +81,6 @@ def write_entity_embeddings(store: GraphStore, dataset: str, entity_ids: np.ndar
     if not property_name.replace("_", "").isalnum():
         raise UnsafeNameError(f"Property name {property_name!r} is not letters, digits and underscores.")
     rows = [[int(e), [float(x) for x in v]] for e, v in zip(entity_ids, vectors)]
-    for start in range(0, len(rows), batch_size):
-        store.write_batch("recommend/set_entity_embeddings", rows[start:start + batch_size],
-                          dataset=dataset, property=property_name)
+    write_in_batches(store, "recommend/set_entity_embeddings", rows, batch_size=batch_size,
+                     description=f"{dataset}: entity vectors", dataset=dataset, property=property_name)
     return len(rows)

@@ -37,12 +37,13 @@ def register(main: click.Group, store_factory) -> None:
     @click.option("--no-kg", is_flag=True, help="Leave the item KG out.")
     @click.option("--mask-schedule", type=click.Choice(["exponential", "linear", "fixed"]), default=None,
                   help="'fixed' is the 'w/o DMR' ablation.")
-    @click.option("--progress/--no-progress", default=True)
+    @click.option("--progress/--no-progress", default=None,
+                  help="Force progress bars on or off (default: bars on a terminal, one line per stage in a log).")
     @click.option("--json", "as_json", is_flag=True)
     @click.pass_context
     def train(ctx: click.Context, model: str, dataset: str, seeds: int, no_write: bool, top_k: int,
               no_interests: bool, no_reconstruction: bool, no_contrastive: bool, no_kg: bool,
-              mask_schedule: str | None, progress: bool, as_json: bool, **options: Any) -> None:
+              mask_schedule: str | None, progress: bool | None, as_json: bool, **options: Any) -> None:
         """Train MODEL on DATASET from the graph; print test metrics; write top-K back.
 
         ``transe`` trains TransE with PyKEEN on the KG alone and writes each entity's vector to

@@ -21,6 +21,7 @@ from kg_store.connection import GraphStore
 from kg_store.export import export_dataset
 from kg_store.graph_export import GraphExport
 from kg_store.paths import kgrec_cache_home
+from kg_store.progress import Progress
 from kg_store.writeback import save_training_run, write_recommendations
 from recommender.config import config_dict, resolve_config
 from recommender.data import RecData, from_export
@@ -77,7 +78,7 @@ class SeedRun:
         return self.result.valid.get(self.select_metric, 0.0)
 
 
-def train_seed(export: GraphExport, dataset: str, model: str, seed: int, progress: bool = True,
+def train_seed(export: GraphExport, dataset: str, model: str, seed: int, progress: Progress = None,
                **overrides: Any) -> SeedRun:
     """Train one seed; checkpoints live under the cache keyed by data and config, so a rerun resumes."""
     model_config, train_config = resolve_config(model, dataset, seed=seed, **overrides)
@@ -94,7 +95,7 @@ def best_seed_run(runs: list[SeedRun]) -> SeedRun:
 
 
 def train_and_write(store: GraphStore, dataset: str, model: str, seeds: list[int] | None = None, k: int = 20,
-                    write_back: bool = True, progress: bool = True, export: GraphExport | None = None,
+                    write_back: bool = True, progress: Progress = None, export: GraphExport | None = None,
                     **overrides: Any) -> TrainingOutcome:
     """Train ``model`` on ``dataset`` for each seed; save the best seed's model and config, write its top-``k``.
 
