@@ -1,0 +1,43 @@
+"""Which validation split training uses: the graph's own (RecBole's .valid.inter) or one carved from train."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from kg_store.graph_export import SPLIT_CODES, GraphExport
+from recommender.data import from_export
+
+
+def _export(splits: list[str]) -> GraphExport:
+    """Four users, six items; interaction k is (k % 4, k // 4), in split ``splits[k]``."""
+    pairs = np.array([(k % 4, k // 4) for k in range(len(splits))], dtype=np.int64)
+    empty2, empty3 = np.zeros((0, 2), dtype=np.int64), np.zeros((0, 3), dtype=np.int64)
+    return GraphExport(
+        dataset="splits", cache_key="k", user_ids=np.arange(4), item_ids=np.arange(6), entity_ids=np.arange(0),
+        interest_ids=np.arange(0), relation_types=[], interactions=pairs,
+        interaction_split=np.array([SPLIT_CODES[s] for s in splits], dtype=np.int8),
+        item_entities=empty2, triples=empty3, user_interests=empty2,
+    )
+
+
+def _as_set(pairs: np.ndarray) -> set[tuple[int, int]]:
+    return {(int(u), int(i)) for u, i in pairs}
+
+
+def test_valid_interactions_in_the_graph_are_the_validation_split() -> None:
+    splits = ["train"] * 12 + ["valid"] * 4 + ["test"] * 4
+    export = _export(splits)
+    data = from_export(export, valid_ratio=1 / 8, seed=7)
+    assert _as_set(data.valid) == _as_set(export.split("valid")) and len(data.valid) == 4
+    assert _as_set(data.train) == _as_set(export.split("train")) and len(data.train) == 12  # nothing carved
+    assert _as_set(data.test) == _as_set(export.split("test"))
+
+
+def test_without_valid_interactions_a_share_of_train_is_carved() -> None:
+    export = _export(["train"] * 16 + ["test"] * 4)
+    data = from_export(export, valid_ratio=1 / 4, seed=7)
+    assert len(data.train) + len(data.valid) == 16 and len(data.valid) == 4  # 1 of each user's 4
+    assert _as_set(data.train) | _as_set(data.valid) == _as_set(export.split("train"))
+    assert not _as_set(data.train) & _as_set(data.valid)
+    again = from_export(export, valid_ratio=1 / 4, seed=7)
+    assert np.array_equal(again.valid, data.valid)  # seeded
