@@ -44,12 +44,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from kg_store.errors import BadInputError
-from kg_store.graph_model import relation_types_for
 from ingest.protocol import Source, SourceConfig, SourceOutput
 from ingest.reader import BadLinePolicy, Line, LineReader, read_rows
 from ingest.records import KnowledgeGraphSchema, Props, RecordBatch, RecordKind
 from ingest.splits import SplitConfig, assign_splits
+from kg_store.errors import BadInputError
+from kg_store.graph_model import relation_types_for
 
 SPLIT_SUFFIXES = (("train", ".train.inter"), ("valid", ".valid.inter"), ("test", ".test.inter"))
 FILE_SUFFIXES = tuple(suffix for _, suffix in SPLIT_SUFFIXES) + (".inter", ".user", ".item", ".kg", ".link")
@@ -83,7 +83,7 @@ class AtomicFiles:
         return [(split, path) for split, suffix in SPLIT_SUFFIXES if (path := self.path(suffix))]
 
     @classmethod
-    def find(cls, folder: Path) -> "AtomicFiles":
+    def find(cls, folder: Path) -> AtomicFiles:
         """The folder's one stem: RecBole reads a dataset from a folder named after it, one per folder."""
         if not folder.is_dir():
             raise BadInputError(folder, None, "not a folder")
@@ -328,7 +328,7 @@ class Interaction:
     rating: Number | None
     ts: Number | None
 
-    def replaces(self, earlier: "Interaction") -> bool:
+    def replaces(self, earlier: Interaction) -> bool:
         """A repeated pair keeps its latest interaction: by timestamp when both have one, else file order."""
         if self.ts is not None and earlier.ts is not None:
             return self.ts >= earlier.ts
