@@ -271,7 +271,9 @@ class LocalNeo4j:
                     f"Neo4j exited during start-up (code {process.returncode}); "
                     f"see {self.home / 'logs' / 'console.log'}."
                 )
-            if _port_open(self.options.bolt_port) and probe_login(self.connection_settings()):
+            # ready means Bolt accepts a login and Browser's HTTP connector listens (it can open later)
+            if (_port_open(self.options.bolt_port) and _port_open(self.options.http_port)
+                    and probe_login(self.connection_settings())):
                 return
             time.sleep(0.5)
         raise LocalServerError(f"Neo4j did not become ready within {timeout:.0f} s; see {self.home / 'logs'}.")
