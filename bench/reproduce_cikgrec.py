@@ -61,7 +61,6 @@ def _worker(variant: str, seed: int, epochs: int) -> None:
     from kgrec.api import connect
     from recommender.config import resolve_config
     from recommender.data import from_export
-    from recommender.schedules import MaskSchedule
     from recommender.trainer import Trainer
 
     torch.set_num_threads(1)

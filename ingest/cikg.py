@@ -26,12 +26,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
 
-from kg_store.errors import BadInputError
-from kg_store.graph_model import relation_types_for
 from ingest.protocol import Source, SourceOutput
 from ingest.reader import BadLinePolicy, Line, LineReader, parse_int, read_rows
-from ingest.records import (DatasetRecords, InteractionRow, KnowledgeGraphSchema, PairRow, Props, RecordBatch,
-                            RecordKind, TripleRow)
+from ingest.records import (
+    DatasetRecords,
+    InteractionRow,
+    KnowledgeGraphSchema,
+    PairRow,
+    Props,
+    RecordBatch,
+    RecordKind,
+    TripleRow,
+)
+from kg_store.errors import BadInputError
+from kg_store.graph_model import relation_types_for
 
 SPLIT_FILES = (("train", "train.txt"), ("test", "test.txt"))
 KG_FILES = ("kg_final.txt", "kg_final.txt.zip")

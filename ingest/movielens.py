@@ -12,11 +12,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from kg_store.errors import BadInputError
 from ingest.protocol import Source, SourceConfig, SourceOutput
 from ingest.reader import BadLinePolicy, Line, LineReader, read_rows
 from ingest.records import DatasetRecords, InteractionRow, NodeRow, RecordBatch, RecordKind
 from ingest.splits import SplitConfig, assign_splits
+from kg_store.errors import BadInputError
 
 LATIN1 = "latin-1"
 ML100K_GENRES = ["unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime",
@@ -72,7 +72,7 @@ def _ml100k_items(folder: Path, policy: BadLinePolicy) -> list[NodeRow]:
             raise line.error("genre flags must be 0 or 1", "genres")
         props = {"title": line.fields[1], "release_date": line.fields[2] or None,
                  "imdb_url": line.fields[4] or None,
-                 "genres": [g for g, flag in zip(genres, flags) if flag == "1"], "year": _year(line.fields[1])}
+                 "genres": [g for g, flag in zip(genres, flags, strict=True) if flag == "1"], "year": _year(line.fields[1])}
         return line.integer(0, "movie_id"), {k: v for k, v in props.items() if v is not None}
 
     return read_rows(LineReader(folder / "u.item", "|", LATIN1), parse, policy)

@@ -15,10 +15,10 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, ClassVar
 
-from kg_store.errors import ConfigError
-from kg_store.graph_model import check_dataset_name
 from ingest.reader import BadLinePolicy
 from ingest.records import DatasetRecords, KnowledgeGraphSchema, RecordBatch
+from kg_store.errors import ConfigError
+from kg_store.graph_model import check_dataset_name
 
 SourceOutput = RecordBatch | KnowledgeGraphSchema | str  # a str is a note for the user
 
@@ -36,7 +36,7 @@ class SourceConfig:
         check_dataset_name(self.dataset)  # names become graph keys and cache folders
 
 
-_SOURCES: dict[str, type["Source"]] = {}
+_SOURCES: dict[str, type[Source]] = {}
 
 
 class Source(ABC):
@@ -57,7 +57,7 @@ class Source(ABC):
         self.config = config
 
     @classmethod
-    def from_options(cls, path: Path | str, dataset: str, **options: Any) -> "Source":
+    def from_options(cls, path: Path | str, dataset: str, **options: Any) -> Source:
         """Build the config from keyword options; unknown options are an error, not ignored."""
         known = {f.name for f in fields(cls.config_class)}
         unknown = sorted(set(options) - known)

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
-from kg_store.errors import BadInputError
 from ingest.records import SkippedLine
+from kg_store.errors import BadInputError
 
 T = TypeVar("T")
 

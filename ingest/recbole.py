@@ -8,9 +8,11 @@ as ``name:type`` (``token``, ``token_seq``, ``float``, ``float_seq``), all named
 
 What goes where, and why:
 
-- RecBole ids are string tokens, kgrec ids are integers. Users, items, entities and relations each
-  get ids ``0..n-1`` in sorted token order (numeric order when every token is an integer), so a re-run
-  assigns the same ids; the token is kept as ``org_id`` (relations: as the relation list).
+- RecBole ids are string tokens, kgrec ids are integers. When every user (item, entity) token is a
+  plain non-negative integer it is the id, so an exported graph reads back with its own ids;
+  otherwise they get ids ``0..n-1`` in sorted token order, so a re-run assigns the same ids. The
+  token is kept as ``org_id``. Relations are numbered ``0..n-1`` in sorted order (the relation list).
+- ``zip_code`` (RecBole's name in its MovieLens files) is stored as ``zip``, the graph model's name.
 - ``user_id`` / ``item_id`` (RecBole's default field names) identify the pair; optional ``rating``
   and ``timestamp`` go to the ``INTERACTED`` edge. Other ``.inter`` columns are not loaded. A pair
   repeated in one file is counted in the report and loaded once (the latest timestamp wins, else the
@@ -58,8 +60,10 @@ TITLE_FIELDS = ("movie_title", "title", "item_name", "name")
 GENRE_FIELDS = ("genre", "genres", "class")
 YEAR_FIELD = "release_year"
 RESERVED_PROPERTIES = frozenset({"dataset", "id", "org_id"})
+USER_PROPERTY_NAMES = {"zip_code": "zip"}  # RecBole's column name -> the graph model's property
 _PROPERTY_NAME = re.compile(r"[a-z_][a-z0-9_]{0,63}")
 _INTEGER = re.compile(r"[+-]?[0-9]+")
+_CANONICAL_ID = re.compile(r"0|[1-9][0-9]{0,17}")  # no sign, no leading zeros: the token is the id
 
 Number = int | float
 Pair = tuple[str, str]
@@ -284,7 +288,7 @@ def user_columns(header: Header, id_name: str = "user_id") -> tuple[list[Column]
         if name == id_name:
             continue
         if _PROPERTY_NAME.fullmatch(name) and name not in RESERVED_PROPERTIES:
-            columns.append((field, name, typed_value))
+            columns.append((field, USER_PROPERTY_NAMES.get(name, name), typed_value))
         else:
             skipped.append(name)
     return columns, skipped
@@ -366,6 +370,16 @@ class InteractionTable:
 
 
 # -- ids -----------------------------------------------------------------------------------------
+def node_ids(tokens: Iterable[str]) -> dict[str, int]:
+    """Token -> node id. Canonical non-negative integer tokens keep their value, so a graph exported
+    with ``kgrec export --format recbole`` reads back with the same ids; any other token set is
+    numbered as :func:`assign_ids` does."""
+    unique = set(tokens)
+    if all(_CANONICAL_ID.fullmatch(t) for t in unique):
+        return {t: int(t) for t in unique}
+    return assign_ids(unique)
+
+
 def assign_ids(tokens: Iterable[str]) -> dict[str, int]:
     """Token -> 0..n-1 in sorted order (numeric when every token is an integer): the same on every run."""
     unique = set(tokens)
@@ -405,8 +419,8 @@ class RecBoleSource(Source):
         interactions = yield from self._interactions(files, policy)
         users = yield from self._users(files, policy)
         items = self._items(files, policy)
-        user_ids = assign_ids([*users, *(u for u, _ in interactions)])
-        item_ids = assign_ids([*items, *(i for _, i in interactions)])
+        user_ids = node_ids([*users, *(u for u, _ in interactions)])
+        item_ids = node_ids([*items, *(i for _, i in interactions)])
         rows = [(user_ids[u], item_ids[i], x.split, x.rating, x.ts) for (u, i), x in interactions.items()]
         if not files.split_files():
             rows = assign_splits(rows, self.config.split)
@@ -462,7 +476,7 @@ class RecBoleSource(Source):
             yield (f"{len(dangling)} line(s) of {files.stem}.link name items with neither interactions nor a line "
                    f"in {files.stem}.item (first: {dangling[0]}); those links were not loaded")
         links = {item: entity for item, entity in links.items() if item in item_ids}
-        entity_ids = assign_ids([*(e for h, _, t in triples for e in (h, t)), *links.values()])
+        entity_ids = node_ids([*(e for h, _, t in triples for e in (h, t)), *links.values()])
         relation_ids = assign_ids(r for _, r, _ in triples)
         if triples:
             yield KnowledgeGraphSchema(list(relation_ids), relation_types_for(list(relation_ids)))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 Props = dict[str, Any]
@@ -20,7 +20,7 @@ TripleRow = tuple[int, int, int]                     # (head entity, relation in
 PairRow = tuple[int, int]                            # (user, interest) or (item, entity)
 
 
-class RecordKind(str, Enum):
+class RecordKind(StrEnum):
     """Every kind of row a source can produce; the value is the ``DatasetRecords`` field."""
 
     USERS = "users"

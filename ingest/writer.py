@@ -13,12 +13,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from ingest.records import DatasetRecords, RecordKind, SkippedLine
 from kg_store.batching import DEFAULT_BATCH_SIZE, WriteCounters, write_in_batches
 from kg_store.connection import GraphStore
 from kg_store.graph_model import RelationAllowList
 from kg_store.progress import Progress
 from kg_store.schema import apply_schema
-from ingest.records import DatasetRecords, RecordKind, SkippedLine
 
 NODES, RELATIONSHIPS = "nodes", "relationships"
 USER_SIDE, KG_SIDE = "user side", "kg side"

@@ -27,7 +27,7 @@ class WriteCounters:
     relationships_created: int = 0
     properties_set: int = 0
 
-    def add(self, other: "WriteCounters") -> None:
+    def add(self, other: WriteCounters) -> None:
         self.rows += other.rows
         self.nodes_created += other.nodes_created
         self.relationships_created += other.relationships_created

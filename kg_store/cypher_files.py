@@ -7,7 +7,7 @@ Queries are read once and cached; no query text is ever assembled in Python.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 
 from kg_store.errors import KgrecError
@@ -15,7 +15,7 @@ from kg_store.errors import KgrecError
 _NAME = re.compile(r"^[a-z0-9_]+(/[a-z0-9_]+)*$")
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_query(name: str) -> str:
     """Text of ``cypher/<name>.cypher``."""
     if not _NAME.match(name):

@@ -15,7 +15,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 from dataclasses import asdict, dataclass
 from importlib import resources
@@ -24,6 +23,7 @@ from pathlib import Path
 from kg_store.connection import probe_login
 from kg_store.errors import LocalServerError
 from kg_store.paths import AUTH_FILE, PID_FILE, STATE_FILE, kgrec_cache_home, local_password, saved_server_state
+from kg_store.progress import note
 from kg_store.settings import DEFAULT_USER, Neo4jSettings, local_settings
 
 NEO4J_VERSION = "5.26.30"
@@ -124,8 +124,7 @@ class Neo4jJars:
         with resources.as_file(resources.files("kg_store") / "neo4j_local" / "pom.xml") as pom:
             command = [mvn, "-q", "-B", "-f", str(pom), "dependency:copy-dependencies",
                        f"-DoutputDirectory={staging}", "-DincludeScope=runtime"]
-            print(f"Fetching Neo4j {NEO4J_VERSION} jars from Maven Central into {self.root} ...",
-                  file=sys.stderr)
+            note(f"Fetching Neo4j {NEO4J_VERSION} jars from Maven Central into {self.root} ...")
             result = subprocess.run(command, capture_output=True, text=True)
         if result.returncode != 0:
             tail = (result.stdout + result.stderr).strip().splitlines()[-5:]

@@ -52,6 +52,12 @@ def stage(description: str, total: int | None, progress: Progress = None,
               file=sys.stderr, flush=True)
 
 
+def note(message: str, progress: Progress = None) -> None:
+    """A one-line status message on stderr (resuming, fetching), unless progress is silenced."""
+    if progress is not False:
+        print(message, file=sys.stderr, flush=True)
+
+
 def iterate(items, description: str, progress: Progress = None, total: int | None = None):
     """``tqdm(items)`` when bars are enabled, the plain iterable otherwise (no log line)."""
     if not bars_enabled(progress):

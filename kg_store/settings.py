@@ -37,7 +37,7 @@ class Neo4jSettings:
             f"database={self.database!r}, source={self.source!r})"
         )
 
-    def with_database(self, database: str | None) -> "Neo4jSettings":
+    def with_database(self, database: str | None) -> Neo4jSettings:
         return replace(self, database=database) if database else self
 
 

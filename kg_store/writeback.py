@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -34,8 +34,9 @@ def write_recommendations(store: GraphStore, dataset: str, model: str, run_id: s
     dataset_info(store, dataset)
     apply_schema(store)
     rows = [
-        [int(user_ids[u]), [[int(item_ids[i]), float(s), rank + 1] for rank, (i, s) in enumerate(zip(items, scores))]]
-        for u, (items, scores) in enumerate(zip(top_items, top_scores))
+        [int(user_ids[u]), [[int(item_ids[i]), float(s), rank + 1]
+                            for rank, (i, s) in enumerate(zip(items, scores, strict=True))]]
+        for u, (items, scores) in enumerate(zip(top_items, top_scores, strict=True))
     ]
     write_in_batches(store, "recommend/replace_recommendations", rows, batch_size=WRITE_BATCH_USERS,
                      description=f"{dataset}: recommendations of {model}", progress=progress,
@@ -46,7 +47,7 @@ def write_recommendations(store: GraphStore, dataset: str, model: str, run_id: s
 
 def save_training_run(store: GraphStore, dataset: str, model: str, run_id: str, config: dict[str, Any],
                       metrics: dict[str, Any], started: datetime, finished: datetime | None = None) -> None:
-    finished = finished or datetime.now(timezone.utc)
+    finished = finished or datetime.now(UTC)
     store.write("recommend/save_training_run", dataset=dataset, model=model, run_id=run_id,
                 config=json.dumps(config, sort_keys=True, default=str),
                 metrics=json.dumps(metrics, sort_keys=True, default=str),
@@ -80,7 +81,7 @@ def write_entity_embeddings(store: GraphStore, dataset: str, entity_ids: np.ndar
     """Store one vector per entity as a list property (e.g. for Browser or vector indexes)."""
     if not property_name.replace("_", "").isalnum():
         raise UnsafeNameError(f"Property name {property_name!r} is not letters, digits and underscores.")
-    rows = [[int(e), [float(x) for x in v]] for e, v in zip(entity_ids, vectors)]
+    rows = [[int(e), [float(x) for x in v]] for e, v in zip(entity_ids, vectors, strict=True)]
     write_in_batches(store, "recommend/set_entity_embeddings", rows, batch_size=batch_size,
                      description=f"{dataset}: entity vectors", dataset=dataset, property=property_name)
     return len(rows)

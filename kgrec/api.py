@@ -10,16 +10,16 @@ Typical use::
 from __future__ import annotations
 
 from pathlib import Path
-
 from typing import Any
 
 from ingest import IngestReport, get_source, write_dataset
 from ingest.splits import SplitConfig
 from kg_store.batching import DEFAULT_BATCH_SIZE
-from kg_store.progress import Progress
 from kg_store.connection import GraphStore
 from kg_store.local_server import LocalNeo4j, ServerOptions, ServerStatus
+from kg_store.progress import Progress
 from kg_store.settings import default_local_home, resolve_settings
+
 
 def connect(database: str | None = None, local_home: Path | None = None) -> GraphStore:
     """A verified connection: environment settings first, else the local server's."""

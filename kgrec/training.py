@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -102,7 +102,7 @@ def train_and_write(store: GraphStore, dataset: str, model: str, seeds: list[int
     The saved model and the ``TrainingRun`` node carry the selected seed's own config, so
     ``kgrec evaluate --run-id`` rebuilds exactly the split and model that were selected.
     """
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     export = export or export_dataset(store, dataset)
     seeds = seeds or [overrides.pop("seed", None) or 2024]
     overrides.pop("seed", None)

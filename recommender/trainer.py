@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,8 +19,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from kg_store.progress import Progress, bars_enabled, iterate, log_lines_enabled
-
+from kg_store.progress import Progress, bars_enabled, iterate, log_lines_enabled, note
 from recommender.config import ModelConfig, TrainConfig, config_dict
 from recommender.data import RecData
 from recommender.errors import TrainingError
@@ -109,7 +107,7 @@ class Trainer:
             losses = self.model.batch_loss(users, pos, neg, epoch)
             if not torch.isfinite(losses["total"]):
                 raise TrainingError(
-                    f"The {self.model_name} loss became {float(losses['total'])} at epoch {epoch}; "
+                    f"The {self.model_name} loss became {float(losses['total'].detach())} at epoch {epoch}; "
                     f"lower the learning rate (now {self.config.lr}) or the loss weights."
                 )
             self.optimizer.zero_grad(set_to_none=True)
@@ -169,9 +167,8 @@ class Trainer:
         history: list[dict[str, Any]] = state.get("history", [])
         stale = state.get("stale", 0)
         train_seconds = state.get("train_seconds", 0.0)
-        if start_epoch > 0 and self.progress is not False:
-            print(f"Resuming {self.model_name} from epoch {start_epoch} ({self._checkpoint_path()}).",
-                  file=sys.stderr)
+        if start_epoch > 0:
+            note(f"Resuming {self.model_name} from epoch {start_epoch} ({self._checkpoint_path()}).", self.progress)
         epoch = start_epoch - 1
         bar = tqdm(range(start_epoch, cfg.epochs), desc=self.model_name, disable=not bars_enabled(self.progress))
         for epoch in bar:
@@ -192,8 +189,8 @@ class Trainer:
                 stale += 1
             bar.set_postfix(loss=f"{logged['total']:.4f}", **{metric: f"{valid[metric]:.4f}"})
             if log_lines_enabled(self.progress):  # a log gets one line per evaluated epoch
-                print(f"{self.model_name} epoch {epoch + 1}/{cfg.epochs}: loss {logged['total']:.4f}, "
-                      f"valid {metric} {valid[metric]:.4f}", file=sys.stderr, flush=True)
+                note(f"{self.model_name} epoch {epoch + 1}/{cfg.epochs}: loss {logged['total']:.4f}, "
+                     f"valid {metric} {valid[metric]:.4f}", self.progress)
             self._save({"epoch": epoch, "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
                         "best_value": best_value, "best_epoch": best_epoch, "best_weights": best_weights,
                         "history": history, "stale": stale, "train_seconds": train_seconds,

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from datetime import UTC
 
 import numpy as np
-import pytest
 
 from ingest import read_cikg
 from kg_store.export import export_dataset
@@ -21,7 +20,7 @@ def test_export_round_trip_equals_the_files(store, dataset_name, cikg_folder, tm
     assert export.user_ids.tolist() == [u for u, _ in records.users]
     assert export.item_ids.tolist() == [i for i, _ in records.items]
     pairs = {(int(export.user_ids[u]), int(export.item_ids[i]), int(s))
-             for (u, i), s in zip(export.interactions, export.interaction_split)}
+             for (u, i), s in zip(export.interactions, export.interaction_split, strict=True)}
     codes = {"train": 0, "test": 2}
     assert pairs == {(u, i, codes[s]) for u, i, s, _, _ in records.interactions}
     triples = {(int(export.entity_ids[h]), export.relation_types[r], int(export.entity_ids[t]))
@@ -51,7 +50,7 @@ def test_cache_hit_and_invalidation(store, dataset_name, cikg_copy, tmp_path) ->
 
 
 def test_write_back_replaces_previous_edges(store, dataset_name, cikg_folder) -> None:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     api.ingest_cikg(store, cikg_folder, dataset_name, progress=False)
     users, items = np.arange(12), np.arange(10)
@@ -65,7 +64,7 @@ def test_write_back_replaces_previous_edges(store, dataset_name, cikg_folder) ->
     assert [(r["rank"], r["item"], r["run_id"]) for r in rows] == [(1, 2, "run-c"), (2, 1, "run-c"), (3, 0, "run-c")]
     assert len(read_recommendations(store, dataset_name, 4)) == 6  # bprmf's edges are untouched
     save_training_run(store, dataset_name, "lightgcn", "run-c", {"lr": 0.1}, {"recall@50": 0.5},
-                      datetime.now(timezone.utc))
+                      datetime.now(UTC))
     run = store.read_with(lambda tx: tx.run(
         "MATCH (r:TrainingRun {run_id: 'run-c'})-[:TRAINED_ON]->(d:Dataset) RETURN r.metrics AS m, d.name AS d").single())
     assert run["d"] == dataset_name and '"recall@50": 0.5' in run["m"]

@@ -160,15 +160,15 @@ def test_recbole_atomic_files(store: GraphStore, dataset_name: str) -> None:
 def test_recbole_properties(store: GraphStore, dataset_name: str) -> None:
     api.ingest(store, "recbole", RECBOLE, dataset_name, progress=False)
     user = _rows(store, "MATCH (u:User {dataset: $d, org_id: '10'}) RETURN u {.*} AS u", d=dataset_name)[0]["u"]
-    assert user == {"dataset": dataset_name, "id": 3, "org_id": "10", "age": "53", "gender": "M",
-                    "occupation": "lawyer", "zip_code": "90703"}  # ids in numeric token order: 1, 2, 3, 10
+    assert user == {"dataset": dataset_name, "id": 10, "org_id": "10", "age": "53", "gender": "M",
+                    "occupation": "lawyer", "zip": "90703"}  # integer tokens are the ids; zip_code -> zip
     items = _rows(store, "MATCH (i:Item {dataset: $d}) WHERE i.org_id IN ['1', '9'] "
                          "OPTIONAL MATCH (i)-[:LINKED_TO]->(e) RETURN i {.*} AS i, e.org_id AS entity ORDER BY i.id",
                   d=dataset_name)
     assert items == [
-        {"i": {"dataset": dataset_name, "id": 0, "org_id": "1", "title": "Toy Story", "year": 1995,
+        {"i": {"dataset": dataset_name, "id": 1, "org_id": "1", "title": "Toy Story", "year": 1995,
                "genres": ["Animation", "Children's", "Comedy"]}, "entity": "m.toy"},
-        {"i": {"dataset": dataset_name, "id": 8, "org_id": "9", "title": "Dead Man Walking", "genres": ["Drama"]},
+        {"i": {"dataset": dataset_name, "id": 9, "org_id": "9", "title": "Dead Man Walking", "genres": ["Drama"]},
          "entity": None},
     ]
     edge = _rows(store, "MATCH (:User {dataset: $d, org_id: '1'})-[r:INTERACTED]->(:Item {org_id: '5'}) "
@@ -303,7 +303,7 @@ def test_recbole_user_columns_are_allow_listed(recbole_copy: Path) -> None:
         "user_id:token\tZip-Code:token\tid:token\tage:float\tfavourites:token_seq\n1\t85711\t7\t24\ta b\n",
         encoding="utf-8")
     records = _read(recbole_copy)
-    assert dict(records.users)[0] == {"org_id": "1", "age": 24, "favourites": ["a", "b"]}
+    assert dict(records.users)[1] == {"org_id": "1", "age": 24, "favourites": ["a", "b"]}
     assert any("column(s) Zip-Code, id not loaded" in note for note in records.notes)
 
 
@@ -323,3 +323,12 @@ def test_recbole_missing_kg_note(recbole_copy: Path) -> None:
     records = _read(recbole_copy)
     assert "no ml-tiny.kg: loaded without an item knowledge graph (has_kg = false)" in records.notes
     assert records.triples == [] and len(records.entities) == 7 and len(records.item_entities) == 7
+
+
+def test_recbole_integer_tokens_are_the_ids_other_tokens_are_numbered() -> None:
+    from ingest.recbole import node_ids
+
+    assert node_ids(["10", "2", "7"]) == {"10": 10, "2": 2, "7": 7}
+    # a leading zero or a sign would not survive int() -> str(), so such token sets are numbered
+    assert node_ids(["007", "8"]) == {"007": 0, "8": 1}
+    assert node_ids(["m.toy", "m.up"]) == {"m.toy": 0, "m.up": 1}

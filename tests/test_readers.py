@@ -128,7 +128,7 @@ def test_movielens_1m_with_and_without_timestamps(tmp_path: Path) -> None:
     for name in ("movies.dat", "users.dat"):
         (folder / name).write_bytes((FIXTURES / "ml1m_synthetic" / name).read_bytes())
     lines = (FIXTURES / "ml1m_synthetic" / "ratings.dat").read_text().splitlines()
-    (folder / "ratings_without_timestamps.dat").write_text("".join(l.rsplit("::", 1)[0] + "\n" for l in lines))
+    (folder / "ratings_without_timestamps.dat").write_text("".join(row.rsplit("::", 1)[0] + "\n" for row in lines))
     without_ts = read_movielens(folder, "ml1m")
     assert {r[:2] for r in without_ts.interactions} == {r[:2] for r in with_ts.interactions}
     assert all(r[4] is None for r in without_ts.interactions)

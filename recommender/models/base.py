@@ -16,7 +16,7 @@ from recommender.config import ModelConfig
 from recommender.data import RecData
 from recommender.errors import UnknownModelError
 
-MODELS: dict[str, type["RankingModel"]] = {}
+MODELS: dict[str, type[RankingModel]] = {}
 
 
 class RankingModel(nn.Module):
