@@ -12,10 +12,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingest.protocol import Source, SourceConfig, SourceOutput
+from ingest.protocol import Source, SourceOutput
 from ingest.reader import BadLinePolicy, Line, LineReader, read_rows
 from ingest.records import DatasetRecords, InteractionRow, NodeRow, RecordBatch, RecordKind
-from ingest.splits import SplitConfig, assign_splits
+from ingest.splits import SplitConfig, SplitSourceConfig, assign_splits
 from kg_store.errors import BadInputError
 
 LATIN1 = "latin-1"
@@ -138,15 +138,8 @@ def _drop_repeated_pairs(rows: list[InteractionRow]) -> list[InteractionRow]:
 
 
 @dataclass(frozen=True)
-class MovieLensConfig(SourceConfig):
-    """MovieLens has no split: each user's share ``test_ratio`` goes to test (by time, else seeded)."""
-
-    test_ratio: float = 0.2
-    split_seed: int = 2024
-
-    @property
-    def split(self) -> SplitConfig:
-        return SplitConfig(test_ratio=self.test_ratio, seed=self.split_seed)
+class MovieLensConfig(SplitSourceConfig):
+    """MovieLens has no split, so every load assigns one per user (see ``SplitSourceConfig``)."""
 
 
 class MovieLensSource(Source):

@@ -46,10 +46,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ingest.protocol import Source, SourceConfig, SourceOutput
+from ingest.protocol import Source, SourceOutput
 from ingest.reader import BadLinePolicy, Line, LineReader, read_rows
 from ingest.records import KnowledgeGraphSchema, Props, RecordBatch, RecordKind
-from ingest.splits import SplitConfig, assign_splits
+from ingest.splits import SplitSourceConfig, assign_splits
 from kg_store.errors import BadInputError
 from kg_store.graph_model import relation_types_for
 
@@ -396,15 +396,8 @@ def node_rows(ids: dict[str, int], features: dict[str, Props]) -> list[tuple[int
 
 # -- the source ----------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class RecBoleConfig(SourceConfig):
-    """Used without split files only: each user's share ``test_ratio`` goes to test (by time, else seeded)."""
-
-    test_ratio: float = 0.2
-    split_seed: int = 2024
-
-    @property
-    def split(self) -> SplitConfig:
-        return SplitConfig(test_ratio=self.test_ratio, seed=self.split_seed)
+class RecBoleConfig(SplitSourceConfig):
+    """The split options apply only without RecBole's own split files (see ``SplitSourceConfig``)."""
 
 
 class RecBoleSource(Source):

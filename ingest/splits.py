@@ -10,6 +10,7 @@ import random
 from collections import defaultdict
 from dataclasses import dataclass
 
+from ingest.protocol import SourceConfig
 from ingest.records import InteractionRow
 from kg_store.errors import ConfigError
 
@@ -22,6 +23,19 @@ class SplitConfig:
     def __post_init__(self) -> None:
         if not 0.0 <= self.test_ratio < 1.0:
             raise ConfigError(f"test_ratio must be in [0, 1), got {self.test_ratio}")
+
+
+@dataclass(frozen=True)
+class SplitSourceConfig(SourceConfig):
+    """Config of a source whose files may carry no split: each user's share ``test_ratio`` goes to
+    test, the latest interactions when timestamped, else a shuffle seeded by ``split_seed``."""
+
+    test_ratio: float = 0.2
+    split_seed: int = 2024
+
+    @property
+    def split(self) -> SplitConfig:
+        return SplitConfig(test_ratio=self.test_ratio, seed=self.split_seed)
 
 
 def assign_splits(rows: list[InteractionRow], config: SplitConfig) -> list[InteractionRow]:

@@ -15,7 +15,7 @@ from ingest import locate
 from ingest.catalog import CATALOG, ArchiveMember, RemoteFile, get_entry, github_raw
 from ingest.download import verify_folder
 from ingest.locate import data_home, describe_locations, locate_dataset, shipped_data_dir
-from kg_store.errors import DatasetNotFoundError, InvalidDatasetNameError, KgrecError
+from kg_store.errors import DatasetNotFoundError, InvalidDatasetNameError
 from kg_store.graph_model import check_dataset_name
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -168,23 +168,10 @@ def test_product_lookup_never_mentions_shared() -> None:
 
 
 # -- kgrec data list | path ---------------------------------------------------------------------------------
-class _Group(click.Group):
-    def invoke(self, ctx: click.Context):
-        try:
-            return super().invoke(ctx)
-        except KgrecError as error:
-            click.echo(f"Error: {error}", err=True)
-            ctx.exit(error.exit_code)
-
-
 def _cli() -> click.Group:
-    from kgrec.cli_data import register
+    """kgrec's own main group, with its one-line errors and exit codes."""
+    from kgrec.cli import main
 
-    @click.group(cls=_Group)
-    def main() -> None:
-        pass
-
-    register(main)
     return main
 
 

@@ -20,7 +20,7 @@ from click.testing import CliRunner
 
 from ingest.catalog import ArchiveMember, CatalogEntry, RemoteFile
 from ingest.download import MANIFEST, SUMS_FILE, fetch_dataset, verify_folder
-from kg_store.errors import BadInputError, ChecksumMismatchError, DownloadError, KgrecError
+from kg_store.errors import BadInputError, ChecksumMismatchError, DownloadError
 
 TRAIN = b"0 1 2 3\n1 2 3\n" * 500
 TEST = b"0 4\n1 5\n" * 300
@@ -359,25 +359,10 @@ def test_verify_folder_names_the_bad_and_the_missing_file(tmp_path: Path) -> Non
 
 
 # -- the command ------------------------------------------------------------------------------------------
-class _Group(click.Group):
-    """What kgrec's main group does with errors: one line on stderr and the error's exit code."""
-
-    def invoke(self, ctx: click.Context):
-        try:
-            return super().invoke(ctx)
-        except KgrecError as error:
-            click.echo(f"Error: {error}", err=True)
-            ctx.exit(error.exit_code)
-
-
 def _cli() -> click.Group:
-    from kgrec.cli_data import register
+    """kgrec's own main group, with its one-line errors and exit codes."""
+    from kgrec.cli import main
 
-    @click.group(cls=_Group)
-    def main() -> None:
-        pass
-
-    register(main)
     return main
 
 
