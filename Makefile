@@ -18,6 +18,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(VENV)/bin/python -m pytest
+	$(VENV)/bin/ruff check .
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
