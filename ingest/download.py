@@ -157,14 +157,14 @@ def verify_folder(entry: CatalogEntry, folder: Path | str) -> Path:
         if not file.is_file():
             raise BadInputError(file, None, f"missing: {folder} does not hold the complete {entry.name} "
                                 f"dataset; remove the folder and run 'kgrec data fetch {entry.name}', "
-                                "or put the file there")
+                                "put the file there, or load the folder as it is with --no-verify")
         expected = known or recorded.get(path)
         if expected is not None:
             actual = sha256_of(file)
             if actual != expected:
                 raise ChecksumMismatchError(file, expected, actual, hint=(
                     f"this is not the {entry.name} file the catalog describes; remove {folder} and "
-                    f"run 'kgrec data fetch {entry.name}'"))
+                    f"run 'kgrec data fetch {entry.name}', or load it as it is with --no-verify"))
     return folder
 
 
