@@ -7,8 +7,9 @@ or delete-then-create of one user's edges), so a batch retried by the driver nev
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any
 
 from kg_store.connection import GraphStore
@@ -45,6 +46,26 @@ def write_in_batches(store: GraphStore, query_name: str, rows: Sequence[Any], *,
     with stage(description or query_name, len(rows), progress) as advance:
         for start in range(0, len(rows), batch_size):
             batch = list(rows[start:start + batch_size])
+            counters = store.write_batch(query_name, batch, **params)
+            total.add(WriteCounters(len(batch), counters["nodes_created"], counters["relationships_created"],
+                                    counters["properties_set"]))
+            advance(len(batch))
+    return total
+
+
+def write_stream(store: GraphStore, query_name: str, rows: Iterable[Any], *, batch_size: int = DEFAULT_BATCH_SIZE,
+                 description: str = "", progress: Progress = False, **params: Any) -> WriteCounters:
+    """Like :func:`write_in_batches` for an iterable of unknown length (a dump being parsed).
+
+    Only one batch is held at a time, so memory stays constant however long the stream is;
+    the progress stage has no total because the length is known only at the end.
+    """
+    if batch_size < 1:
+        raise ConfigError(f"batch_size must be at least 1, got {batch_size}.")
+    total = WriteCounters()
+    iterator = iter(rows)
+    with stage(description or query_name, None, progress) as advance:
+        while batch := list(islice(iterator, batch_size)):
             counters = store.write_batch(query_name, batch, **params)
             total.add(WriteCounters(len(batch), counters["nodes_created"], counters["relationships_created"],
                                     counters["properties_set"]))
