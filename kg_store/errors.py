@@ -101,3 +101,13 @@ class UnknownUserError(KgrecError):
     """The named user is not in the dataset (so "no recommendations" would mislead)."""
 
     exit_code = 2
+
+
+class LLMError(KgrecError):
+    """A language-model backend failed, or was asked for something it cannot do."""
+
+
+class LLMUnavailableError(LLMError):
+    """No LLM endpoint answers (after retries), or a local model could not be loaded."""
+
+    exit_code = 3

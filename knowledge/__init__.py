@@ -1,0 +1,1 @@
+"""LLM knowledge for recommenders: Wikipedia grounding, item-page linking, LLM-inferred text."""

