@@ -4,7 +4,10 @@ CREATE CONSTRAINT dataset_name IF NOT EXISTS FOR (d:Dataset) REQUIRE d.name IS U
 CREATE CONSTRAINT user_key IF NOT EXISTS FOR (n:User) REQUIRE (n.dataset, n.id) IS UNIQUE;
 CREATE CONSTRAINT item_key IF NOT EXISTS FOR (n:Item) REQUIRE (n.dataset, n.id) IS UNIQUE;
 CREATE CONSTRAINT entity_key IF NOT EXISTS FOR (n:Entity) REQUIRE (n.dataset, n.id) IS UNIQUE;
-CREATE CONSTRAINT interest_key IF NOT EXISTS FOR (n:Interest) REQUIRE (n.dataset, n.id) IS UNIQUE;
+// Interests come in named sets side by side (the authors' clusters, LLM-derived ones...):
+// (dataset, set, id) identifies one; the older (dataset, id) key is dropped.
+DROP CONSTRAINT interest_key IF EXISTS;
+CREATE CONSTRAINT interest_set_key IF NOT EXISTS FOR (n:Interest) REQUIRE (n.dataset, n.set, n.id) IS UNIQUE;
 // Per-dataset scans (stats, export, drop) without touching other datasets.
 CREATE INDEX user_dataset IF NOT EXISTS FOR (n:User) ON (n.dataset);
 CREATE INDEX item_dataset IF NOT EXISTS FOR (n:Item) ON (n.dataset);
@@ -15,3 +18,6 @@ CREATE INDEX item_title IF NOT EXISTS FOR (n:Item) ON (n.title);
 CREATE INDEX interacted_split IF NOT EXISTS FOR ()-[r:INTERACTED]-() ON (r.split);
 CREATE CONSTRAINT training_run_id IF NOT EXISTS FOR (r:TrainingRun) REQUIRE r.run_id IS UNIQUE;
 CREATE INDEX recommended_model IF NOT EXISTS FOR ()-[r:RECOMMENDED]-() ON (r.model);
+// Upgrade: interests loaded before sets existed are the authors' set (no-ops once done).
+MATCH (n:Interest) WHERE n.set IS NULL SET n.set = 'authors';
+MATCH (:User)-[r:HAS_INTEREST]->(n:Interest) WHERE r.set IS NULL SET r.set = n.set, r.weight = coalesce(r.weight, 1.0);

@@ -15,12 +15,15 @@ The header line of a list file decides how its lines are read (:func:`read_id_li
   be empty, or be ``None``.
 
 Item *i* is KG entity *i* in both layouts, so each item is tied to the entity with its id.
-Interest ids are numbered after the entities and have no labels. Repeated identical lines are
-counted and loaded once; a list id given two different values is an error.
+Interest ids are numbered after the entities and have no labels; they load as the interest set
+``authors`` (:data:`kg_store.interest_sets.AUTHORS_SET`), with ``size`` = the users holding each.
+Repeated identical lines are counted and loaded once; a list id given two different values is an
+error.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -253,7 +256,8 @@ class CikgSource(Source):
             yield f"no {INTEREST_FILE}: loaded without user interests (has_interests = false)"
             return
         pairs = read_user_interests(path, user_check, policy)
-        yield RecordBatch(RecordKind.INTERESTS, [(i, {}) for i in sorted({interest for _, interest in pairs})])
+        holders = Counter(interest for _, interest in pairs)
+        yield RecordBatch(RecordKind.INTERESTS, [(i, {"size": holders[i]}) for i in sorted(holders)])
         yield RecordBatch(RecordKind.USER_INTERESTS, pairs)
 
 

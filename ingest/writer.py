@@ -17,6 +17,7 @@ from ingest.records import DatasetRecords, RecordKind, SkippedLine
 from kg_store.batching import DEFAULT_BATCH_SIZE, WriteCounters, write_in_batches
 from kg_store.connection import GraphStore
 from kg_store.graph_model import RelationAllowList
+from kg_store.interest_sets import AUTHORS_SET
 from kg_store.progress import Progress
 from kg_store.schema import apply_schema
 
@@ -37,7 +38,11 @@ class WriteStep:
     label: str
     writes: str
     lane: str = USER_SIDE
+    params: tuple[tuple[str, Any], ...] = ()   # extra query parameters (hashable, so steps stay dict keys)
 
+
+# Interests a source file ships are the authors' set; other sets are written by kg_store.interest_sets.
+_AUTHORS = (("interest_set", AUTHORS_SET),)
 
 WRITE_PLAN: tuple[tuple[WriteStep, ...], ...] = (
     # stage 1: every node, so that later steps can MATCH them, then the item-entity links, which
@@ -46,13 +51,14 @@ WRITE_PLAN: tuple[tuple[WriteStep, ...], ...] = (
         WriteStep(RecordKind.USERS, "ingest/merge_users", "users", NODES),
         WriteStep(RecordKind.ITEMS, "ingest/merge_items", "items", NODES),
         WriteStep(RecordKind.ENTITIES, "ingest/merge_entities", "entities", NODES),
-        WriteStep(RecordKind.INTERESTS, "ingest/merge_interests", "interests", NODES),
+        WriteStep(RecordKind.INTERESTS, "ingest/merge_interests", "interests", NODES, params=_AUTHORS),
         WriteStep(RecordKind.ITEM_ENTITIES, "ingest/merge_item_entities", "item-entity links", RELATIONSHIPS),
     ),
     # stage 2: the user-side relationships and the KG triples, which lock disjoint nodes
     (
         WriteStep(RecordKind.INTERACTIONS, "ingest/merge_interactions", "interactions", RELATIONSHIPS),
-        WriteStep(RecordKind.USER_INTERESTS, "ingest/merge_user_interests", "user interests", RELATIONSHIPS),
+        WriteStep(RecordKind.USER_INTERESTS, "ingest/merge_user_interests", "user interests", RELATIONSHIPS,
+                  params=_AUTHORS),
         WriteStep(RecordKind.TRIPLES, "ingest/merge_triples", "KG triples", RELATIONSHIPS, lane=KG_SIDE),
     ),
 )
@@ -117,7 +123,7 @@ def write_dataset(store: GraphStore, records: DatasetRecords, batch_size: int = 
         step_started = time.perf_counter()
         counters = write_in_batches(store, step.query, prepared[step], batch_size=batch_size,
                                     description=f"{records.name}: {step.label}", progress=progress,
-                                    dataset=records.name)
+                                    dataset=records.name, **dict(step.params))
         report.record(step, counters, time.perf_counter() - step_started)
 
     for stage in WRITE_PLAN:

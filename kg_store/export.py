@@ -16,6 +16,7 @@ import hashlib
 import time
 from array import array
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -24,18 +25,19 @@ from kg_store.cypher_files import load_query
 from kg_store.datasets import dataset_info
 from kg_store.graph_export import EXPORT_FORMAT, SPLIT_CODES, GraphExport
 from kg_store.graph_model import check_dataset_name
+from kg_store.interest_sets import AUTHORS_SET, check_interest_set_name
 from kg_store.paths import kgrec_cache_home
 
 FETCH_SIZE = 20_000
 
 
 def _stream(store: GraphStore, query_name: str, dataset: str, columns: int,
-            convert: dict[int, dict] | None = None) -> np.ndarray:
+            convert: dict[int, dict] | None = None, **params: Any) -> np.ndarray:
     """Rows of a named query as an (n, columns) int64 array, fetched in chunks."""
     buffer = array("q")
     query = load_query(query_name)
     with store.session(fetch_size=FETCH_SIZE) as session:
-        result = session.run(query, dataset=dataset)
+        result = session.run(query, dataset=dataset, **params)
         for record in result:
             values = record.values()
             if convert:
@@ -57,26 +59,32 @@ def cache_path(store: GraphStore, dataset: str, cache_key: str, cache_dir: Path 
 
 
 def export_dataset(store: GraphStore, dataset: str, cache_dir: Path | None = None,
-                   use_cache: bool = True) -> GraphExport:
-    """The dataset's subgraph as a :class:`GraphExport`, from the cache when the graph is unchanged."""
+                   use_cache: bool = True, interest_set: str = AUTHORS_SET) -> GraphExport:
+    """The dataset's subgraph as a :class:`GraphExport`, from the cache when the graph is unchanged.
+
+    Only the interests of ``interest_set`` are exported (a dataset may hold several sets side by
+    side); a set the dataset lacks gives no interests, like a dataset without any.
+    """
     info = dataset_info(store, dataset)
-    cache_key = f"{info['created']}|v{info['version']}|f{EXPORT_FORMAT}"
+    check_interest_set_name(interest_set)
+    cache_key = f"{info['created']}|v{info['version']}|f{EXPORT_FORMAT}|i{interest_set}"
     path = cache_path(store, dataset, cache_key, cache_dir)
     if use_cache and path.exists():
         export = GraphExport.load(path)
         export.stats = {"cached": True, "path": str(path)}
         return export
     started = time.perf_counter()
-    export = _export_from_graph(store, dataset, cache_key, list(info["relation_types"] or []))
+    export = _export_from_graph(store, dataset, cache_key, list(info["relation_types"] or []), interest_set)
     export.stats = {"cached": False, "path": str(path), "seconds": round(time.perf_counter() - started, 3)}
     if use_cache:
         export.save(path)
     return export
 
 
-def _export_from_graph(store: GraphStore, dataset: str, cache_key: str, relation_types: list[str]) -> GraphExport:
-    ids = {kind: np.sort(_stream(store, f"export/{kind}", dataset, 1)[:, 0])
-           for kind in ("users", "items", "entities", "interests")}
+def _export_from_graph(store: GraphStore, dataset: str, cache_key: str, relation_types: list[str],
+                       interest_set: str) -> GraphExport:
+    ids = {kind: np.sort(_stream(store, f"export/{kind}", dataset, 1)[:, 0]) for kind in ("users", "items", "entities")}
+    ids["interests"] = np.sort(_stream(store, "export/interests", dataset, 1, interest_set=interest_set)[:, 0])
     interactions = _stream(store, "export/interactions", dataset, 3, {2: SPLIT_CODES})
     relation_codes = {name: k for k, name in enumerate(relation_types)}
 
@@ -88,7 +96,7 @@ def _export_from_graph(store: GraphStore, dataset: str, cache_key: str, relation
 
     triples = _stream(store, "export/triples", dataset, 3, {1: _Codes(relation_codes)})
     item_entities = _stream(store, "export/item_entities", dataset, 2)
-    user_interests = _stream(store, "export/user_interests", dataset, 2)
+    user_interests = _stream(store, "export/user_interests", dataset, 2, interest_set=interest_set)
     users, items, entities, interests = ids["users"], ids["items"], ids["entities"], ids["interests"]
     return GraphExport(
         dataset=dataset, cache_key=cache_key,

@@ -31,6 +31,8 @@ def register(main: click.Group, store_factory) -> None:
     @click.option("--threads", type=click.IntRange(1), default=None, help="CPU threads for torch.")
     @click.option("--k", "top_k", type=click.IntRange(1), default=20, show_default=True, help="Recommendations written per user.")
     @click.option("--no-write", is_flag=True, help="Do not write recommendations back.")
+    @click.option("--interests", "interest_set", default=None, metavar="SET",
+                  help="Interest set to train on (default: authors; 'kgrec interests list' shows the sets).")
     @click.option("--no-interests", is_flag=True, help="CIKGRec ablation 'w/o UIK'.")
     @click.option("--no-reconstruction", is_flag=True, help="CIKGRec ablation 'w/o UIR'.")
     @click.option("--no-contrastive", is_flag=True, help="CIKGRec ablation 'w/o CL'.")
@@ -43,7 +45,8 @@ def register(main: click.Group, store_factory) -> None:
     @click.pass_context
     def train(ctx: click.Context, model: str, dataset: str, seeds: int, no_write: bool, top_k: int,
               no_interests: bool, no_reconstruction: bool, no_contrastive: bool, no_kg: bool,
-              mask_schedule: str | None, progress: bool | None, as_json: bool, **options: Any) -> None:
+              mask_schedule: str | None, progress: bool | None, as_json: bool, interest_set: str | None,
+              **options: Any) -> None:
         """Train MODEL on DATASET from the graph; print test metrics; write top-K back.
 
         ``transe`` trains TransE with PyKEEN on the KG alone and writes each entity's vector to
@@ -68,7 +71,8 @@ def register(main: click.Group, store_factory) -> None:
         if mask_schedule:
             overrides["mask"] = replace(MaskSchedule(), kind=mask_schedule)
         outcome = train_and_write(store_factory(ctx), dataset, model, seeds=[2024 + n for n in range(seeds)],
-                                  k=top_k, write_back=not no_write, progress=progress, **overrides)
+                                  k=top_k, write_back=not no_write, progress=progress, interest_set=interest_set,
+                                  **overrides)
         if as_json:
             click.echo(json.dumps({"run_id": outcome.run_id, **outcome.metrics()}, indent=2, default=str))
             return

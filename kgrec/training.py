@@ -20,6 +20,7 @@ import torch
 from kg_store.connection import GraphStore
 from kg_store.export import export_dataset
 from kg_store.graph_export import GraphExport
+from kg_store.interest_sets import AUTHORS_SET, require_interest_set
 from kg_store.paths import kgrec_cache_home
 from kg_store.progress import Progress
 from kg_store.writeback import save_training_run, write_recommendations
@@ -96,14 +97,19 @@ def best_seed_run(runs: list[SeedRun]) -> SeedRun:
 
 def train_and_write(store: GraphStore, dataset: str, model: str, seeds: list[int] | None = None, k: int = 20,
                     write_back: bool = True, progress: Progress = None, export: GraphExport | None = None,
-                    **overrides: Any) -> TrainingOutcome:
+                    interest_set: str | None = None, **overrides: Any) -> TrainingOutcome:
     """Train ``model`` on ``dataset`` for each seed; save the best seed's model and config, write its top-``k``.
 
     The saved model and the ``TrainingRun`` node carry the selected seed's own config, so
     ``kgrec evaluate --run-id`` rebuilds exactly the split and model that were selected.
+    ``interest_set`` names the interests to train on; left out, the authors' set is used when the
+    dataset has it (and none otherwise), while a named set the dataset lacks is an error.
     """
     started = datetime.now(UTC)
-    export = export or export_dataset(store, dataset)
+    if interest_set is not None:
+        require_interest_set(store, dataset, interest_set)
+    interest_set = interest_set or AUTHORS_SET
+    export = export or export_dataset(store, dataset, interest_set=interest_set)
     seeds = seeds or [overrides.pop("seed", None) or 2024]
     overrides.pop("seed", None)
     runs = [train_seed(export, dataset, model, seed, progress, **overrides) for seed in seeds]
@@ -112,7 +118,7 @@ def train_and_write(store: GraphStore, dataset: str, model: str, seeds: list[int
     outcome = TrainingOutcome(run_id=run_id, model=model, dataset=dataset, seeds=seeds, results=results,
                               summary=_mean_std(results), notes=results[0].notes)
     best = best_seed_run(runs)
-    _save_model(run_id, best.result, model, dataset, best.config)
+    _save_model(run_id, best.result, model, dataset, best.config, interest_set)
     if write_back:
         items, scores = top_k(best.result.model, best.data, k)
         outcome.recommendations_written = write_recommendations(
@@ -121,11 +127,12 @@ def train_and_write(store: GraphStore, dataset: str, model: str, seeds: list[int
     return outcome
 
 
-def _save_model(run_id: str, result: TrainResult, model: str, dataset: str, config: dict[str, Any]) -> Path:
+def _save_model(run_id: str, result: TrainResult, model: str, dataset: str, config: dict[str, Any],
+                interest_set: str = AUTHORS_SET) -> Path:
     path = kgrec_cache_home() / "models" / f"{run_id}.pt"
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save({"model": model, "dataset": dataset, "config": config, "state": result.model.state_dict(),
-                "metrics": result.metrics()}, path)
+                "metrics": result.metrics(), "interest_set": interest_set}, path)
     (path.with_suffix(".json")).write_text(json.dumps(result.metrics(), indent=2))
     return path
 
@@ -145,7 +152,7 @@ def evaluate_saved(store: GraphStore, run_id: str) -> dict[str, Any]:
     train_part = dict(saved["config"]["train"])
     train_part["ks"] = tuple(train_part["ks"])
     model_config, train_config = ModelConfig(**model_part), TrainConfig(**train_part)
-    export = export_dataset(store, saved["dataset"])
+    export = export_dataset(store, saved["dataset"], interest_set=saved.get("interest_set", AUTHORS_SET))
     data = from_export(export, valid_ratio=train_config.valid_ratio, seed=train_config.seed)
     trainer = Trainer(data, saved["model"], model_config, train_config, progress=False)
     trainer.model.load_state_dict(saved["state"])

@@ -1,2 +1,3 @@
-MATCH (n:Interest {dataset: $dataset})
+// Interest ids of one set of one dataset.
+MATCH (n:Interest {dataset: $dataset, set: $interest_set})
 RETURN n.id AS id

@@ -8,13 +8,17 @@ from kg_store.connection import GraphStore
 from kg_store.formats.folder import write_atomically
 from kg_store.formats.graph_rows import GraphRows
 from kg_store.formats.registry import get_format
+from kg_store.interest_sets import AUTHORS_SET
 
 
-def export_files(store: GraphStore, dataset: str, format_name: str, out: Path | str) -> list[Path]:
+def export_files(store: GraphStore, dataset: str, format_name: str, out: Path | str,
+                 interest_set: str = AUTHORS_SET) -> list[Path]:
     """Write ``dataset`` as ``format_name`` files into ``out`` (absent or empty); returns the files.
+
+    Formats with an interest file (cikg) write the edges of ``interest_set``.
 
     The format and the dataset are checked before anything is created, so a typo leaves no folder.
     """
     file_format = get_format(format_name)
-    rows = GraphRows(store, dataset)
+    rows = GraphRows(store, dataset, interest_set)
     return write_atomically(out, lambda folder: file_format.write(rows, folder))

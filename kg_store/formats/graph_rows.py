@@ -16,6 +16,7 @@ from kg_store.connection import GraphStore
 from kg_store.cypher_files import load_query
 from kg_store.datasets import dataset_info
 from kg_store.formats.base import DatasetRows, Interaction, Node, Pair, Triple
+from kg_store.interest_sets import AUTHORS_SET, check_interest_set_name
 
 FETCH_SIZE = 20_000
 R = TypeVar("R")
@@ -29,7 +30,7 @@ def _node(values: list[Any]) -> Node:
 class GraphRows(DatasetRows):
     """:class:`DatasetRows` backed by the store; every method runs its query when called."""
 
-    def __init__(self, store: GraphStore, dataset: str):
+    def __init__(self, store: GraphStore, dataset: str, interest_set: str = AUTHORS_SET):
         info = dataset_info(store, dataset)  # raises UnknownDatasetError with the datasets there
         keys = store.read("export/files/property_keys", dataset=dataset)
         super().__init__(
@@ -39,11 +40,12 @@ class GraphRows(DatasetRows):
             fields={row["kind"]: frozenset(row["keys"]) for row in keys},
         )
         self.store = store
+        self.interest_set = check_interest_set_name(interest_set)
 
-    def _stream(self, name: str, make: Callable[[list[Any]], R]) -> Iterator[R]:
+    def _stream(self, name: str, make: Callable[[list[Any]], R], **params: Any) -> Iterator[R]:
         query = load_query(f"export/files/{name}")
         with self.store.session(fetch_size=FETCH_SIZE, default_access_mode=neo4j.READ_ACCESS) as session:
-            for record in session.run(query, dataset=self.dataset):
+            for record in session.run(query, dataset=self.dataset, **params):
                 yield make(record.values())
 
     def users(self) -> Iterator[Node]:
@@ -65,4 +67,5 @@ class GraphRows(DatasetRows):
         return self._stream("item_entities", lambda values: Pair(*values))
 
     def user_interests(self) -> Iterator[Pair]:
-        return self._stream("user_interests", lambda values: Pair(*values))
+        """Edges of the chosen interest set only (the authors' set unless told otherwise)."""
+        return self._stream("user_interests", lambda values: Pair(*values), interest_set=self.interest_set)

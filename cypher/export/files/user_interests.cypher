@@ -1,3 +1,3 @@
-// The user-interest edges (HAS_INTEREST).
-MATCH (u:User {dataset: $dataset})-[:HAS_INTEREST]->(j:Interest)
+// The user-interest edges (HAS_INTEREST) of one interest set.
+MATCH (j:Interest {dataset: $dataset, set: $interest_set})<-[:HAS_INTEREST]-(u:User)
 RETURN u.id AS user, j.id AS interest

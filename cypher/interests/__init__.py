@@ -1,0 +1,1 @@
+"""Cypher files: interest sets (listing, atomic replacement)."""
