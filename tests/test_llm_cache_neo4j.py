@@ -1,0 +1,103 @@
+"""The LLM response cache on a real Neo4j: no prompt is sent twice, not even after a failed run.
+
+Each test uses its own task and model id and deletes its responses afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from test_llm_backends import FakeChatServer, http_backend
+
+from kg_store.connection import GraphStore
+from kg_store.errors import BadInputError, LLMUnavailableError
+from knowledge.llm.base import ChatRequest
+from knowledge.llm.cache import delete_task, export_jsonl, import_jsonl, iter_responses, stats
+from knowledge.llm.runner import run_prompts
+
+
+@pytest.fixture()
+def task(store: GraphStore) -> Iterator[str]:
+    name = f"test_llm_{uuid.uuid4().hex[:10]}"
+    try:
+        yield name
+    finally:
+        delete_task(store, name)
+
+
+def items(task: str, count: int, tag: str) -> list[tuple[str, str, ChatRequest]]:
+    return [(f"user:{i}", task, ChatRequest.user(f"{tag} prompt {i}")) for i in range(count)]
+
+
+def test_a_second_run_sends_nothing(store: GraphStore, task: str) -> None:
+    prompts = items(task, 5, task) + items(task, 2, task)  # two duplicates
+    with FakeChatServer() as server:
+        backend = http_backend(server, model=f"model-{task}")
+        first = run_prompts(store, backend, prompts, batch_size=2, progress=False)
+        second = run_prompts(store, backend, prompts, batch_size=2, progress=False)
+    assert (first.prompts, first.sent, first.cached) == (5, 5, 0)
+    assert (second.sent, second.cached) == (0, 5) and len(server.log) == 5
+    assert first.completion_tokens == 35 and first.tokens_per_second > 0
+    assert {r.text for r in second.responses.values()} == {f"echo: {task} prompt {i}" for i in range(5)}
+
+
+def test_dry_run_and_limit(store: GraphStore, task: str) -> None:
+    with FakeChatServer() as server:
+        backend = http_backend(server, model=f"model-{task}")
+        dry = run_prompts(store, backend, items(task, 4, task), dry_run=True, progress=False)
+        assert dry.would_send == 4 and len(dry.pending) == 4 and dry.sent == 0 and not server.log
+        limited = run_prompts(store, backend, items(task, 4, task), limit=3, progress=False)
+        rest = run_prompts(store, backend, items(task, 4, task), dry_run=True, progress=False)
+    assert limited.sent == 3 and len(server.log) == 3
+    assert (rest.cached, rest.would_send) == (3, 1)
+
+
+def test_a_failed_run_restarted_sends_no_prompt_twice(store: GraphStore, task: str) -> None:
+    prompts = items(task, 7, task)
+    with FakeChatServer(fail_after=4) as server:  # 500 forever after 4 answers: batch 3 fails
+        backend = http_backend(server, model=f"model-{task}", max_attempts=2, max_concurrency=2)
+        with pytest.raises(LLMUnavailableError):
+            run_prompts(store, backend, prompts, batch_size=2, progress=False)
+        failed_requests = len(server.log)
+        server.fail_after = None  # the endpoint recovers
+        report = run_prompts(store, backend, prompts, batch_size=2, progress=False)
+    assert (report.cached, report.sent) == (4, 3)
+    assert failed_requests == 4 + 2 * 2  # 4 answers, then the 2 prompts of batch 3, each tried twice
+    assert len(server.log) == 7 + 2 * 2  # distinct prompts + the failed attempts
+    assert max(Counter(server.answered()).values()) == 1  # no answered prompt was sent again
+
+
+def test_jsonl_round_trip_into_a_cleaned_store(store: GraphStore, task: str, tmp_path: Path) -> None:
+    with FakeChatServer() as server:
+        run_prompts(store, http_backend(server, model=f"model-{task}"), items(task, 3, task), progress=False)
+    before = {r.key: r for r in iter_responses(store, task)}
+    path = tmp_path / "responses.jsonl"
+    assert export_jsonl(store, path, task=task) == 3
+    assert delete_task(store, task) == 3 and not list(iter_responses(store, task))
+    assert import_jsonl(store, path) == (3, 3)
+    assert import_jsonl(store, path) == (3, 0)  # idempotent
+    assert {r.key: r for r in iter_responses(store, task)} == before
+    row = next(r for r in stats(store) if r["task"] == task)
+    assert row["responses"] == 3 and row["completion_tokens"] == 21
+
+
+def test_a_malformed_line_writes_nothing(store: GraphStore, task: str, tmp_path: Path) -> None:
+    with FakeChatServer() as server:
+        run_prompts(store, http_backend(server, model=f"model-{task}"), items(task, 2, task), progress=False)
+    path = tmp_path / "responses.jsonl"
+    export_jsonl(store, path, task=task)
+    delete_task(store, task)
+    lines = path.read_text().splitlines()
+    broken = json.loads(lines[1]) | {"prompt_tokens": "many"}
+    path.write_text(lines[0] + "\n" + json.dumps(broken) + "\n")
+    with pytest.raises(BadInputError, match=r"responses\.jsonl, line 2.*prompt_tokens"):
+        import_jsonl(store, path)
+    path.write_text(lines[0] + "\n{not json\n")
+    with pytest.raises(BadInputError, match="line 2"):
+        import_jsonl(store, path)
+    assert not list(iter_responses(store, task))
