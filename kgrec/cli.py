@@ -185,11 +185,13 @@ def demo(ctx: click.Context, name: str, path: Path | None, epochs: int | None, v
 from kgrec.cli_data import register as _register_data  # noqa: E402
 from kgrec.cli_export import register as _register_export  # noqa: E402
 from kgrec.cli_ingest import register as _register_ingest  # noqa: E402
+from kgrec.cli_knowledge import register as _register_knowledge  # noqa: E402
 from kgrec.cli_train import register as _register_training  # noqa: E402
 
 _register_data(main)
 _register_ingest(main, _store)
 _register_export(main, _store)
+_register_knowledge(main, _store)
 _register_training(main, _store)
 
 if __name__ == "__main__":
