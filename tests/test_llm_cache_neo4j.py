@@ -101,3 +101,29 @@ def test_a_malformed_line_writes_nothing(store: GraphStore, task: str, tmp_path:
     with pytest.raises(BadInputError, match="line 2"):
         import_jsonl(store, path)
     assert not list(iter_responses(store, task))
+
+
+def test_cli_try_stats_export_import(store: GraphStore, task: str, tmp_path: Path,
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    import click
+    from click.testing import CliRunner
+
+    from kgrec.cli_llm import register
+
+    main = click.Group()
+    register(main, lambda ctx: store)
+    runner = CliRunner()
+    with FakeChatServer() as server:
+        monkeypatch.setenv("KGREC_LLM_BASE_URL", server.base_url)
+        monkeypatch.setenv("KGREC_LLM_MODEL", f"model-{task}")
+        args = ["llm", "try", "hello there", "--backend", "openai", "--max-new-tokens", "8", "--task", task]
+        first = runner.invoke(main, args)
+        again = runner.invoke(main, args)
+    assert first.exit_code == 0, first.output
+    assert first.stdout.startswith("echo: hello there") and "from the cache" in again.stderr
+    assert len(server.log) == 1
+    assert task in runner.invoke(main, ["llm", "cache", "stats"]).stdout
+    path = tmp_path / "out.jsonl"
+    assert "Exported 1 responses" in runner.invoke(main, ["llm", "cache", "export", str(path), "--task", task]).stdout
+    delete_task(store, task)
+    assert "1 responses, 1 new" in runner.invoke(main, ["llm", "cache", "import", str(path)]).stdout
