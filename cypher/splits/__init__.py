@@ -1,0 +1,1 @@
+"""Cypher files: a stored validation split and the train-only histories."""

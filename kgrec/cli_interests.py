@@ -1,0 +1,75 @@
+"""``kgrec interests list`` and ``kgrec interests cluster``: interest sets side by side in the graph."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from kg_store.errors import KgrecError
+
+
+def register(main: click.Group, store_factory) -> None:
+    @main.group("interests")
+    def interests() -> None:
+        """Interest sets of a dataset (the authors' clusters, LLM-derived ones, ...)."""
+
+    @interests.command("list")
+    @click.option("--dataset", required=True)
+    @click.option("--json", "as_json", is_flag=True)
+    @click.pass_context
+    def list_sets(ctx: click.Context, dataset: str, as_json: bool) -> None:
+        """Each interest set with its cluster count, users covered and edges."""
+        from dataclasses import asdict
+
+        from kg_store.interest_sets import list_interest_sets
+
+        sets = list_interest_sets(store_factory(ctx), dataset)
+        if as_json:
+            click.echo(json.dumps([asdict(s) for s in sets], indent=2))
+            return
+        if not sets:
+            click.echo(f"Dataset '{dataset}' has no interest sets.")
+        for info in sets:
+            click.echo(f"{info.set:<24} {info.clusters:>7,} clusters {info.users:>9,} users {info.edges:>10,} edges")
+
+    @interests.command("cluster")
+    @click.option("--dataset", required=True)
+    @click.option("--set", "set_name", required=True, help="Name of the interest set to (re)write.")
+    @click.option("--phrases", "phrases_file", type=click.Path(path_type=Path), default=None,
+                  help='JSONL lines {"user": id, "phrases": [...]}.')
+    @click.option("--from-cache", is_flag=True, help="Read the phrases LLM inference left in the cache.")
+    @click.option("--method", type=click.Choice(["hdbscan", "kmeans"]), default="hdbscan", show_default=True)
+    @click.option("--min-cluster-size", type=click.IntRange(2), default=5, show_default=True, help="hdbscan")
+    @click.option("--components", "n_components", type=click.IntRange(2), default=5, show_default=True,
+                  help="hdbscan: UMAP dimensions")
+    @click.option("--noise", type=click.Choice(["nearest", "drop"]), default="nearest", show_default=True,
+                  help="hdbscan: noise phrases join the nearest cluster or are dropped")
+    @click.option("--k", type=click.IntRange(1), default=350, show_default=True, help="kmeans: clusters")
+    @click.option("--max-user-share", type=click.FloatRange(0, 1, min_open=True), default=0.2, show_default=True,
+                  help="kmeans: drop clusters held by at least this share of users")
+    @click.option("--encoder", default=None, help="Sentence-transformers model name or path (default: packaged MiniLM).")
+    @click.option("--seed", type=int, default=2024, show_default=True)
+    @click.option("--json", "as_json", is_flag=True)
+    @click.pass_context
+    def cluster(ctx: click.Context, dataset: str, set_name: str, phrases_file: Path | None, from_cache: bool,
+                as_json: bool, **options: object) -> None:
+        """Cluster users' phrases and write them as interest set SET (replacing only that set)."""
+        from kg_store.interest_sets import check_interest_set_name, write_interest_set
+        from knowledge.interests.cluster import ClusterOptions, cluster_interests
+        from knowledge.interests.phrases import phrases_cache_path, read_phrases_jsonl
+
+        check_interest_set_name(set_name)
+        if (phrases_file is None) == (not from_cache):
+            raise KgrecError("Give exactly one of --phrases FILE.jsonl and --from-cache.")
+        user_phrases = read_phrases_jsonl(phrases_file or phrases_cache_path(dataset))
+        clustering = cluster_interests(user_phrases, ClusterOptions(**options))
+        written = write_interest_set(store_factory(ctx), dataset, set_name, clustering)
+        if as_json:
+            click.echo(json.dumps({"set": set_name, "quality": clustering.quality, **written}, indent=2))
+            return
+        quality = clustering.quality
+        click.echo(f"{set_name}: {written['interests']:,} interests, {written['edges']:,} user edges "
+                   f"({written['edges_skipped']:,} for users not in '{dataset}' skipped); "
+                   f"silhouette {quality.get('silhouette', float('nan')):.3f}, noise {quality['noise_share']:.1%}.")
