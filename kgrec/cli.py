@@ -183,15 +183,24 @@ def demo(ctx: click.Context, name: str, path: Path | None, epochs: int | None, v
 
 
 from kgrec.cli_data import register as _register_data  # noqa: E402
+from kgrec.cli_enrich import register as _register_enrich  # noqa: E402
+from kgrec.cli_enrich import register_infer as _register_infer  # noqa: E402
 from kgrec.cli_export import register as _register_export  # noqa: E402
 from kgrec.cli_ingest import register as _register_ingest  # noqa: E402
+from kgrec.cli_interests import register as _register_interests  # noqa: E402
 from kgrec.cli_knowledge import register as _register_knowledge  # noqa: E402
+from kgrec.cli_llm import register as _register_llm  # noqa: E402
+from kgrec.cli_split import register as _register_split  # noqa: E402
 from kgrec.cli_train import register as _register_training  # noqa: E402
 
 _register_data(main)
 _register_ingest(main, _store)
 _register_export(main, _store)
 _register_knowledge(main, _store)
+_register_llm(main, _store)
+_register_split(main, _store)
+_register_enrich(main, _store)
+_register_infer(_register_interests(main, _store), _store)
 _register_training(main, _store)
 
 if __name__ == "__main__":

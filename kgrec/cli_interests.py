@@ -10,7 +10,7 @@ import click
 from kg_store.errors import KgrecError
 
 
-def register(main: click.Group, store_factory) -> None:
+def register(main: click.Group, store_factory) -> click.Group:
     @main.group("interests")
     def interests() -> None:
         """Interest sets of a dataset (the authors' clusters, LLM-derived ones, ...)."""
@@ -39,7 +39,8 @@ def register(main: click.Group, store_factory) -> None:
     @click.option("--set", "set_name", required=True, help="Name of the interest set to (re)write.")
     @click.option("--phrases", "phrases_file", type=click.Path(path_type=Path), default=None,
                   help='JSONL lines {"user": id, "phrases": [...]}.')
-    @click.option("--from-cache", is_flag=True, help="Read the phrases LLM inference left in the cache.")
+    @click.option("--from-cache", is_flag=True,
+                  help="Parse the answers 'kgrec interests infer' stored in the graph (the LLM cache).")
     @click.option("--method", type=click.Choice(["hdbscan", "kmeans"]), default="hdbscan", show_default=True)
     @click.option("--min-cluster-size", type=click.IntRange(2), default=5, show_default=True, help="hdbscan")
     @click.option("--components", "n_components", type=click.IntRange(2), default=5, show_default=True,
@@ -58,14 +59,19 @@ def register(main: click.Group, store_factory) -> None:
         """Cluster users' phrases and write them as interest set SET (replacing only that set)."""
         from kg_store.interest_sets import check_interest_set_name, write_interest_set
         from knowledge.interests.cluster import ClusterOptions, cluster_interests
-        from knowledge.interests.phrases import phrases_cache_path, read_phrases_jsonl
+        from knowledge.interests.infer import inferred_phrases
+        from knowledge.interests.phrases import read_phrases_jsonl
 
         check_interest_set_name(set_name)
         if (phrases_file is None) == (not from_cache):
             raise KgrecError("Give exactly one of --phrases FILE.jsonl and --from-cache.")
-        user_phrases = read_phrases_jsonl(phrases_file or phrases_cache_path(dataset))
+        store = store_factory(ctx)
+        user_phrases = read_phrases_jsonl(phrases_file) if phrases_file else inferred_phrases(store, dataset)
+        if not user_phrases:
+            raise KgrecError(f"No interest phrases for '{dataset}': run 'kgrec interests infer --dataset {dataset}' "
+                             "first, or pass --phrases FILE.jsonl.")
         clustering = cluster_interests(user_phrases, ClusterOptions(**options))
-        written = write_interest_set(store_factory(ctx), dataset, set_name, clustering)
+        written = write_interest_set(store, dataset, set_name, clustering)
         if as_json:
             click.echo(json.dumps({"set": set_name, "quality": clustering.quality, **written}, indent=2))
             return
@@ -73,3 +79,5 @@ def register(main: click.Group, store_factory) -> None:
         click.echo(f"{set_name}: {written['interests']:,} interests, {written['edges']:,} user edges "
                    f"({written['edges_skipped']:,} for users not in '{dataset}' skipped); "
                    f"silhouette {quality.get('silhouette', float('nan')):.3f}, noise {quality['noise_share']:.1%}.")
+
+    return interests

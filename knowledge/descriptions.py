@@ -1,0 +1,171 @@
+"""Knowledge-grounded item and user descriptions (KELLMRec, Table 2 and Eq. 6–7).
+
+Item prompts hold the title and the text of the linked Wikipedia page (``DESCRIBED_BY``), cut to
+a token budget; an item without a page falls back to its own facts (genres, year, IMDb plot and
+people, KG neighbours). ``Item.description_source`` says which (``wiki`` | ``facts`` | ``none``).
+The title-only answer is kept apart as ``Item.description_ungrounded`` for the "w/o external
+knowledge" ablation. User prompts hold demographics and the *train* history with the history
+items' descriptions. Every prompt goes through the Neo4j cache, so a rerun sends nothing twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from kg_store.batching import write_in_batches
+from kg_store.connection import GraphStore
+from kg_store.datasets import dataset_info
+from kg_store.progress import Progress
+from knowledge.llm.base import ChatBackend, ChatRequest, GenerationParams
+from knowledge.llm.budget import PromptPart, estimate_tokens, fit_to_budget
+from knowledge.llm.cache import request_key
+from knowledge.llm.runner import PromptItem, RunReport, run_prompts
+
+SYSTEM_PROMPT = "You write short, factual descriptions for a recommender system."
+
+
+@dataclass(frozen=True)
+class DescribeConfig:
+    """Prompt sizes; the budget keeps prompts well inside small models' contexts (and fast)."""
+
+    domain: str = "item"            # "movie", "book": what the items are
+    max_prompt_tokens: int = 768
+    max_new_tokens: int = 96
+    max_neighbours: int = 12
+    max_history: int = 20
+    batch_size: int = 8
+    grounded_only: bool = False     # skip the title-only (ablation) prompts
+
+    @property
+    def params(self) -> GenerationParams:
+        return GenerationParams(max_new_tokens=self.max_new_tokens, temperature=0.0)
+
+
+@dataclass
+class DescribeReport:
+    subjects: int = 0
+    sources: dict[str, int] = field(default_factory=dict)
+    cut_tokens: int = 0                 # prompt tokens removed to fit the budget
+    runs: list[RunReport] = field(default_factory=list)
+
+
+def _facts(row: dict[str, Any]) -> list[str]:
+    facts = []
+    if row.get("year"):
+        facts.append(f"Year: {row['year']}")
+    if row.get("genres"):
+        facts.append("Genres: " + ", ".join(row["genres"]))
+    if row.get("directors"):
+        facts.append("Directed by: " + ", ".join(row["directors"]))
+    if row.get("cast"):
+        facts.append("Cast: " + ", ".join(row["cast"][:8]))
+    if row.get("plot"):
+        facts.append(f"Plot: {row['plot']}")
+    facts.extend(row.get("neighbours") or [])
+    return facts
+
+
+def item_source(row: dict[str, Any]) -> str:
+    """``wiki`` when a linked page has text, ``facts`` when the item has any, else ``none``."""
+    if row.get("page"):
+        return "wiki"
+    return "facts" if _facts(row) else "none"
+
+
+def item_prompt(row: dict[str, Any], config: DescribeConfig, grounded: bool = True) -> tuple[ChatRequest, int]:
+    """The grounded (or title-only) prompt of one item, cut to the budget; and the tokens cut."""
+    title = row.get("title") or f"{config.domain} {row['id']}"
+    ask = (f'Describe the {config.domain} "{title}" in two or three sentences: what it is about, '
+           "its style and who would enjoy it.")
+    if not grounded:
+        return ChatRequest.user(ask, config.params, system=SYSTEM_PROMPT), 0
+    source = item_source(row)
+    knowledge = row["page"] if source == "wiki" else "\n".join(_facts(row))
+    header = "Wikipedia article" if source == "wiki" else "Known facts"
+    if source == "none":
+        return ChatRequest.user(ask, config.params, system=SYSTEM_PROMPT), 0
+    texts, cut = fit_to_budget([PromptPart(ask, priority=2, cuttable=False), PromptPart(f"{header}:\n"),
+                                PromptPart(knowledge, priority=0)], estimate_tokens, config.max_prompt_tokens)
+    return ChatRequest.user(f"{texts[1]}{texts[2]}\n\n{texts[0]}", config.params, system=SYSTEM_PROMPT), cut
+
+
+def user_prompt(row: dict[str, Any], config: DescribeConfig) -> tuple[ChatRequest, int]:
+    """Demographics and train history (titles with their descriptions), cut to the budget."""
+    who = ", ".join(f"{name}: {row[name]}" for name in ("age", "gender", "occupation") if row.get(name) is not None)
+    history = [entry for entry in (row.get("history") or []) if entry]
+    lines = [f"- {title or f'item {item}'}" + (f": {description}" if description else "")
+             for item, title, description in history[:config.max_history]]
+    ask = (f"Describe this person's taste in {config.domain}s in two or three sentences, for a recommender "
+           "system. Do not list the titles again.")
+    parts = [PromptPart(f"About the person: {who or 'unknown'}\n", priority=1),
+             PromptPart(f"{config.domain.capitalize()}s they liked:\n" + "\n".join(lines) + "\n\n", priority=0),
+             PromptPart(ask, priority=2, cuttable=False)]
+    texts, cut = fit_to_budget(parts, estimate_tokens, config.max_prompt_tokens)
+    return ChatRequest.user("".join(texts), config.params, system=SYSTEM_PROMPT), cut
+
+
+def _answer(report: RunReport, backend: ChatBackend, request: ChatRequest) -> tuple[str | None, str]:
+    key = request_key(backend.model_id, request)
+    response = report.responses.get(key)
+    return (response.text.strip() if response else None), key
+
+
+def describe_items(store: GraphStore, dataset: str, backend: ChatBackend, config: DescribeConfig | None = None, *,
+                   limit: int | None = None, dry_run: bool = False, progress: Progress = None) -> DescribeReport:
+    """Grounded and title-only descriptions for every item; written as the answers arrive in the cache."""
+    config = config or DescribeConfig()
+    dataset_info(store, dataset)
+    rows = store.read("knowledge/item_facts", dataset=dataset, max_neighbours=config.max_neighbours)
+    report = DescribeReport(subjects=len(rows))
+    prompts = {row["id"]: item_prompt(row, config) for row in rows}
+    report.cut_tokens = sum(cut for _, cut in prompts.values())
+    items: list[PromptItem] = [(f"item:{i}", f"describe-items:{dataset}", request) for i, (request, _) in prompts.items()]
+    if not config.grounded_only:
+        items += [(f"item:{row['id']}", f"describe-items-ungrounded:{dataset}", item_prompt(row, config, False)[0])
+                  for row in rows]
+    run = run_prompts(store, backend, items, limit=limit, dry_run=dry_run, batch_size=config.batch_size,
+                      progress=progress)
+    report.runs.append(run)
+    if dry_run:
+        return report
+    written = []
+    for row in rows:
+        text, key = _answer(run, backend, prompts[row["id"]][0])
+        if text is None:
+            continue
+        plain = None if config.grounded_only else _answer(run, backend, item_prompt(row, config, False)[0])[0]
+        source = item_source(row)
+        report.sources[source] = report.sources.get(source, 0) + 1
+        written.append([row["id"], text, source, plain, key])
+    write_in_batches(store, "knowledge/set_item_descriptions", written, batch_size=1_000, dataset=dataset)
+    return report
+
+
+def describe_users(store: GraphStore, dataset: str, backend: ChatBackend, config: DescribeConfig | None = None, *,
+                   limit: int | None = None, dry_run: bool = False, progress: Progress = None) -> DescribeReport:
+    """A description per user from demographics and train history (run ``describe_items`` first)."""
+    config = config or DescribeConfig()
+    dataset_info(store, dataset)
+    rows = store.read("knowledge/user_facts", dataset=dataset, max_items=config.max_history)
+    report = DescribeReport(subjects=len(rows))
+    prompts = {row["id"]: user_prompt(row, config) for row in rows}
+    report.cut_tokens = sum(cut for _, cut in prompts.values())
+    run = run_prompts(store, backend, [(f"user:{u}", f"describe-users:{dataset}", request)
+                                       for u, (request, _) in prompts.items()],
+                      limit=limit, dry_run=dry_run, batch_size=config.batch_size, progress=progress)
+    report.runs.append(run)
+    if not dry_run:
+        written = [[user, *_answer(run, backend, request)] for user, (request, _) in prompts.items()]
+        write_in_batches(store, "knowledge/set_user_descriptions", [w for w in written if w[1] is not None],
+                         batch_size=1_000, dataset=dataset)
+    return report
+
+
+def description_sources(rows: Sequence[dict[str, Any]]) -> dict[str, int]:
+    """How many items would be grounded in a page, in facts, or in nothing (for ``--dry-run``)."""
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[item_source(row)] = counts.get(item_source(row), 0) + 1
+    return counts
