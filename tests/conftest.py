@@ -108,3 +108,12 @@ def cli_env(neo4j_settings: Neo4jSettings) -> dict[str, str]:
     """Environment that points the ``kgrec`` command at the test server."""
     return {**os.environ, "NEO4J_URI": neo4j_settings.uri, "NEO4J_USER": neo4j_settings.user,
             "NEO4J_PASSWORD": neo4j_settings.password, "NEO4J_DATABASE": neo4j_settings.database}
+
+
+@pytest.fixture()
+def wiki_source(store: GraphStore) -> Iterator[str]:
+    """A fresh dump source name; its pages and WikiSource node are deleted afterwards."""
+    name = f"wiki_{uuid.uuid4().hex[:10]}"
+    yield name
+    store.autocommit_text("MATCH (n) WHERE (n:WikiPage AND n.source = $s) OR (n:WikiSource AND n.name = $s) "
+                          "DETACH DELETE n", s=name)

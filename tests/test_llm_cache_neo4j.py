@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_llm_backends import FakeChatServer, http_backend
+from chat_server import FakeChatServer, http_backend
 
 from kg_store.connection import GraphStore
 from kg_store.errors import BadInputError, LLMUnavailableError

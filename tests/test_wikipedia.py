@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import bz2
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -103,15 +101,6 @@ def test_malformed_imdb_record_is_named(tmp_path: Path) -> None:
 
 
 # -- on Neo4j -------------------------------------------------------------------------------------------
-@pytest.fixture()
-def wiki_source(store: GraphStore) -> Iterator[str]:
-    """A fresh dump source name; its pages and WikiSource node are deleted afterwards."""
-    name = f"wiki_{uuid.uuid4().hex[:10]}"
-    yield name
-    store.autocommit_text("MATCH (n) WHERE (n:WikiPage AND n.source = $s) OR (n:WikiSource AND n.name = $s) "
-                          "DETACH DELETE n", s=name)
-
-
 def _source(store: GraphStore, name: str) -> dict:
     rows = store.read_with(lambda tx: [r.data() for r in tx.run(
         "MATCH (s:WikiSource {name: $s}) OPTIONAL MATCH (p:WikiPage {source: $s}) "

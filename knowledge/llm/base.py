@@ -87,6 +87,19 @@ class Completion:
     truncated_tokens: int = 0  # prompt tokens cut to fit the model's context
 
 
+class PartialCompletionError(Exception):
+    """A batch failed part-way: ``completions`` holds the answers that did arrive (None elsewhere).
+
+    Raised by backends that answer a batch's requests independently (HTTP), so the runner can
+    store what was paid for before passing ``cause`` on; nothing answered is ever asked again.
+    """
+
+    def __init__(self, completions: list[Completion | None], cause: BaseException):
+        super().__init__(str(cause))
+        self.completions = completions
+        self.cause = cause
+
+
 def canonical_json(value: Any) -> str:
     """Sorted keys, no spaces, unicode kept: one text per value, for hashing and storage."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)

@@ -21,7 +21,7 @@ from typing import Any
 import requests
 
 from kg_store.errors import ConfigError, LLMError, LLMUnavailableError
-from knowledge.llm.base import ChatBackend, ChatRequest, Completion
+from knowledge.llm.base import ChatBackend, ChatRequest, Completion, PartialCompletionError
 from knowledge.llm.budget import estimate_tokens, fit_messages
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8000/v1"  # vLLM's default; Ollama is :11434/v1, llama.cpp :8080/v1
@@ -88,7 +88,12 @@ class OpenAIChatBackend(ChatBackend):
         if len(requests_) <= 1:
             return [self._complete_one(request) for request in requests_]
         with ThreadPoolExecutor(max_workers=min(self.config.max_concurrency, len(requests_))) as pool:
-            return list(pool.map(self._complete_one, requests_))
+            futures = [pool.submit(self._complete_one, request) for request in requests_]
+        failures = [future.exception() for future in futures if future.exception() is not None]
+        if failures:
+            done = [None if future.exception() else future.result() for future in futures]
+            raise PartialCompletionError(done, failures[0])
+        return [future.result() for future in futures]
 
     def _complete_one(self, request: ChatRequest) -> Completion:
         started = time.perf_counter()

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from kg_store.connection import GraphStore
 from kg_store.errors import ConfigError
 from kg_store.progress import Progress, stage
-from knowledge.llm.base import ChatBackend, ChatRequest
+from knowledge.llm.base import ChatBackend, ChatRequest, Completion, PartialCompletionError
 from knowledge.llm.cache import CachedResponse, ensure_cache_schema, lookup, request_key, save
 
 PromptItem = tuple[str, str, ChatRequest]  # (subject, task, request)
@@ -81,10 +81,15 @@ def _send_batch(store: GraphStore, backend: ChatBackend, batch: list[tuple[str, 
                 report: RunReport) -> None:
     """Send one batch and store its answers before the next batch goes out."""
     started = time.perf_counter()
-    completions = backend.complete([item[2] for _, item in batch])
+    failure: BaseException | None = None
+    try:
+        completions: list[Completion | None] = list(backend.complete([item[2] for _, item in batch]))
+    except PartialCompletionError as partial:  # keep what was answered before passing the failure on
+        completions, failure = partial.completions, partial.cause
     report.seconds += time.perf_counter() - started
     responses = [CachedResponse.from_completion(request, completion, backend.model_id, task=task, subject=subject)
-                 for (_, (subject, task, request)), completion in zip(batch, completions, strict=True)]
+                 for (_, (subject, task, request)), completion in zip(batch, completions, strict=True)
+                 if completion is not None]
     save(store, responses)
     for response in responses:
         report.responses[response.key] = response
@@ -92,3 +97,5 @@ def _send_batch(store: GraphStore, backend: ChatBackend, batch: list[tuple[str, 
         report.prompt_tokens += response.prompt_tokens
         report.completion_tokens += response.completion_tokens
         report.truncated_tokens += response.truncated_tokens
+    if failure is not None:
+        raise failure
