@@ -1,0 +1,107 @@
+"""LLM knowledge end to end on a real dataset: infer interests with the packaged SmolLM2 from train
+histories, cluster them into an interest set, and train CIKGRec with that set and without interests.
+
+Resumable: the LLM answers live in the Neo4j cache, so a re-run after a kill sends only what was
+never answered; each finished step appends one JSON line to ``bench/results/knowledge_e2e.jsonl``.
+Uses the server that ``kgrec`` connects to (``NEO4J_URI`` or the local one: ``kgrec neo4j start``).
+
+    .venv/bin/python bench/knowledge_e2e.py --dataset ml-100k --path DIR [--domain movies]
+        [--seeds 3] [--epochs 60] [--threads 2] [--skip-train]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+RESULTS = REPO / "bench" / "results" / "knowledge_e2e.jsonl"
+
+
+def _append(row: dict) -> None:
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    row = {"date": datetime.now(UTC).isoformat(timespec="seconds"), **row}
+    with RESULTS.open("a", encoding="utf-8") as handle:
+        handle.write(json.dumps(row, default=str) + "\n")
+    print(json.dumps(row, default=str), flush=True)
+
+
+def _infer(store, args) -> None:
+    import torch
+
+    from knowledge.interests.infer import InferConfig, infer_interests
+    from knowledge.llm.base import create_backend
+
+    torch.set_num_threads(args.threads)
+    backend = create_backend("transformers", batch_size=args.batch_size, num_threads=args.threads)
+    started = time.perf_counter()
+    report = infer_interests(store, args.dataset, backend,
+                             InferConfig(max_items=args.max_items, batch_size=args.batch_size, domain=args.domain))
+    run = report.run
+    _append({"step": "infer", "dataset": args.dataset, "model": backend.model_id, "users": report.users,
+             "prompts": run.prompts, "cached": run.cached, "sent": run.sent, "completion_tokens": run.completion_tokens,
+             "backend_seconds": round(run.seconds, 1), "tokens_per_s": round(run.tokens_per_second, 2),
+             "wall_s": round(time.perf_counter() - started, 1), "unparseable": report.unparseable,
+             "threads": args.threads, "batch_size": args.batch_size})
+
+
+def _cluster(store, args) -> None:
+    from kg_store.interest_sets import write_interest_set
+    from knowledge.interests.cluster import ClusterOptions, cluster_interests
+    from knowledge.interests.infer import inferred_phrases
+
+    phrases = inferred_phrases(store, args.dataset)
+    started = time.perf_counter()
+    clustering = cluster_interests(phrases, ClusterOptions(method="hdbscan", min_cluster_size=args.min_cluster_size))
+    written = write_interest_set(store, args.dataset, args.set, clustering)
+    _append({"step": "cluster", "dataset": args.dataset, "set": args.set, "users_with_phrases": len(phrases),
+             "quality": clustering.quality, **written, "seconds": round(time.perf_counter() - started, 1)})
+
+
+def _train(store, args) -> None:
+    from kgrec.training import train_and_write
+
+    seeds = [2024 + n for n in range(args.seeds)]
+    for label, options in ((args.set, {"interest_set": args.set}), ("no-interests", {"use_interests": False})):
+        outcome = train_and_write(store, args.dataset, "cikgrec", seeds=seeds, epochs=args.epochs,
+                                  threads=args.threads, write_back=False, **options)
+        _append({"step": "train", "dataset": args.dataset, "variant": label, "seeds": seeds, "max_epochs": args.epochs,
+                 "best_epochs": [r.best_epoch + 1 for r in outcome.results],
+                 "s_per_epoch": round(sum(r.seconds_per_epoch for r in outcome.results) / len(outcome.results), 2),
+                 "test_mean_std": outcome.summary, "selection": "validation (stored split)"})
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dataset", required=True)
+    parser.add_argument("--path", type=Path, default=None, help="Ingest this folder first (catalog layout).")
+    parser.add_argument("--domain", default="items")
+    parser.add_argument("--set", default="smollm2-hdbscan")
+    parser.add_argument("--max-items", type=int, default=30)
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--min-cluster-size", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=60)
+    parser.add_argument("--skip-train", action="store_true")
+    args = parser.parse_args()
+
+    from kgrec import api
+
+    store = api.connect()
+    if args.path:
+        report = api.ingest_named(store, args.dataset, path=args.path)
+        _append({"step": "ingest", "dataset": args.dataset, "seconds": report.seconds, "notes": report.notes})
+    _infer(store, args)
+    _cluster(store, args)
+    if not args.skip_train:
+        _train(store, args)
+
+
+if __name__ == "__main__":
+    main()
