@@ -3,6 +3,9 @@ histories, cluster them into an interest set, and train CIKGRec with that set an
 
 Resumable: the LLM answers live in the Neo4j cache, so a re-run after a kill sends only what was
 never answered; each finished step appends one JSON line to ``bench/results/knowledge_e2e.jsonl``.
+The answers are also exported to ``bench/results/llm_cache/<dataset>-interests.jsonl`` and
+imported first on the next run, so a later session on a fresh machine resumes instead of paying
+again (``--stop-after N`` sends at most N prompts, to split a long run across sessions).
 Uses the server that ``kgrec`` connects to (``NEO4J_URI`` or the local one: ``kgrec neo4j start``).
 
     .venv/bin/python bench/knowledge_e2e.py --dataset ml-100k --path DIR [--domain movies]
@@ -21,6 +24,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 RESULTS = REPO / "bench" / "results" / "knowledge_e2e.jsonl"
+CACHE_DIR = REPO / "bench" / "results" / "llm_cache"  # answers carried between sessions (JSONL)
 
 
 def _append(row: dict) -> None:
@@ -39,9 +43,18 @@ def _infer(store, args) -> None:
 
     torch.set_num_threads(args.threads)
     backend = create_backend("transformers", batch_size=args.batch_size, num_threads=args.threads)
+    from knowledge.llm.cache import export_jsonl, import_jsonl
+
+    carried = CACHE_DIR / f"{args.dataset}-interests.jsonl"
+    if carried.exists():
+        import_jsonl(store, carried)
+    config = InferConfig(max_items=args.max_items, batch_size=args.batch_size, domain=args.domain)
     started = time.perf_counter()
-    report = infer_interests(store, args.dataset, backend,
-                             InferConfig(max_items=args.max_items, batch_size=args.batch_size, domain=args.domain))
+    try:
+        report = infer_interests(store, args.dataset, backend, config, limit=args.stop_after)
+    finally:
+        CACHE_DIR.mkdir(parents=True, exist_ok=True)
+        export_jsonl(store, carried, task=config.task(args.dataset))
     run = report.run
     _append({"step": "infer", "dataset": args.dataset, "model": backend.model_id, "users": report.users,
              "prompts": run.prompts, "cached": run.cached, "sent": run.sent, "completion_tokens": run.completion_tokens,
@@ -89,6 +102,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=60)
     parser.add_argument("--skip-train", action="store_true")
+    parser.add_argument("--stop-after", type=int, default=None, help="Send at most N new prompts this run.")
     args = parser.parse_args()
 
     from kgrec import api
@@ -98,6 +112,8 @@ def main() -> None:
         report = api.ingest_named(store, args.dataset, path=args.path)
         _append({"step": "ingest", "dataset": args.dataset, "seconds": report.seconds, "notes": report.notes})
     _infer(store, args)
+    if args.stop_after is not None:
+        return
     _cluster(store, args)
     if not args.skip_train:
         _train(store, args)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from kg_store.errors import ConfigError, LLMUnavailableError
+from kg_store.progress import bars_enabled
 from knowledge.llm.base import ChatBackend, ChatRequest, Completion, GenerationParams
 from knowledge.llm.budget import fit_messages
 
@@ -75,7 +76,10 @@ def pick_device(device: str) -> str:
 def load_model(path: str, gguf_file: str, device: str) -> tuple[Any, Any]:
     """(tokenizer, model) loaded once per process; local paths never touch the network."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
 
+    if not bars_enabled(None):  # GGUF de-quantising draws bars; in a log they are hundreds of frames
+        hf_logging.disable_progress_bar()
     local = Path(path).exists()
     if local:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
