@@ -80,3 +80,14 @@ def test_broken_json_falls_back_to_text() -> None:
 def test_normalize_phrase() -> None:
     assert normalize_phrase('  **"Sci-Fi   Novels."**  ') == "sci-fi novels"
     assert normalize_phrase("and board games") == "board games"
+
+
+def test_smollm2_sentence_with_a_lead_in_gives_the_genres() -> None:
+    answer = "This person enjoys a mix of action, drama, horror, and comedy. They enjoy a mix of genres and themes."
+    assert parse_interests(answer) == ["action", "drama", "horror", "comedy"]
+
+
+def test_repeated_history_titles_and_cut_off_fragments_are_dropped() -> None:
+    titles = ["Star Wars (1977)", "Godfather, The (1972)"]
+    assert parse_interests("1. Star Wars\n2. Godfather, The\n3. The (199\n4. space opera", titles) == ["space opera"]
+    assert parse_interests("1. The Godfather\n2. the (1976)", titles) == []

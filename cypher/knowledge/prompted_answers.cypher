@@ -1,4 +1,6 @@
-// The answers of one task for a dataset's users: [user id, answer text, item ids shown].
+// The answers of one task for a dataset's users: [user id, answer text, titles of the items shown].
 MATCH (u:User {dataset: $dataset})-[p:PROMPTED {task: $task}]->(r:LLMResponse)
-RETURN u.id AS user, r.text AS text, p.items AS items
+OPTIONAL MATCH (i:Item {dataset: $dataset}) WHERE i.id IN p.items
+WITH u, r, collect(i.title) AS titles
+RETURN u.id AS user, r.text AS text, titles
 ORDER BY user

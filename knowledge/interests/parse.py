@@ -36,6 +36,16 @@ _HEAD_SEPARATOR = re.compile(r"\s*(?::|\s[-–—]\s)\s*")
 _QUOTES = "\"'`“”‘’«»*_#[]{}"
 _SPACES = re.compile(r"\s+")
 _NOT_WORD = re.compile(r"[^\w\s]")
+# "This person enjoys a mix of action" -> "action": small models wrap the first item in a sentence
+_LEAD_IN = re.compile(
+    r"^.*?(?:\b(?:enjoys|likes|loves|prefers)|\b(?:they|i|we)\s+(?:enjoy|like|love|prefer))\s+"
+    r"(?:(?:a\s+)?(?:mix|variety|range|lot)\s+of\s+|(?:movies?|films?|books?|stories)\s+"
+    r"(?:in|of|about|with|that\s+(?:involve|are|feature))\s+|(?:the\s+)?genres?\s+(?:of|like|such\s+as)\s+"
+    r"|(?:including|such\s+as)\s+|the\s+)*")
+_OPEN_PARENTHESIS = re.compile(r"\s*\(.*$")   # an unclosed "(199" left by a cut-off answer
+_FILLER = frozenset({"the", "a", "an", "of", "and", "or", "in", "on", "to", "with", "for", "genres", "themes",
+                     "genre", "theme", "movies", "movie", "films", "film", "books", "book", "both"})
+_TRAILING_ARTICLE = re.compile(r"^(.*),\s*(the|a|an)$")
 _PROSE_STARTS = ("here are", "here is", "based on", "the user", "this user", "these are", "i think", "i would",
                  "i'd", "sure", "certainly", "note", "overall", "in summary", "they ", "he ", "she ", "it seems",
                  "the following", "some of", "user's", "my answer",
@@ -81,7 +91,7 @@ def _list_items(lines: list[str]) -> list[str]:
 
 
 def _split_items(item: str) -> list[str]:
-    return re.split(r"[,;]|\s+/\s+", item)
+    return re.split(r"[,;]|\s+/\s+|\.\s+(?=[A-Z])", item)  # also between sentences
 
 
 def _prose_free(line: str) -> str:
@@ -108,14 +118,19 @@ def _candidates(answer: str) -> list[str]:
 
 def normalize_phrase(text: str) -> str:
     """Lower case, no parenthetical notes, quotes, markdown or trailing punctuation, single spaces."""
-    text = _PARENTHESES.sub(" ", text)
+    text = _OPEN_PARENTHESIS.sub("", _PARENTHESES.sub(" ", text))
     text = _SPACES.sub(" ", text.strip().strip(_QUOTES).strip()).lower()
+    text = _LEAD_IN.sub("", text)
     text = text.rstrip(".!?:,;…").strip().strip(_QUOTES).strip()
     return re.sub(r"^(?:and|or|also|like|e\.g\.)\s+", "", text)
 
 
 def _title_key(text: str) -> str:
-    return _SPACES.sub(" ", _NOT_WORD.sub(" ", text.lower())).strip()
+    """A title without year, article or punctuation: "Godfather, The (1972)" and "the godfather" -> "godfather"."""
+    text = _OPEN_PARENTHESIS.sub("", _PARENTHESES.sub(" ", text)).strip().lower()
+    text = _TRAILING_ARTICLE.sub(r"\1", text)
+    text = re.sub(r"^(?:the|a|an)\s+", "", text)
+    return _SPACES.sub(" ", _NOT_WORD.sub(" ", text)).strip()
 
 
 def _keep(phrase: str, titles: frozenset[str], options: ParseOptions) -> bool:
@@ -124,6 +139,7 @@ def _keep(phrase: str, titles: frozenset[str], options: ParseOptions) -> bool:
             and options.min_chars <= len(phrase) <= options.max_chars
             and not phrase.startswith(_PROSE_STARTS) and phrase not in _EMPTY_WORDS
             and any(ch.isalpha() for ch in phrase)
+            and not set(phrase.split()) <= _FILLER
             and _title_key(phrase) not in titles)
 
 
