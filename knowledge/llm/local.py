@@ -9,8 +9,10 @@ loaded once per process and (path, gguf_file, device).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib.util
+import io
 import os
 import time
 from collections.abc import Sequence
@@ -86,9 +88,12 @@ def load_model(path: str, gguf_file: str, device: str) -> tuple[Any, Any]:
     kwargs: dict[str, Any] = {"local_files_only": local or os.environ.get("HF_HUB_OFFLINE") == "1"}
     if gguf_file:
         kwargs["gguf_file"] = gguf_file
+    # the GGUF reader draws its own tqdm bar; in a log it is hundreds of frames, so it goes nowhere
+    quiet = contextlib.nullcontext() if bars_enabled(None) else contextlib.redirect_stderr(io.StringIO())
     try:
-        tokenizer = AutoTokenizer.from_pretrained(path, **kwargs)
-        model = AutoModelForCausalLM.from_pretrained(path, **kwargs).to(device).eval()
+        with quiet:
+            tokenizer = AutoTokenizer.from_pretrained(path, **kwargs)
+            model = AutoModelForCausalLM.from_pretrained(path, **kwargs).to(device).eval()
     except (OSError, ValueError) as exc:
         raise LLMUnavailableError(f"Could not load the model {path}{'/' + gguf_file if gguf_file else ''}: {exc}") \
             from exc
