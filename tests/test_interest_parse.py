@@ -91,3 +91,8 @@ def test_repeated_history_titles_and_cut_off_fragments_are_dropped() -> None:
     titles = ["Star Wars (1977)", "Godfather, The (1972)"]
     assert parse_interests("1. Star Wars\n2. Godfather, The\n3. The (199\n4. space opera", titles) == ["space opera"]
     assert parse_interests("1. The Godfather\n2. the (1976)", titles) == []
+
+
+def test_dangling_connectives_are_trimmed() -> None:
+    assert parse_interests("including horror, science fiction and, family dramas)") == [
+        "horror", "science fiction", "family dramas"]

@@ -122,7 +122,8 @@ def normalize_phrase(text: str) -> str:
     text = _SPACES.sub(" ", text.strip().strip(_QUOTES).strip()).lower()
     text = _LEAD_IN.sub("", text)
     text = text.rstrip(".!?:,;…").strip().strip(_QUOTES).strip()
-    return re.sub(r"^(?:and|or|also|like|e\.g\.)\s+", "", text)
+    text = re.sub(r"^(?:(?:and|or|also|like|e\.g\.|including|such as|as well as|especially)\s+)+", "", text)
+    return re.sub(r"(?:\s+(?:and|or|with|of|the|a|an|on|in))+$|[)\]]+$", "", text).strip()
 
 
 def _title_key(text: str) -> str:
