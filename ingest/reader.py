@@ -120,7 +120,14 @@ class LineReader:
 
     def header_fields(self) -> list[str]:
         """The first line's columns (for formats whose header says which columns follow)."""
-        first = self._read_bytes().split(b"\n", 1)[0]
+        if self.path.suffix == ".zip":
+            first = self._read_bytes().split(b"\n", 1)[0]
+        else:  # only the first line: list files can be large, and lines() reads the whole file anyway
+            try:
+                with self.path.open("rb") as handle:
+                    first = handle.readline()
+            except OSError:
+                first = self._read_bytes()  # raises the same clear BadInputError as lines() would
         return first.decode(self.encoding, errors="replace").strip().split()
 
 

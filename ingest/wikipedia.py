@@ -17,7 +17,6 @@ from __future__ import annotations
 import bz2
 import gzip
 import json
-import threading
 import time
 import xml.etree.ElementTree as ET
 import zlib
@@ -30,9 +29,9 @@ from typing import IO, Any
 from ingest.reader import BadLinePolicy
 from kg_store.batching import DEFAULT_BATCH_SIZE, write_stream
 from kg_store.connection import GraphStore
-from kg_store.cypher_files import load_query, split_statements
 from kg_store.errors import BadInputError
 from kg_store.progress import Progress
+from kg_store.schema import apply_schema
 
 DEFAULT_MAX_CHARS = 20_000
 _CORRUPT = (ET.ParseError, EOFError, OSError, zlib.error, UnicodeDecodeError)
@@ -167,20 +166,9 @@ def _jsonl_pages(handle: IO[bytes], path: Path, stats: DumpStats) -> Iterator[tu
 
 
 # -- writing ---------------------------------------------------------------------------------------
-_schema_applied: set[tuple[str, str]] = set()
-_schema_lock = threading.Lock()
-
-
 def apply_wiki_schema(store: GraphStore) -> None:
-    """The WikiPage/WikiSource constraints, once per process and database (like kg_store.schema)."""
-    key = (store.settings.uri, store.settings.database)
-    with _schema_lock:
-        if key in _schema_applied:
-            return
-        for statement in split_statements(load_query("knowledge/wiki_schema")):
-            store.autocommit_text(statement)
-        store.autocommit("store/await_indexes", seconds=300)
-        _schema_applied.add(key)
+    """The WikiPage/WikiSource constraints, once per process and database."""
+    apply_schema(store, schema="knowledge/wiki_schema")
 
 
 def _rows(pages: Iterator[tuple[str, str]], max_chars: int, stats: DumpStats) -> Iterator[dict[str, Any]]:

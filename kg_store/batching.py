@@ -7,7 +7,7 @@ or delete-then-create of one user's edges), so a batch retried by the driver nev
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import islice
 from typing import Any
@@ -38,19 +38,10 @@ class WriteCounters:
 def write_in_batches(store: GraphStore, query_name: str, rows: Sequence[Any], *, batch_size: int = DEFAULT_BATCH_SIZE,
                      description: str = "", progress: Progress = False, **params: Any) -> WriteCounters:
     """Send ``rows`` through the named query ``batch_size`` at a time; returns summed counters."""
-    if batch_size < 1:
-        raise ConfigError(f"batch_size must be at least 1, got {batch_size}.")
-    total = WriteCounters()
     if not len(rows):
-        return total
-    with stage(description or query_name, len(rows), progress) as advance:
-        for start in range(0, len(rows), batch_size):
-            batch = list(rows[start:start + batch_size])
-            counters = store.write_batch(query_name, batch, **params)
-            total.add(WriteCounters(len(batch), counters["nodes_created"], counters["relationships_created"],
-                                    counters["properties_set"]))
-            advance(len(batch))
-    return total
+        _check_batch_size(batch_size)
+        return WriteCounters()
+    return _write(store, query_name, iter(rows), len(rows), batch_size, description, progress, params)
 
 
 def write_stream(store: GraphStore, query_name: str, rows: Iterable[Any], *, batch_size: int = DEFAULT_BATCH_SIZE,
@@ -60,12 +51,21 @@ def write_stream(store: GraphStore, query_name: str, rows: Iterable[Any], *, bat
     Only one batch is held at a time, so memory stays constant however long the stream is;
     the progress stage has no total because the length is known only at the end.
     """
+    return _write(store, query_name, iter(rows), None, batch_size, description, progress, params)
+
+
+def _check_batch_size(batch_size: int) -> None:
     if batch_size < 1:
         raise ConfigError(f"batch_size must be at least 1, got {batch_size}.")
+
+
+def _write(store: GraphStore, query_name: str, rows: Iterator[Any], total_rows: int | None, batch_size: int,
+           description: str, progress: Progress, params: dict[str, Any]) -> WriteCounters:
+    """The one batching loop: ``batch_size`` rows per retried transaction, counters summed."""
+    _check_batch_size(batch_size)
     total = WriteCounters()
-    iterator = iter(rows)
-    with stage(description or query_name, None, progress) as advance:
-        while batch := list(islice(iterator, batch_size)):
+    with stage(description or query_name, total_rows, progress) as advance:
+        while batch := list(islice(rows, batch_size)):
             counters = store.write_batch(query_name, batch, **params)
             total.add(WriteCounters(len(batch), counters["nodes_created"], counters["relationships_created"],
                                     counters["properties_set"]))

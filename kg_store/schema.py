@@ -1,4 +1,5 @@
-"""Applies ``cypher/schema.cypher`` (constraints and indexes); safe to run any number of times.
+"""Applies a schema file (``cypher/schema.cypher``, or another package's, e.g. the LLM cache's);
+constraints and indexes, safe to run any number of times.
 
 Applying it costs a round trip per statement plus an index wait, and every ingest and write-back
 asks for it, so it runs once per process and database: constraints and indexes do not go away
@@ -13,28 +14,29 @@ import threading
 from kg_store.connection import GraphStore
 from kg_store.cypher_files import load_query, split_statements
 
-_applied: set[tuple[str, str]] = set()
+_applied: set[tuple[str, str, str]] = set()
 _applied_lock = threading.Lock()
 
 
-def apply_schema(store: GraphStore, force: bool = False) -> int:
-    """Create missing constraints/indexes and wait until they are online, once per (uri, database).
+def apply_schema(store: GraphStore, force: bool = False, schema: str = "schema") -> int:
+    """Create missing constraints/indexes and wait until they are online, once per (uri, database, schema).
 
+    ``schema`` names the Cypher file (``cypher/<schema>.cypher``) of ``;``-separated statements.
     Returns the number of statements run (0 when this process already applied the schema there).
     The lock is held while applying, so concurrent callers wait instead of running it twice; a
     failed attempt is not remembered, so the next call tries again.
     """
-    key = (store.settings.uri, store.settings.database)
+    key = (store.settings.uri, store.settings.database, schema)
     with _applied_lock:
         if key in _applied and not force:
             return 0
-        statements = _run_schema(store)
+        statements = _run_schema(store, schema)
         _applied.add(key)
         return statements
 
 
-def _run_schema(store: GraphStore) -> int:
-    statements = split_statements(load_query("schema"))
+def _run_schema(store: GraphStore, schema: str) -> int:
+    statements = split_statements(load_query(schema))
     for statement in statements:
         store.autocommit_text(statement)
     store.autocommit("store/await_indexes", seconds=300)

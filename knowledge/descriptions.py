@@ -10,7 +10,6 @@ items' descriptions. Every prompt goes through the Neo4j cache, so a rerun sends
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -121,10 +120,9 @@ def describe_items(store: GraphStore, dataset: str, backend: ChatBackend, config
     report = DescribeReport(subjects=len(rows))
     prompts = {row["id"]: item_prompt(row, config) for row in rows}
     report.cut_tokens = sum(cut for _, cut in prompts.values())
+    plain = {} if config.grounded_only else {row["id"]: item_prompt(row, config, False)[0] for row in rows}
     items: list[PromptItem] = [(f"item:{i}", f"describe-items:{dataset}", request) for i, (request, _) in prompts.items()]
-    if not config.grounded_only:
-        items += [(f"item:{row['id']}", f"describe-items-ungrounded:{dataset}", item_prompt(row, config, False)[0])
-                  for row in rows]
+    items += [(f"item:{i}", f"describe-items-ungrounded:{dataset}", request) for i, request in plain.items()]
     run = run_prompts(store, backend, items, limit=limit, dry_run=dry_run, batch_size=config.batch_size,
                       progress=progress)
     report.runs.append(run)
@@ -135,10 +133,10 @@ def describe_items(store: GraphStore, dataset: str, backend: ChatBackend, config
         text, key = _answer(run, backend, prompts[row["id"]][0])
         if text is None:
             continue
-        plain = None if config.grounded_only else _answer(run, backend, item_prompt(row, config, False)[0])[0]
+        ungrounded = _answer(run, backend, plain[row["id"]])[0] if plain else None
         source = item_source(row)
         report.sources[source] = report.sources.get(source, 0) + 1
-        written.append([row["id"], text, source, plain, key])
+        written.append([row["id"], text, source, ungrounded, key])
     write_in_batches(store, "knowledge/set_item_descriptions", written, batch_size=1_000, dataset=dataset)
     return report
 
@@ -161,11 +159,3 @@ def describe_users(store: GraphStore, dataset: str, backend: ChatBackend, config
         write_in_batches(store, "knowledge/set_user_descriptions", [w for w in written if w[1] is not None],
                          batch_size=1_000, dataset=dataset)
     return report
-
-
-def description_sources(rows: Sequence[dict[str, Any]]) -> dict[str, int]:
-    """How many items would be grounded in a page, in facts, or in nothing (for ``--dry-run``)."""
-    counts: dict[str, int] = {}
-    for row in rows:
-        counts[item_source(row)] = counts.get(item_source(row), 0) + 1
-    return counts

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
@@ -20,15 +19,12 @@ from typing import Any
 
 from kg_store.batching import write_in_batches
 from kg_store.connection import GraphStore
-from kg_store.cypher_files import load_query, split_statements
 from kg_store.errors import BadInputError
+from kg_store.schema import apply_schema
 from knowledge.llm.base import ChatRequest, Completion, canonical_json
 
 LOOKUP_CHUNK = 1_000
 WRITE_BATCH = 500
-
-_schema_applied: set[tuple[str, str]] = set()
-_schema_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -80,14 +76,7 @@ def _sha256(text: str) -> str:
 
 def ensure_cache_schema(store: GraphStore) -> None:
     """Apply ``cypher/knowledge/schema.cypher`` once per process and database (it is idempotent)."""
-    target = (store.settings.uri, store.settings.database)
-    with _schema_lock:
-        if target in _schema_applied:
-            return
-        for statement in split_statements(load_query("knowledge/schema")):
-            store.autocommit_text(statement)
-        store.autocommit("store/await_indexes", seconds=300)
-        _schema_applied.add(target)
+    apply_schema(store, schema="knowledge/schema")
 
 
 def lookup(store: GraphStore, keys: Sequence[str]) -> dict[str, CachedResponse]:
