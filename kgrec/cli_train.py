@@ -3,26 +3,65 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import click
 
 from kg_store.writeback import read_recommendations, training_runs
+from recommender.config import CHOICES, PRESETS
 
 MODEL_NAMES = ("bprmf", "lightgcn", "simgcl", "cikgrec", "transe")
+PRESET_NAMES = tuple(sorted({name for presets in PRESETS.values() for name in presets}))
+PROTOCOL_HELP = ("valid: epoch chosen on a validation split carved from train, test scored once (default); "
+                 "refit: then retrain on all of train for that many epochs; test-selected: the paper's protocol, "
+                 "epoch chosen on test (for comparison only).")
+
+
+def _choice(name: str) -> click.Choice:
+    return click.Choice(CHOICES[name])
+
+
+def _ordered(names: Any) -> list[str]:
+    return [m for k in (20, 50, 100) for m in (f"recall@{k}", f"ndcg@{k}") if m in names]
 
 
 def _format_summary(summary: dict[str, dict[str, float]]) -> str:
-    order = [m for k in (20, 50, 100) for m in (f"recall@{k}", f"ndcg@{k}") if m in summary]
-    return "  ".join(f"{m} {summary[m]['mean']:.4f}±{summary[m]['std']:.4f}" for m in order)
+    return "  ".join(f"{m} {summary[m]['mean']:.4f}±{summary[m]['std']:.4f}" for m in _ordered(summary))
+
+
+def _format_metrics(metrics: dict[str, float]) -> str:
+    return "  ".join(f"{m} {metrics[m]:.4f}" for m in _ordered(metrics))
+
+
+def _echo_outcome(outcome: Any, model: str, dataset: str) -> None:
+    first = outcome.results[0]
+    click.echo(f"{model} on {dataset} ({outcome.protocol} protocol): {len(outcome.seeds)} seed(s), "
+               f"best epoch {first.best_epoch}, {first.seconds_per_epoch:.2f} s/epoch")
+    if outcome.protocol == "refit":
+        click.echo(f"refit on all of train for {first.refit_epochs} epoch(s); "
+                   f"test of the valid-phase model {_format_metrics(first.valid_protocol_test or {})}")
+    if outcome.protocol == "test-selected":
+        click.echo(f"epoch chosen on test, for comparison only; the saved model is the first seed's "
+                   f"({outcome.selected_seed}): test never chooses among seeds")
+    click.echo(f"test  {_format_summary(outcome.summary)}")
+    if first.sparsity:
+        groups = ", ".join(f"≤{g['max_train_items']}: {g['value']:.4f}" for g in first.sparsity)
+        click.echo(f"NDCG@50 by train-interaction group: {groups}")
 
 
 def register(main: click.Group, store_factory) -> None:
     @main.command("train")
     @click.argument("model", type=click.Choice(MODEL_NAMES))
     @click.option("--dataset", required=True)
-    @click.option("--epochs", type=click.IntRange(1), default=None, help="Maximum epochs (early stopping on validation).")
+    @click.option("--epochs", type=click.IntRange(1), default=None, help="Maximum epochs (early stopping as --protocol says).")
     @click.option("--seeds", type=click.IntRange(1), default=1, show_default=True, help="Runs with seeds 2024, 2025, ...")
+    @click.option("--protocol", type=_choice("protocol"), default=None, help=PROTOCOL_HELP)
+    @click.option("--preset", type=click.Choice(PRESET_NAMES), default=None,
+                  help="Named settings applied over the defaults, before explicit options (e.g. the reference "
+                       "code's: 'reference').")
+    @click.option("--valid-ratio", type=click.FloatRange(0, 1, max_open=True), default=None,
+                  help="Share of each user's train pairs carved for validation (1/8 by default).")
     @click.option("--lr", type=float, default=None)
     @click.option("--batch-size", type=click.IntRange(1), default=None)
     @click.option("--layers", "n_layers", type=click.IntRange(1), default=None)
@@ -39,6 +78,15 @@ def register(main: click.Group, store_factory) -> None:
     @click.option("--no-kg", is_flag=True, help="Leave the item KG out.")
     @click.option("--mask-schedule", type=click.Choice(["exponential", "linear", "fixed"]), default=None,
                   help="'fixed' is the 'w/o DMR' ablation.")
+    @click.option("--contrast-mode", type=_choice("contrast_mode"), default=None,
+                  help="CIKGRec contrastive loss over the batch, all users and items (paper), or as coded (reference).")
+    @click.option("--replace-rate", type=click.FloatRange(0, 1, max_open=True), default=None,
+                  help="Share of masked interests given another interest's embedding instead of the mask token.")
+    @click.option("--reconstruction-edge-dropout", type=click.FloatRange(0, 1, max_open=True), default=None)
+    @click.option("--projection-init", type=_choice("projection_init"), default=None)
+    @click.option("--transe-triples", type=_choice("transe_triples"), default=None)
+    @click.option("--transe-distance", type=_choice("transe_distance"), default=None)
+    @click.option("--transe-steps", type=_choice("transe_steps"), default=None)
     @click.option("--progress/--no-progress", default=None,
                   help="Force progress bars on or off (default: bars on a terminal, one line per stage in a log).")
     @click.option("--json", "as_json", is_flag=True)
@@ -46,7 +94,7 @@ def register(main: click.Group, store_factory) -> None:
     def train(ctx: click.Context, model: str, dataset: str, seeds: int, no_write: bool, top_k: int,
               no_interests: bool, no_reconstruction: bool, no_contrastive: bool, no_kg: bool,
               mask_schedule: str | None, progress: bool | None, as_json: bool, interest_set: str | None,
-              **options: Any) -> None:
+              preset: str | None, **options: Any) -> None:
         """Train MODEL on DATASET from the graph; print test metrics; write top-K back.
 
         ``transe`` trains TransE with PyKEEN on the KG alone and writes each entity's vector to
@@ -72,34 +120,37 @@ def register(main: click.Group, store_factory) -> None:
             overrides["mask"] = replace(MaskSchedule(), kind=mask_schedule)
         outcome = train_and_write(store_factory(ctx), dataset, model, seeds=[2024 + n for n in range(seeds)],
                                   k=top_k, write_back=not no_write, progress=progress, interest_set=interest_set,
-                                  **overrides)
+                                  preset=preset, **overrides)
         if as_json:
             click.echo(json.dumps({"run_id": outcome.run_id, **outcome.metrics()}, indent=2, default=str))
             return
         for note in outcome.notes:
             click.echo(f"note: {note}", err=True)
-        first = outcome.results[0]
-        click.echo(f"{model} on {dataset}: {len(outcome.seeds)} seed(s), best epoch {first.best_epoch}, "
-                   f"{first.seconds_per_epoch:.2f} s/epoch")
-        click.echo(f"test  {_format_summary(outcome.summary)}")
-        if first.sparsity:
-            groups = ", ".join(f"≤{g['max_train_items']}: {g['value']:.4f}" for g in first.sparsity)
-            click.echo(f"NDCG@50 by train-interaction group: {groups}")
+        _echo_outcome(outcome, model, dataset)
         if outcome.recommendations_written:
             click.echo(f"Wrote {outcome.recommendations_written:,} recommendations (run {outcome.run_id}).")
 
     @main.command("evaluate")
-    @click.option("--dataset", required=True)
-    @click.option("--run-id", default=None, help="Recompute this run's metrics from its saved model.")
+    @click.option("--dataset", default=None, help="List this dataset's runs (with --run-id: checked against the run's).")
+    @click.option("--run-id", default=None, help="Recompute this run's metrics from its saved model and split.")
+    @click.option("--rankings", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                  help="With --run-id: write each test user's top items as 'user item rank score' lines "
+                       "(tab separated, original ids, rank 1-based, header line; train and validation masked).")
+    @click.option("--rankings-k", type=click.IntRange(1), default=100, show_default=True)
     @click.option("--json", "as_json", is_flag=True)
     @click.pass_context
-    def evaluate(ctx: click.Context, dataset: str, run_id: str | None, as_json: bool) -> None:
-        """Test metrics of the training runs on DATASET (or recompute one run's)."""
+    def evaluate(ctx: click.Context, dataset: str | None, run_id: str | None, rankings: Path | None,
+                 rankings_k: int, as_json: bool) -> None:
+        """Test metrics of the training runs on DATASET (or recompute one run's, --run-id)."""
         from kgrec.training import evaluate_saved
 
+        if rankings is not None and not run_id:
+            raise click.UsageError("--rankings needs --run-id.")
+        if not run_id and not dataset:
+            raise click.UsageError("Give --dataset (list its runs) or --run-id (recompute one run).")
         store = store_factory(ctx)
         if run_id:
-            result = evaluate_saved(store, run_id)
+            result = evaluate_saved(store, run_id, dataset=dataset, rankings=rankings, rankings_k=rankings_k)
             click.echo(json.dumps(result, indent=2))
             return
         runs = [dict(r, metrics=json.loads(r["metrics"])) for r in training_runs(store, dataset)]

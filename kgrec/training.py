@@ -1,8 +1,15 @@
 """Train, evaluate and recommend: the glue between the graph store and the recommender.
 
 Flow: export the dataset's subgraph (cached by graph version) -> ``RecData`` with a validation
-split carved from train -> ``Trainer`` (checkpoints under the cache, so a killed run resumes) ->
-test metrics, mean and std over seeds -> top-K per user and a ``TrainingRun`` node written back.
+split carved from train -> ``train_model`` under the configured protocol (``valid``, ``refit`` or
+``test-selected``; checkpoints under the cache, so a killed run resumes) -> test metrics, mean and
+std over seeds -> top-K per user and a ``TrainingRun`` node written back.
+
+Each run's validation pairs are saved in original ids (``user<TAB>item`` after a header line) as
+``valid_split.tsv`` beside its checkpoints and as ``models/<run_id>.valid.tsv`` beside the saved
+model, so ``evaluate_saved`` rebuilds exactly that split. ``evaluate_saved(..., rankings=FILE)``
+writes each test user's top-100 (``user<TAB>item<TAB>rank<TAB>score``, original ids, rank 1-based,
+after a header line) with everything the run trained or validated on masked, to audit the metrics.
 """
 
 from __future__ import annotations
@@ -24,11 +31,14 @@ from kg_store.interest_sets import AUTHORS_SET, require_interest_set
 from kg_store.paths import kgrec_cache_home
 from kg_store.progress import Progress
 from kg_store.writeback import save_training_run, write_recommendations
-from recommender.config import config_dict, resolve_config
-from recommender.data import RecData, from_export
-from recommender.evaluate import top_unseen
+from recommender.config import ModelConfig, TrainConfig, config_dict, resolve_config
+from recommender.data import RecData, from_export, read_valid_split, write_valid_split
+from recommender.evaluate import sparsity_groups, summarize, top_unseen, users_with, write_rankings
 from recommender.models.base import RankingModel
-from recommender.trainer import Trainer, TrainResult, run_key
+from recommender.trainer import Trainer, TrainResult, run_key, train_model
+
+RANKINGS_K = 100
+VALID_SPLIT_FILE = "valid_split.tsv"
 
 
 @dataclass
@@ -41,10 +51,14 @@ class TrainingOutcome:
     summary: dict[str, dict[str, float]]          # metric -> {mean, std}
     notes: list[str] = field(default_factory=list)
     recommendations_written: int = 0
+    protocol: str = "valid"
+    preset: str | None = None
+    selected_seed: int | None = None
 
     def metrics(self) -> dict[str, Any]:
-        return {"test_mean_std": self.summary, "per_seed": [r.metrics() for r in self.results],
-                "seeds": self.seeds, "notes": self.notes}
+        return {"protocol": self.protocol, "preset": self.preset, "test_mean_std": self.summary,
+                "per_seed": [r.metrics() for r in self.results], "seeds": self.seeds,
+                "selected_seed": self.selected_seed, "notes": self.notes}
 
 
 def _mean_std(results: list[TrainResult]) -> dict[str, dict[str, float]]:
@@ -65,7 +79,7 @@ def top_k(model: RankingModel, data: RecData, k: int, batch_size: int = 1024) ->
 
 @dataclass
 class SeedRun:
-    """One seed's trained model with the data and the resolved config it was trained with."""
+    """One seed's trained model with the data (its validation split included) and resolved config."""
 
     seed: int
     result: TrainResult
@@ -79,31 +93,49 @@ class SeedRun:
         return self.result.valid.get(self.select_metric, 0.0)
 
 
+def protocol_data(export: GraphExport, train_config: TrainConfig, valid_pairs: np.ndarray | None = None) -> RecData:
+    """The split a protocol starts from: train and validation for ``valid`` and ``refit`` (carved
+    from train unless the graph stores one, or exactly ``valid_pairs``), all of train for ``test-selected``."""
+    if train_config.protocol == "test-selected":
+        return from_export(export, valid_ratio=0, seed=train_config.seed, valid_pairs=valid_pairs).without_validation()
+    return from_export(export, valid_ratio=train_config.valid_ratio, seed=train_config.seed, valid_pairs=valid_pairs)
+
+
 def train_seed(export: GraphExport, dataset: str, model: str, seed: int, progress: Progress = None,
-               **overrides: Any) -> SeedRun:
-    """Train one seed; checkpoints live under the cache keyed by data and config, so a rerun resumes."""
-    model_config, train_config = resolve_config(model, dataset, seed=seed, **overrides)
-    data = from_export(export, valid_ratio=train_config.valid_ratio, seed=seed)
-    key = run_key(model, dataset, export.cache_key, model_config, train_config)
-    trainer = Trainer(data, model, model_config, train_config,
-                      checkpoint_dir=kgrec_cache_home() / "runs" / key, progress=progress)
-    return SeedRun(seed, trainer.fit(), data, config_dict(model_config, train_config), train_config.select_metric)
+               preset: str | None = None, **overrides: Any) -> SeedRun:
+    """Train one seed; checkpoints live under the cache keyed by data and config, so a rerun resumes.
+    The validation split goes beside them, as ``valid_split.tsv``."""
+    model_config, train_config = resolve_config(model, dataset, preset=preset, seed=seed, **overrides)
+    data = protocol_data(export, train_config)
+    run_dir = kgrec_cache_home() / "runs" / run_key(model, dataset, export.cache_key, model_config, train_config)
+    write_valid_split(run_dir / VALID_SPLIT_FILE, data.valid, export)
+    result = train_model(data, model, model_config, train_config, checkpoint_dir=run_dir, progress=progress)
+    return SeedRun(seed, result, data, config_dict(model_config, train_config), train_config.select_metric)
 
 
 def best_seed_run(runs: list[SeedRun]) -> SeedRun:
-    """The run with the best validation score; the first one on ties."""
+    """The run with the best validation score; the first one on ties.
+
+    Test never chooses among seeds: test-selected runs have no validation score, so the first
+    seed's run is the one saved and written back.
+    """
+    if runs[0].result.protocol == "test-selected":
+        return runs[0]
     return max(runs, key=lambda run: run.score)
 
 
 def train_and_write(store: GraphStore, dataset: str, model: str, seeds: list[int] | None = None, k: int = 20,
                     write_back: bool = True, progress: Progress = None, export: GraphExport | None = None,
-                    interest_set: str | None = None, **overrides: Any) -> TrainingOutcome:
+                    interest_set: str | None = None, preset: str | None = None,
+                    **overrides: Any) -> TrainingOutcome:
     """Train ``model`` on ``dataset`` for each seed; save the best seed's model and config, write its top-``k``.
 
     The saved model and the ``TrainingRun`` node carry the selected seed's own config, so
     ``kgrec evaluate --run-id`` rebuilds exactly the split and model that were selected.
     ``interest_set`` names the interests to train on; left out, the authors' set is used when the
     dataset has it (and none otherwise), while a named set the dataset lacks is an error.
+    ``preset`` names a bundle of settings (``recommender.config.PRESETS``); ``protocol`` in
+    ``overrides`` picks the evaluation protocol (``valid`` by default).
     """
     started = datetime.now(UTC)
     if interest_set is not None:
@@ -112,13 +144,15 @@ def train_and_write(store: GraphStore, dataset: str, model: str, seeds: list[int
     export = export or export_dataset(store, dataset, interest_set=interest_set)
     seeds = seeds or [overrides.pop("seed", None) or 2024]
     overrides.pop("seed", None)
-    runs = [train_seed(export, dataset, model, seed, progress, **overrides) for seed in seeds]
+    runs = [train_seed(export, dataset, model, seed, progress, preset, **overrides) for seed in seeds]
     results = [run.result for run in runs]
     run_id = f"{model}-{started.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
-    outcome = TrainingOutcome(run_id=run_id, model=model, dataset=dataset, seeds=seeds, results=results,
-                              summary=_mean_std(results), notes=results[0].notes)
     best = best_seed_run(runs)
-    _save_model(run_id, best.result, model, dataset, best.config, interest_set)
+    outcome = TrainingOutcome(run_id=run_id, model=model, dataset=dataset, seeds=seeds, results=results,
+                              summary=_mean_std(results), notes=results[0].notes, protocol=results[0].protocol,
+                              preset=preset, selected_seed=best.seed)
+    path = _save_model(run_id, best.result, model, dataset, best.config, interest_set)
+    write_valid_split(path.with_suffix(".valid.tsv"), best.data.valid, export)
     if write_back:
         items, scores = top_k(best.result.model, best.data, k)
         outcome.recommendations_written = write_recommendations(
@@ -137,31 +171,76 @@ def _save_model(run_id: str, result: TrainResult, model: str, dataset: str, conf
     return path
 
 
-def evaluate_saved(store: GraphStore, run_id: str) -> dict[str, Any]:
-    """Recompute test metrics of a saved run on the dataset as it is in the graph now."""
-    from recommender.config import ModelConfig, TrainConfig
+def _load_saved(run_id: str) -> dict[str, Any]:
     from recommender.errors import TrainingError
-    from recommender.schedules import MaskSchedule
 
     path = kgrec_cache_home() / "models" / f"{run_id}.pt"
     if not path.exists():
         raise TrainingError(f"No saved model for run '{run_id}' in {path.parent}.")
-    saved = torch.load(path, map_location="cpu", weights_only=False)
+    return torch.load(path, map_location="cpu", weights_only=False)
+
+
+def _saved_configs(saved: dict[str, Any]) -> tuple[ModelConfig, TrainConfig]:
+    from recommender.schedules import MaskSchedule
+
     model_part = dict(saved["config"]["model"])
     model_part["mask"] = MaskSchedule(**model_part["mask"])
     train_part = dict(saved["config"]["train"])
     train_part["ks"] = tuple(train_part["ks"])
-    model_config, train_config = ModelConfig(**model_part), TrainConfig(**train_part)
+    return ModelConfig(**model_part), TrainConfig(**train_part)
+
+
+def saved_split_data(export: GraphExport, run_id: str, train_config: TrainConfig) -> RecData:
+    """The run's data: its saved validation split when there is one (else carved again as in training);
+    refit and test-selected runs trained on all of train, so their train holds the validation pairs too."""
+    split_file = kgrec_cache_home() / "models" / f"{run_id}.valid.tsv"
+    valid_pairs = read_valid_split(split_file, export) if split_file.exists() else None
+    data = protocol_data(export, train_config, valid_pairs)
+    return data.without_validation() if train_config.protocol == "refit" else data
+
+
+def evaluate_saved(store: GraphStore, run_id: str, dataset: str | None = None, rankings: Path | None = None,
+                   rankings_k: int = RANKINGS_K) -> dict[str, Any]:
+    """Recompute test metrics of a saved run on the dataset as it is in the graph now.
+
+    The run's saved validation split is used when present (so the split is exactly the run's),
+    else it is carved again from the saved config. ``rankings`` writes each test user's top
+    ``rankings_k`` to that file (see :func:`recommender.evaluate.write_rankings`), with the run's
+    train and validation items masked, as they are when the metrics are computed.
+    """
+    from recommender.errors import TrainingError
+
+    saved = _load_saved(run_id)
+    if dataset is not None and dataset != saved["dataset"]:
+        raise TrainingError(f"Run '{run_id}' was trained on '{saved['dataset']}', not '{dataset}'.")
+    model_config, train_config = _saved_configs(saved)
     export = export_dataset(store, saved["dataset"], interest_set=saved.get("interest_set", AUTHORS_SET))
-    data = from_export(export, valid_ratio=train_config.valid_ratio, seed=train_config.seed)
+    data = saved_split_data(export, run_id, train_config)
     trainer = Trainer(data, saved["model"], model_config, train_config, progress=False)
     trainer.model.load_state_dict(saved["state"])
-    from recommender.evaluate import sparsity_groups, summarize
-
     per_user = trainer.evaluate("test")
-    return {"run_id": run_id, "model": saved["model"], "dataset": saved["dataset"],
-            "test": summarize(per_user),
-            "sparsity_ndcg@50": sparsity_groups(data.train_counts(), per_user["users"], per_user["ndcg@50"])}
+    report = {"run_id": run_id, "model": saved["model"], "dataset": saved["dataset"],
+              "protocol": train_config.protocol, "test": summarize(per_user),
+              "sparsity_ndcg@50": sparsity_groups(data.train_counts(), per_user["users"], per_user["ndcg@50"])
+              if "ndcg@50" in per_user and len(per_user["users"]) else []}
+    if rankings is not None:
+        report["rankings"] = _write_test_rankings(trainer, export, rankings, rankings_k)
+    return report
+
+
+def _write_test_rankings(trainer: Trainer, export: GraphExport, path: Path, k: int) -> dict[str, Any]:
+    """Top-``k`` of every test user with train and validation masked (all the run saw), in original ids."""
+    data, model = trainer.data, trainer.model
+    users = users_with(data.test, data.n_users)
+    model.eval()
+    with torch.no_grad():
+        embeddings = model.final_embeddings()
+        items, scores = top_unseen(lambda batch: model.score_users(batch, embeddings), users,
+                                   [data.train, data.valid], data.n_users, min(k, data.n_items),
+                                   trainer.config.eval_batch_size, model.device)
+    lines = write_rankings(path, users, items, scores, export.user_ids, export.item_ids)
+    return {"path": str(path), "users": int(len(users)), "k": k, "lines": lines,
+            "format": "user<TAB>item<TAB>rank<TAB>score after a header line; original ids, rank 1-based"}
 
 
 def train_transe_and_write(store: GraphStore, dataset: str, epochs: int = 50, embedding_dim: int = 64,

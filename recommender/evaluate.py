@@ -3,11 +3,15 @@
 Scores for a batch of users are computed on the model's device; items the user saw in train
 (and validation, when testing) get -inf, then the top max(K) are compared with the held-out set.
 Users without held-out items are left out of the means.
+
+``write_rankings`` writes the ranked lists themselves (original ids), so anyone can recompute
+the metrics: ``user<TAB>item<TAB>rank<TAB>score`` after a header line, rank 1-based, best first.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -61,12 +65,17 @@ def top_unseen(score_users: Callable[[torch.Tensor], torch.Tensor], users: np.nd
     return np.concatenate(tops), np.concatenate(values)
 
 
+def users_with(held_out: np.ndarray, n_users: int) -> np.ndarray:
+    """Indices of the users with at least one held-out pair, ascending: the users that are evaluated."""
+    return np.flatnonzero(np.bincount(held_out[:, 0], minlength=n_users) if len(held_out) else np.zeros(n_users))
+
+
 def evaluate_ranking(score_users: Callable[[torch.Tensor], torch.Tensor], n_users: int, n_items: int,
                      held_out: np.ndarray, known: Sequence[np.ndarray], ks: Sequence[int] = (20, 50, 100),
                      batch_size: int = 1024, device: torch.device | str = "cpu") -> dict[str, np.ndarray]:
     """Per-user metrics (users with held-out items only) plus the ``users`` evaluated."""
     targets = group_by_user(held_out, n_users)
-    users = np.array([u for u in range(n_users) if len(targets[u])], dtype=np.int64)
+    users = users_with(held_out, n_users)
     top, _ = top_unseen(score_users, users, known, n_users, min(max(ks), n_items), batch_size, device)
     metrics = rank_metrics(top, [targets[u] for u in users], ks)
     metrics["users"] = users
@@ -91,3 +100,23 @@ def sparsity_groups(train_counts: np.ndarray, users: np.ndarray, values: np.ndar
             groups.append({"users": int(len(part)), "max_train_items": int(counts[part].max()),
                            "value": float(values[part].mean())})
     return groups
+
+
+RANKINGS_HEADER = "user\titem\trank\tscore"
+
+
+def write_rankings(path: Path, users: np.ndarray, top_items: np.ndarray, top_scores: np.ndarray,
+                   user_ids: np.ndarray, item_ids: np.ndarray) -> int:
+    """Ranked lists as ``user item rank score`` lines (tab separated, original ids, rank 1-based) after
+    a header line. Masked items (score -inf) are left out, so a user may have fewer lines than K.
+    Returns the number of ranking lines written."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    written = 0
+    with path.open("w") as out:
+        out.write(RANKINGS_HEADER + "\n")
+        for user, items, scores in zip(users, top_items, top_scores, strict=True):
+            for rank, (item, score) in enumerate(zip(items, scores, strict=True), start=1):
+                if np.isfinite(score):
+                    out.write(f"{user_ids[user]}\t{item_ids[item]}\t{rank}\t{float(score):.9g}\n")
+                    written += 1
+    return written

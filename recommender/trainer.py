@@ -1,8 +1,18 @@
-"""One trainer for every ranking model: BPR sampling, early stopping on validation, checkpoints.
+"""One trainer for every ranking model: BPR sampling, early stopping, checkpoints, and the
+evaluation protocols (``TrainConfig.protocol``), each its own code path, run by ``train_model``:
 
-Model selection looks only at the validation split carved from train; the test split is scored
-once, with the selected weights. A checkpoint is written after every evaluation, so a killed run
-started again with the same configuration resumes where it stopped.
+* ``valid`` (``fit_valid``): the epoch is chosen on the validation split (carved from train or
+  stored in the graph) with early stopping; test is scored once, with the chosen weights.
+* ``refit`` (``fit_refit``): the ``valid`` protocol chooses the epoch count E = best epoch + 1, then
+  a fresh model with the same seed trains on all of train (train + the validation pairs) for
+  exactly E epochs without any evaluation, and test is scored once.
+* ``test-selected`` (``fit_test_selected``): the paper's protocol: all of train, test evaluated
+  at every evaluation, early stopping and the best epoch on test (recall@K + ndcg@K, K from
+  ``select_metric``: the reference code's criterion). Labelled as such: for comparison only.
+
+A checkpoint is written after every evaluation (every ``eval_every`` epochs without one), so a
+killed run started again with the same configuration resumes where it stopped; ``train_model``
+gives each phase its own checkpoint folder (``<dir>/valid``, ``<dir>/refit``, ``<dir>/test-selected``).
 """
 
 from __future__ import annotations
@@ -11,7 +21,8 @@ import copy
 import hashlib
 import json
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +33,7 @@ from tqdm.auto import tqdm
 from kg_store.progress import Progress, bars_enabled, iterate, log_lines_enabled, note
 from recommender.config import ModelConfig, TrainConfig, config_dict
 from recommender.data import RecData
-from recommender.errors import TrainingError
+from recommender.errors import DataError, TrainingError
 from recommender.evaluate import evaluate_ranking, sparsity_groups, summarize
 from recommender.models.base import RankingModel, build_model
 
@@ -63,11 +74,23 @@ class TrainResult:
     seconds_per_epoch: float
     history: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    protocol: str = "valid"
+    refit_epochs: int | None = None                  # refit: epochs trained on all of train
+    valid_protocol_test: dict[str, float] | None = None  # refit: test metrics of the valid phase's model
 
     def metrics(self) -> dict[str, Any]:
-        return {"best_epoch": self.best_epoch, "epochs_run": self.epochs_run, "valid": self.valid,
-                "test": self.test, "sparsity_ndcg@50": self.sparsity,
-                "seconds_per_epoch": round(self.seconds_per_epoch, 3)}
+        metrics = {"protocol": self.protocol, "best_epoch": self.best_epoch, "epochs_run": self.epochs_run,
+                   "valid": self.valid, "test": self.test, "sparsity_ndcg@50": self.sparsity,
+                   "seconds_per_epoch": round(self.seconds_per_epoch, 3)}
+        if self.protocol == "refit":
+            metrics.update(refit_epochs=self.refit_epochs, valid_protocol_test=self.valid_protocol_test)
+        if self.protocol == "test-selected":
+            metrics["selection"] = TEST_SELECTED_NOTE
+        return metrics
+
+
+TEST_SELECTED_NOTE = ("epoch chosen on test (the paper's protocol): for comparison only, "
+                      "not a kgrec model selection")
 
 
 def run_key(model_name: str, dataset: str, data_key: str, model_config: ModelConfig, train_config: TrainConfig) -> str:
@@ -143,6 +166,11 @@ class Trainer:
         torch.save(state, partial)
         partial.replace(path)
 
+    def _state(self, epoch: int, best_weights: dict[str, Any] | None, loop: dict[str, Any]) -> dict[str, Any]:
+        return {"epoch": epoch, "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+                "best_weights": best_weights, **loop, "numpy_rng": self.rng.bit_generator.state,
+                "torch_generator": self.generator.get_state(), "torch_rng": torch.get_rng_state()}
+
     def _resume(self) -> dict[str, Any] | None:
         path = self._checkpoint_path()
         if path is None or not path.exists():
@@ -156,56 +184,175 @@ class Trainer:
         return state
 
     # -- the loop ----------------------------------------------------------------------------------
-    def fit(self) -> TrainResult:
+    def _run_epochs(self, select: Callable[[], tuple[float, dict[str, float]]] | None, label: str) -> dict[str, Any]:
+        """Train up to ``epochs``. Every ``eval_every`` epochs ``select`` returns (value to maximize,
+        history fields); the best weights are kept and training stops after ``patience``
+        evaluations without improvement. Without ``select`` every epoch is trained, nothing is
+        evaluated and the last weights are kept. Leaves the kept weights in the model."""
         cfg = self.config
-        metric = cfg.select_metric
         state = self._resume() or {}
+        loop = {"best_value": -1.0, "best_epoch": -1, "history": [], "stale": 0, "train_seconds": 0.0,
+                **{k: state[k] for k in ("best_value", "best_epoch", "history", "stale", "train_seconds") if k in state}}
+        best_weights = state.get("best_weights") or (copy.deepcopy(self.model.state_dict()) if select else None)
         start_epoch = state.get("epoch", -1) + 1
-        best_value = state.get("best_value", -1.0)
-        best_epoch = state.get("best_epoch", -1)
-        best_weights = state.get("best_weights") or copy.deepcopy(self.model.state_dict())
-        history: list[dict[str, Any]] = state.get("history", [])
-        stale = state.get("stale", 0)
-        train_seconds = state.get("train_seconds", 0.0)
+        stopped = select is not None and loop["stale"] >= cfg.patience  # a finished run is not trained further
         if start_epoch > 0:
             note(f"Resuming {self.model_name} from epoch {start_epoch} ({self._checkpoint_path()}).", self.progress)
         epoch = start_epoch - 1
-        bar = tqdm(range(start_epoch, cfg.epochs), desc=self.model_name, disable=not bars_enabled(self.progress))
+        bar = tqdm(range(start_epoch, start_epoch if stopped else cfg.epochs), desc=self.model_name,
+                   disable=not bars_enabled(self.progress))
         for epoch in bar:
             started = time.perf_counter()
             logged = self.train_epoch(epoch)
-            train_seconds += time.perf_counter() - started
+            loop["train_seconds"] += time.perf_counter() - started
             if (epoch + 1) % cfg.eval_every and epoch + 1 < cfg.epochs:
                 continue
-            valid = summarize(self.evaluate("valid"))
-            entry = {"epoch": epoch, **logged, **{f"valid_{k}": v for k, v in valid.items()}}
-            if cfg.track_test:
-                entry.update({f"test_{k}": v for k, v in summarize(self.evaluate("test")).items()})
-            history.append(entry)
-            if valid[metric] > best_value:
-                best_value, best_epoch, stale = valid[metric], epoch, 0
-                best_weights = copy.deepcopy(self.model.state_dict())
-            else:
-                stale += 1
-            bar.set_postfix(loss=f"{logged['total']:.4f}", **{metric: f"{valid[metric]:.4f}"})
-            if log_lines_enabled(self.progress):  # a log gets one line per evaluated epoch
-                note(f"{self.model_name} epoch {epoch + 1}/{cfg.epochs}: loss {logged['total']:.4f}, "
-                     f"valid {metric} {valid[metric]:.4f}", self.progress)
-            self._save({"epoch": epoch, "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
-                        "best_value": best_value, "best_epoch": best_epoch, "best_weights": best_weights,
-                        "history": history, "stale": stale, "train_seconds": train_seconds,
-                        "numpy_rng": self.rng.bit_generator.state, "torch_generator": self.generator.get_state(),
-                        "torch_rng": torch.get_rng_state()})
-            if stale >= cfg.patience:
+            entry: dict[str, Any] = {"epoch": epoch, **logged}
+            if select is not None:
+                value, fields = select()
+                entry.update(fields)
+                if value > loop["best_value"]:
+                    loop.update(best_value=value, best_epoch=epoch, stale=0)
+                    best_weights = copy.deepcopy(self.model.state_dict())
+                else:
+                    loop["stale"] += 1
+                self._log(epoch, logged, bar, f"{label} {value:.4f}")
+            loop["history"].append(entry)
+            self._save(self._state(epoch, best_weights, loop))
+            if select is not None and loop["stale"] >= cfg.patience:
                 break
-        epochs_run = epoch + 1
-        self.model.load_state_dict(best_weights)
-        valid_metrics = summarize(self.evaluate("valid"))
+        loop["epochs_run"] = epoch + 1
+        if select is None:
+            loop["best_epoch"] = epoch
+        else:
+            self.model.load_state_dict(best_weights)
+        return loop
+
+    def _log(self, epoch: int, logged: dict[str, float], bar: Any, shown: str) -> None:
+        bar.set_postfix(loss=f"{logged['total']:.4f}", selection=shown)
+        if log_lines_enabled(self.progress):  # a log gets one line per evaluated epoch
+            note(f"{self.model_name} epoch {epoch + 1}/{self.config.epochs}: loss {logged['total']:.4f}, {shown}",
+                 self.progress)
+
+    def _result(self, loop: dict[str, Any], valid: dict[str, float], protocol: str,
+                extra_notes: tuple[str, ...] = ()) -> TrainResult:
+        """Score test once with the weights now in the model."""
         test_per_user = self.evaluate("test")
         groups = sparsity_groups(self.data.train_counts(), test_per_user["users"], test_per_user["ndcg@50"]) \
-            if "ndcg@50" in test_per_user else []
+            if "ndcg@50" in test_per_user and len(test_per_user["users"]) else []
         return TrainResult(
-            model=self.model, best_epoch=best_epoch, epochs_run=epochs_run, valid=valid_metrics,
+            model=self.model, best_epoch=loop["best_epoch"], epochs_run=loop["epochs_run"], valid=valid,
             test=summarize(test_per_user), sparsity=groups,
-            seconds_per_epoch=train_seconds / max(epochs_run, 1), history=history, notes=self.model.notes,
+            seconds_per_epoch=loop["train_seconds"] / max(loop["epochs_run"], 1), history=loop["history"],
+            notes=[*self.model.notes, *extra_notes], protocol=protocol,
         )
+
+    # -- the protocols' training loops ---------------------------------------------------------------
+    def fit(self) -> TrainResult:
+        """Train under the configured protocol. ``valid`` (and ``test-selected`` on data without
+        validation) train this trainer's model; ``refit`` (and ``test-selected`` on data with
+        validation, given back to train) need fresh trainers: ``train_model`` runs them, with
+        checkpoints under ``checkpoint_dir/<phase>``."""
+        if self.config.protocol == "valid":
+            return self.fit_valid()
+        if self.config.protocol == "test-selected" and len(self.data.valid) == 0:
+            return self.fit_on_test()
+        return train_model(self.data, self.model_name, self.model_config, self.config, self.checkpoint_dir,
+                           self.progress)
+
+    def fit_valid(self) -> TrainResult:
+        """Epoch chosen on validation (``select_metric``), early stopping; test scored once at the end."""
+        require_validation(self.data, self.config)
+        metric = self.config.select_metric
+
+        def select() -> tuple[float, dict[str, float]]:
+            valid = summarize(self.evaluate("valid"))
+            fields = {f"valid_{k}": v for k, v in valid.items()}
+            if self.config.track_test:  # recorded only, never used to select
+                fields.update({f"test_{k}": v for k, v in summarize(self.evaluate("test")).items()})
+            return valid[metric], fields
+
+        loop = self._run_epochs(select, f"valid {metric}")
+        return self._result(loop, summarize(self.evaluate("valid")), "valid")
+
+    def fit_on_test(self) -> TrainResult:
+        """The paper's protocol: every evaluation scores test, and the best epoch (and early stopping)
+        follow recall@K + ndcg@K on test. Trains on all of train: the data must have no validation."""
+        if len(self.data.valid):
+            raise TrainingError("The test-selected protocol trains on all of train: give the validation pairs "
+                                "back first (RecData.without_validation()).")
+        k = selection_cutoff(self.config)
+
+        def select() -> tuple[float, dict[str, float]]:
+            test = summarize(self.evaluate("test"))
+            return test[f"recall@{k}"] + test[f"ndcg@{k}"], {f"test_{m}": v for m, v in test.items()}
+
+        loop = self._run_epochs(select, f"test recall@{k}+ndcg@{k}")
+        return self._result(loop, {}, "test-selected", (TEST_SELECTED_NOTE,))
+
+    def fit_epochs(self) -> TrainResult:
+        """Exactly ``epochs`` epochs, no evaluation and no early stopping; test scored once at the end."""
+        return self._result(self._run_epochs(None, ""), {}, self.config.protocol)
+
+
+def require_validation(data: RecData, config: TrainConfig) -> None:
+    if len(data.valid) == 0:
+        raise DataError(
+            f"The {config.protocol} protocol chooses the epoch on a validation split, but '{data.dataset}' has "
+            f"none (valid_ratio is {config.valid_ratio:g} and the graph stores no valid split): set valid_ratio > 0 "
+            "(--valid-ratio) or store a split with `kgrec split valid`.")
+
+
+def selection_cutoff(config: TrainConfig) -> int:
+    """K of ``select_metric`` (50 for recall@50): test-selected picks the epoch by recall@K + ndcg@K."""
+    k = int(config.select_metric.rsplit("@", 1)[-1])
+    if k not in config.ks:
+        raise TrainingError(f"select_metric {config.select_metric} needs {k} in ks (now {config.ks}).")
+    return k
+
+
+# -- the protocols -----------------------------------------------------------------------------------
+def _phase_dir(checkpoint_dir: Path | None, phase: str) -> Path | None:
+    return checkpoint_dir / phase if checkpoint_dir else None
+
+
+def fit_valid(data: RecData, model_name: str, model_config: ModelConfig, train_config: TrainConfig,
+              checkpoint_dir: Path | None = None, progress: Progress = None) -> TrainResult:
+    """``valid``: epoch chosen on the validation split of ``data``, test scored once."""
+    return Trainer(data, model_name, model_config, train_config, _phase_dir(checkpoint_dir, "valid"),
+                   progress).fit_valid()
+
+
+def fit_refit(data: RecData, model_name: str, model_config: ModelConfig, train_config: TrainConfig,
+              checkpoint_dir: Path | None = None, progress: Progress = None) -> TrainResult:
+    """``refit``: the valid protocol picks E = best epoch + 1; a fresh model (same seed) then trains on
+    train + validation for exactly E epochs and is scored on test once. Keeps both phases' numbers."""
+    chosen = fit_valid(data, model_name, model_config, train_config, checkpoint_dir, progress)
+    epochs = chosen.best_epoch + 1
+    refit = Trainer(data.without_validation(), model_name, model_config, replace(train_config, epochs=epochs),
+                    _phase_dir(checkpoint_dir, "refit"), progress).fit_epochs()
+    if refit.epochs_run != epochs:
+        raise TrainingError(f"The refit phase ran {refit.epochs_run} epochs instead of {epochs}; "
+                            f"remove its checkpoint ({_phase_dir(checkpoint_dir, 'refit')}) and train again.")
+    return replace(refit, best_epoch=chosen.best_epoch, epochs_run=chosen.epochs_run, valid=chosen.valid,
+                   history=chosen.history, seconds_per_epoch=chosen.seconds_per_epoch, protocol="refit",
+                   refit_epochs=epochs, valid_protocol_test=chosen.test)
+
+
+def fit_test_selected(data: RecData, model_name: str, model_config: ModelConfig, train_config: TrainConfig,
+                      checkpoint_dir: Path | None = None, progress: Progress = None) -> TrainResult:
+    """``test-selected``: all of train (validation pairs given back), best epoch on test; labelled."""
+    return Trainer(data.without_validation(), model_name, model_config, train_config,
+                   _phase_dir(checkpoint_dir, "test-selected"), progress).fit_on_test()
+
+
+PROTOCOLS: dict[str, Callable[..., TrainResult]] = {
+    "valid": fit_valid, "refit": fit_refit, "test-selected": fit_test_selected}
+
+
+def train_model(data: RecData, model_name: str, model_config: ModelConfig, train_config: TrainConfig,
+                checkpoint_dir: Path | None = None, progress: Progress = None) -> TrainResult:
+    """Train under ``train_config.protocol``; each phase checkpoints under ``checkpoint_dir/<phase>``."""
+    if train_config.protocol not in PROTOCOLS:
+        raise TrainingError(f"Unknown protocol {train_config.protocol!r}; protocols: {', '.join(PROTOCOLS)}.")
+    return PROTOCOLS[train_config.protocol](data, model_name, model_config, train_config, checkpoint_dir, progress)

@@ -92,21 +92,16 @@ def _tiny_export() -> GraphExport:
                        triples=np.zeros((0, 3), np.int64), user_interests=empty2)
 
 
-class _SeedScoredTrainer:
-    """Stands in for Trainer: seed 2025 gets the best validation score."""
-
-    def __init__(self, data, model_name, model_config, train_config, **_: object) -> None:
-        self.seed = train_config.seed
-
-    def fit(self) -> TrainResult:
-        valid = {"recall@50": {2024: 0.1, 2025: 0.3, 2026: 0.2}[self.seed]}
-        return TrainResult(model=torch.nn.Linear(1, 1), best_epoch=1, epochs_run=1, valid=valid,
-                           test={"recall@50": 0.0}, sparsity=[], seconds_per_epoch=0.0)
+def _seed_scored_train_model(data, model_name, model_config, train_config, **_: object) -> TrainResult:
+    """Stands in for train_model: seed 2025 gets the best validation score."""
+    valid = {"recall@50": {2024: 0.1, 2025: 0.3, 2026: 0.2}[train_config.seed]}
+    return TrainResult(model=torch.nn.Linear(1, 1), best_epoch=1, epochs_run=1, valid=valid,
+                       test={"recall@50": 0.0}, sparsity=[], seconds_per_epoch=0.0)
 
 
 def test_saved_config_is_the_best_seeds(monkeypatch, tmp_path) -> None:
     monkeypatch.setenv("KGREC_CACHE_DIR", str(tmp_path))
-    monkeypatch.setattr(training, "Trainer", _SeedScoredTrainer)
+    monkeypatch.setattr(training, "train_model", _seed_scored_train_model)
     outcome = training.train_and_write(None, "tiny", "bprmf", seeds=[2024, 2025, 2026], write_back=False,
                                        progress=False, export=_tiny_export())
     saved = torch.load(tmp_path / "models" / f"{outcome.run_id}.pt", weights_only=False)
