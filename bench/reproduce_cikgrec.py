@@ -1,15 +1,22 @@
-"""Reproduce CIKGRec's DBbook2014 table: BPR-MF, LightGCN, SimGCL, CIKGRec and its ablations.
+"""Reproduce CIKGRec's DBbook2014 table under three named protocols, resumably, across sessions.
 
-Every run trains from the graph (export of ``dbbook2014`` from Neo4j), selects its epoch on the
-validation split carved from train, and reports test metrics; with ``track_test`` it also
-records the test metrics of every epoch, so the paper's protocol (best epoch picked on test) can
-be shown beside ours, labelled. Runs go in subprocesses (one torch thread each, ``--parallel``
-at a time) so seconds per epoch and peak RSS are per run.
+For every (variant, seed) the bench trains two jobs from the graph (an export of ``dbbook2014``):
 
-    .venv/bin/python bench/reproduce_cikgrec.py [--seeds 3] [--epochs 150] [--parallel 2]
+- ``refit``: choose the epoch on a validation split carved from train (this phase *is* the
+  ``valid`` protocol, whose test score is reported as such), then retrain on all of train for that
+  many epochs and score test once;
+- ``test-selected``: the paper's protocol (all of train, best epoch picked on test), labelled as such
+  and never used to choose anything of ours.
 
-Each finished run is appended to ``bench/results/reproduce_cikgrec.jsonl`` (a re-started bench
-skips runs already there); the table goes to ``reproduce_cikgrec.md`` and all runs to ``.json``.
+Variants are the baselines, CIKGRec with kgrec's defaults, CIKGRec with the ``reference`` preset
+(every fidelity option as the reference code has it), and the paper's ablations of one of them.
+Each job runs in a subprocess with one torch thread, so seconds per epoch and peak RSS are its own.
+Every finished job is appended to ``bench/results/reproduce_cikgrec_protocols.jsonl``; a restarted
+bench skips jobs already there, so the grid accumulates across sessions.
+
+    .venv/bin/python bench/reproduce_cikgrec.py [--seeds 3] [--epochs 1000] [--parallel 2]
+        [--only cikgrec-reference lightgcn] [--protocols refit] [--report]
+
 Uses ``NEO4J_URI`` & co. when set, else the local server (started if needed); ingests dbbook2014
 from the data directory when the graph lacks it.
 """
@@ -24,120 +31,177 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 DATASET = "dbbook2014"
-PAPER = {  # Table 1 and Table 3 of the paper (test-selected); R@50, R@100, N@50, N@100
-    "lightgcn": (0.4214, 0.5358, 0.2230, 0.2481),
-    "simgcl": (0.4280, 0.5369, 0.2376, 0.2610),
-    "cikgrec": (0.4642, 0.5756, 0.2494, 0.2739),
-    "cikgrec w/o UIK": (None, 0.5673, None, 0.2615),
-    "cikgrec w/o UIR": (None, 0.5701, None, 0.2704),
-    "cikgrec w/o CL": (None, 0.5732, None, 0.2659),
-    "cikgrec w/o DMR": (None, 0.5712, None, 0.2709),
-    "cikgrec linear": (None, 0.5733, None, 0.2716),
+RESULTS = REPO / "bench" / "results"
+LOG = RESULTS / "reproduce_cikgrec_protocols.jsonl"
+PAPER = {  # Table 1 and Table 3 of the paper (test-selected); R@50, N@50
+    "lightgcn": (0.4214, 0.2230),
+    "simgcl": (0.4280, 0.2376),
+    "cikgrec": (0.4642, 0.2494),
 }
-VARIANTS = {  # name -> (model, overrides)
+ABLATIONS = {  # suffix -> overrides; applied to the CIKGRec config named by --ablate
+    "w/o UIK": {"use_interests": False},
+    "w/o UIR": {"use_reconstruction": False},
+    "w/o CL": {"use_contrastive": False},
+    "w/o DMR": {"mask": "fixed"},
+    "linear": {"mask": "linear"},
+}
+BASE_VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {  # name -> (model, overrides)
     "bprmf": ("bprmf", {}),
     "lightgcn": ("lightgcn", {}),
     "simgcl": ("simgcl", {}),
     "cikgrec": ("cikgrec", {}),
-    "cikgrec w/o UIK": ("cikgrec", {"use_interests": False}),
-    "cikgrec w/o UIR": ("cikgrec", {"use_reconstruction": False}),
-    "cikgrec w/o CL": ("cikgrec", {"use_contrastive": False}),
-    "cikgrec w/o DMR": ("cikgrec", {"mask": "fixed"}),
-    "cikgrec linear": ("cikgrec", {"mask": "linear"}),
+    "cikgrec-reference": ("cikgrec", {"preset": "reference"}),
 }
-METRICS = ("recall@50", "recall@100", "ndcg@50", "ndcg@100")
+PROTOCOL_JOBS = ("refit", "test-selected")
+METRICS = ("recall@20", "recall@50", "recall@100", "ndcg@20", "ndcg@50", "ndcg@100")
 
 
-def _worker(variant: str, seed: int, epochs: int) -> None:
+def variants(ablate: str) -> dict[str, tuple[str, dict[str, Any]]]:
+    """The base variants plus the ablations of ``ablate`` (one of the CIKGRec variants)."""
+    model, base = BASE_VARIANTS[ablate]
+    table = dict(BASE_VARIANTS)
+    for suffix, overrides in ABLATIONS.items():
+        table[f"{ablate} {suffix}"] = (model, {**base, **overrides})
+    return table
+
+
+def _resolve(model: str, overrides: dict[str, Any], **settings: Any):
+    from dataclasses import replace
+
+    from recommender.config import resolve_config
+
+    plain = {k: v for k, v in overrides.items() if k != "mask"}
+    model_config, train_config = resolve_config(model, DATASET, **plain, **settings)
+    if "mask" in overrides:
+        model_config = replace(model_config, mask=replace(model_config.mask, kind=overrides["mask"]))
+    return model_config, train_config
+
+
+def _evaluation_seconds(result: Any, data: Any, train_config: Any) -> float:
+    """Time of one full-ranking test evaluation of the trained model (all users, all items)."""
+    import torch
+
+    from recommender.evaluate import evaluate_ranking
+
+    model = result.model
+    model.eval()
+    started = time.perf_counter()
+    with torch.no_grad():
+        embeddings = model.final_embeddings()
+        evaluate_ranking(lambda users: model.score_users(users, embeddings), data.n_users, data.n_items,
+                         data.test, [data.train, data.valid], train_config.ks, train_config.eval_batch_size,
+                         model.device)
+    return time.perf_counter() - started
+
+
+def _worker(variant: str, protocol: str, seed: int, epochs: int, ablate: str) -> None:
     import torch
 
     from kg_store.export import export_dataset
+    from kg_store.paths import kgrec_cache_home
     from kgrec.api import connect
-    from recommender.config import resolve_config
     from recommender.data import from_export
-    from recommender.trainer import Trainer
+    from recommender.trainer import Trainer, run_key
 
     torch.set_num_threads(1)
-    model, overrides = VARIANTS[variant]
-    overrides = dict(overrides)
-    model_config, train_config = resolve_config(model, DATASET, seed=seed, epochs=epochs, threads=1,
-                                                track_test=True, **{k: v for k, v in overrides.items() if k != "mask"})
-    if "mask" in overrides:
-        from dataclasses import replace
-        model_config = replace(model_config, mask=replace(model_config.mask, kind=overrides["mask"]))
+    model, overrides = variants(ablate)[variant]
+    model_config, train_config = _resolve(model, overrides, seed=seed, epochs=epochs, threads=1, protocol=protocol)
     export = export_dataset(connect(), DATASET)
-    data = from_export(export, valid_ratio=train_config.valid_ratio, seed=seed)
-    result = Trainer(data, model, model_config, train_config, progress=False).fit()
-    test_selected = max(result.history, key=lambda h: h.get("test_recall@50", -1))
+    valid_ratio = train_config.valid_ratio if protocol != "test-selected" else 0.0
+    data = from_export(export, valid_ratio=valid_ratio, seed=seed)
+    # checkpoints keyed by data and config: a bench killed mid-run resumes the job on this machine
+    checkpoints = kgrec_cache_home() / "bench-runs" / run_key(model, DATASET, export.cache_key, model_config, train_config)
+    result = Trainer(data, model, model_config, train_config, checkpoint_dir=checkpoints, progress=False).fit()
+    metrics = result.metrics()
     print(json.dumps({
-        "variant": variant, "seed": seed, "best_epoch": result.best_epoch, "epochs_run": result.epochs_run,
-        "seconds_per_epoch": result.seconds_per_epoch, "valid": result.valid, "test": result.test,
-        "test_selected_on_test": {m: test_selected[f"test_{m}"] for m in METRICS},
-        "test_selected_epoch": test_selected["epoch"], "sparsity_ndcg@50": result.sparsity,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "variant": variant, "protocol": protocol, "seed": seed, "max_epochs": epochs, "metrics": metrics,
+        "evaluation_s": round(_evaluation_seconds(result, data, train_config), 3),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "config": {"model": model, "overrides": {k: str(v) for k, v in overrides.items()}},
     }))
 
 
-def _run(variant: str, seed: int, epochs: int, log: Path) -> dict:
+def _run(job: tuple[str, str, int], epochs: int, ablate: str) -> dict:
+    variant, protocol, seed = job
     started = time.perf_counter()
-    result = subprocess.run([sys.executable, __file__, "--worker", variant, "--seed", str(seed),
-                             "--epochs", str(epochs)], capture_output=True, text=True)
+    result = subprocess.run([sys.executable, __file__, "--worker", variant, "--protocol-job", protocol,
+                             "--seed", str(seed), "--epochs", str(epochs), "--ablate", ablate],
+                            capture_output=True, text=True)
     if result.returncode != 0:
-        print(f"{variant} seed {seed} failed:\n{result.stderr[-1500:]}", file=sys.stderr)
-        return {"variant": variant, "seed": seed, "error": result.stderr[-500:]}
+        print(f"{variant} {protocol} seed {seed} failed:\n{result.stderr[-2000:]}", file=sys.stderr, flush=True)
+        return {"variant": variant, "protocol": protocol, "seed": seed, "error": result.stderr[-800:]}
     row = json.loads(result.stdout.strip().splitlines()[-1])
     row["wall_s"] = round(time.perf_counter() - started, 1)
-    with log.open("a") as handle:  # each finished run is kept, even if the bench is stopped later
+    row["date"] = time.strftime("%Y-%m-%dT%H:%M:%S")
+    with LOG.open("a") as handle:  # each finished job is kept, even if the bench is stopped later
         handle.write(json.dumps(row) + "\n")
-    print(f"{variant:<18} seed {seed}  best epoch {row['best_epoch']:>3}/{row['epochs_run']:<3} "
-          f"{row['seconds_per_epoch']:6.2f} s/epoch  R@50 {row['test']['recall@50']:.4f}  "
-          f"N@50 {row['test']['ndcg@50']:.4f}  peak {row['peak_rss_mb']:.0f} MB", flush=True)
+    test = row["metrics"]["test"]
+    print(f"{variant:<28} {protocol:<13} seed {seed}  best epoch {row['metrics']['best_epoch']:>4}  "
+          f"{row['metrics']['seconds_per_epoch']:6.2f} s/epoch  R@50 {test['recall@50']:.4f}  "
+          f"N@50 {test['ndcg@50']:.4f}  peak {row['peak_rss_mb']:.0f} MB  wall {row['wall_s']:.0f} s", flush=True)
     return row
 
 
-def _read_log(log: Path) -> list[dict]:
-    """Finished runs (the last one per variant and seed)."""
+def read_log(log: Path = LOG) -> list[dict]:
+    """Finished jobs, the last one per (variant, protocol, seed)."""
     if not log.exists():
         return []
     rows = {}
     for line in log.read_text().splitlines():
         if line.strip():
             row = json.loads(line)
-            rows[(row["variant"], row["seed"])] = row
+            if "error" not in row:
+                rows[(row["variant"], row["protocol"], row["seed"])] = row
     return list(rows.values())
 
 
+def protocol_scores(row: dict) -> dict[str, dict[str, float]]:
+    """The test metrics a finished job contributes, per protocol name."""
+    metrics = row["metrics"]
+    if row["protocol"] == "refit":
+        return {"valid": metrics["valid_protocol_test"], "refit": metrics["test"]}
+    return {"test-selected": metrics["test"]}
+
+
 def _cell(values: list[float]) -> str:
+    if not values:
+        return "—"
     return f"{np.mean(values):.4f} ± {np.std(values):.4f}" if len(values) > 1 else f"{values[0]:.4f}"
 
 
-def markdown(rows: list[dict]) -> str:
-    ok = [r for r in rows if "error" not in r]
-    lines = ["| model | seeds | R@50 | R@100 | N@50 | N@100 | paper R@50 / R@100 / N@50 / N@100 | "
-             "test-selected R@50 / N@50 (paper's protocol) | s/epoch (1 thread) | peak RSS |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | --- | --- | ---: | ---: |"]
-    for variant in VARIANTS:
-        runs = [r for r in ok if r["variant"] == variant]
-        if not runs:
-            continue
-        cells = [_cell([r["test"][m] for r in runs]) for m in METRICS]
-        paper = " / ".join("—" if v is None else f"{v:.4f}" for v in PAPER.get(variant, (None,) * 4))
-        selected = (f"{_cell([r['test_selected_on_test']['recall@50'] for r in runs])} / "
-                    f"{_cell([r['test_selected_on_test']['ndcg@50'] for r in runs])}")
-        lines.append(f"| {variant} | {len(runs)} | " + " | ".join(cells) + f" | {paper} | {selected} | "
-                     f"{np.median([r['seconds_per_epoch'] for r in runs]):.2f} | "
-                     f"{max(r['peak_rss_mb'] for r in runs):.0f} MB |")
+def markdown(rows: list[dict], names: list[str]) -> str:
+    header = ("| model | protocol | seeds | R@50 | N@50 | R@100 | N@100 | paper R@50 / N@50 | epochs | "
+              "s/epoch | eval s | peak RSS |")
+    lines = [header, "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- | --- | ---: | ---: | ---: |"]
+    for variant in names:
+        for protocol in ("valid", "refit", "test-selected"):
+            runs = [r for r in rows if r["variant"] == variant and protocol in protocol_scores(r)]
+            if not runs:
+                continue
+            scores = [protocol_scores(r)[protocol] for r in runs]
+            paper = PAPER.get(variant.removesuffix("-reference"))
+            paper_cell = f"{paper[0]:.4f} / {paper[1]:.4f}" if paper and protocol == "test-selected" else ""
+            epochs = ",".join(str(r["metrics"].get("refit_epochs" if protocol == "refit" else "best_epoch"))
+                              for r in runs)
+            label = protocol + (" (chosen on test)" if protocol == "test-selected" else "")
+            lines.append(
+                f"| {variant} | {label} | {len(runs)} | "
+                + " | ".join(_cell([s[m] for s in scores]) for m in ("recall@50", "ndcg@50", "recall@100", "ndcg@100"))
+                + f" | {paper_cell} | {epochs} | {np.median([r['metrics']['seconds_per_epoch'] for r in runs]):.2f} | "
+                f"{np.median([r['evaluation_s'] for r in runs]):.2f} | {max(r['peak_rss_mb'] for r in runs):.0f} MB |")
     return "\n".join(lines)
 
 
 def _ensure_dataset() -> None:
     from kg_store.datasets import list_datasets
+    from kg_store.export import export_dataset
     from kg_store.settings import settings_from_env
     from kgrec import api
 
@@ -146,42 +210,50 @@ def _ensure_dataset() -> None:
     store = api.connect()
     if DATASET not in {row["name"] for row in list_datasets(store)}:
         api.ingest_named(store, DATASET)
-    from kg_store.export import export_dataset
+    export_dataset(store, DATASET)  # fill the export cache once, before the parallel runs
 
-    export_dataset(store, DATASET)  # fill the cache once, before the parallel runs
+
+def pending_jobs(names: list[str], protocols: list[str], seeds: int, ablation_seeds: int) -> list[tuple[str, str, int]]:
+    finished = {(r["variant"], r["protocol"], r["seed"]) for r in read_log()}
+    jobs = []
+    for variant in names:
+        is_ablation = " " in variant  # ablations are compared under refit only, as the issue asks
+        n = ablation_seeds if is_ablation else seeds
+        wanted = [p for p in protocols if p == "refit" or not is_ablation]
+        jobs += [(variant, protocol, 2024 + k) for k in range(n) for protocol in wanted
+                 if (variant, protocol, 2024 + k) not in finished]
+    return sorted(jobs, key=lambda job: (" " in job[0], job[2]))  # main table first, one seed at a time
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--protocol-job", default="refit", help=argparse.SUPPRESS)
     parser.add_argument("--seed", type=int, default=2024, help=argparse.SUPPRESS)
     parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--ablation-seeds", type=int, default=1)
-    parser.add_argument("--epochs", type=int, default=150, help="Maximum epochs (early stopping, patience 10).")
+    parser.add_argument("--ablation-seeds", type=int, default=3)
+    parser.add_argument("--ablate", default="cikgrec-reference", choices=[n for n in BASE_VARIANTS if "cikgrec" in n],
+                        help="The CIKGRec variant whose ablations are run.")
+    parser.add_argument("--epochs", type=int, default=1000, help="Maximum epochs (early stopping on patience).")
     parser.add_argument("--parallel", type=int, default=2)
     parser.add_argument("--only", nargs="*", default=None, help="Variants to run (default: all).")
-    parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "reproduce_cikgrec.json")
-    parser.add_argument("--report", action="store_true", help="Only rebuild the table from finished runs.")
+    parser.add_argument("--protocols", nargs="*", default=list(PROTOCOL_JOBS), choices=PROTOCOL_JOBS)
+    parser.add_argument("--report", action="store_true", help="Only rebuild the table from finished jobs.")
     args = parser.parse_args()
     if args.worker:
-        _worker(args.worker, args.seed, args.epochs)
+        _worker(args.worker, args.protocol_job, args.seed, args.epochs, args.ablate)
         return
-    log = args.out.with_suffix(".jsonl")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
+    names = list(variants(args.ablate))
+    RESULTS.mkdir(parents=True, exist_ok=True)
     if not args.report:
         _ensure_dataset()
-        finished = {(r["variant"], r["seed"]) for r in _read_log(log)}
-        jobs = []
-        for variant in args.only or VARIANTS:
-            n = args.ablation_seeds if variant.startswith("cikgrec ") else args.seeds
-            jobs += [(variant, 2024 + k) for k in range(n) if (variant, 2024 + k) not in finished]
-        jobs.sort(key=lambda job: job[0].startswith("cikgrec "))  # the main table first, ablations last
+        jobs = pending_jobs(args.only or names, args.protocols, args.seeds, args.ablation_seeds)
+        print(f"{len(jobs)} job(s) to run; finished ones are skipped", flush=True)
         with ThreadPoolExecutor(args.parallel) as pool:
-            list(pool.map(lambda job: _run(job[0], job[1], args.epochs, log), jobs))
-    rows = _read_log(log)
-    args.out.write_text(json.dumps({"dataset": DATASET, "date": time.strftime("%Y-%m-%d"), "runs": rows}, indent=2))
-    table = markdown(rows)
-    args.out.with_suffix(".md").write_text(table + "\n")
+            list(pool.map(lambda job: _run(job, args.epochs, args.ablate), jobs))
+    rows = read_log()
+    table = markdown(rows, names)
+    (RESULTS / "reproduce_cikgrec_protocols.md").write_text(table + "\n")
     print(table)
 
 
