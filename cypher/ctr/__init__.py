@@ -1,0 +1,1 @@
+"""Cypher files: the CTR user split, profile cuts, samples and persisted rerank candidate lists."""
