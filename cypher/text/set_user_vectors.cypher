@@ -1,0 +1,5 @@
+// rows: [[user id, [float, ...], sha256 of the encoded text], ...]; stored as a float32 array.
+UNWIND $rows AS row
+MATCH (n:User {dataset: $dataset, id: row[0]})
+CALL db.create.setNodeVectorProperty(n, $vector_property, row[1])
+SET n[$sha_property] = row[2], n[$encoder_property] = $encoder
