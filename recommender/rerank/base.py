@@ -1,0 +1,140 @@
+"""The contract every reranker keeps, and its registry.
+
+A reranker rescores the candidate lists of a ``RerankBatch``: ``forward`` gives (B, N) logits with
+padded candidates at ``PADDED_LOGIT`` (so they sort last and vanish in a softmax), ``loss`` the terms
+with ``total`` to minimise. The task loss is listwise softmax cross-entropy by default
+(``loss_kind="listwise"``: -sum_n y_n / sum y * log softmax(s)_n over the real candidates, averaged
+over lists with a positive; DLCM's AttRank loss, PRM's and SetRank's objective) or pointwise BCE on the
+real candidates (``loss_kind="bce"``). Subclasses write ``score``; the base masks it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from recommender.ctr.adapter import FeatureEmbedding
+from recommender.ctr.batch import FeatureSpec, RerankBatch
+from recommender.ctr.contrast import with_contrast
+from recommender.ctr.models.base import BackboneConfig, make_config
+from recommender.errors import ModelConfigError, UnknownModelError
+
+PADDED_LOGIT = -1e9   # finite, so 0 * log p stays 0 in the losses
+
+
+@dataclass(frozen=True)
+class RerankConfig(BackboneConfig):
+    hidden_dim: int = 32         # width of the list encoder (DLCM's GRU, PRM's and SetRank's model dim)
+    loss_kind: str = "listwise"  # listwise softmax cross-entropy | bce (pointwise)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.loss_kind not in ("listwise", "bce") or self.hidden_dim < 1:
+            raise ModelConfigError(f"loss_kind must be listwise or bce (got {self.loss_kind!r}), hidden_dim >= 1")
+
+
+@dataclass(frozen=True)
+class SelfAttentionConfig(RerankConfig):
+    """What PRM and SetRank share: a stack of multi-head self-attention blocks and a scoring head."""
+
+    n_layers: int = 2
+    n_heads: int = 2
+    ff_dim: int = 64                    # inner width of each block's feed-forward layer
+    head_dims: tuple[int, ...] = (32,)  # hidden layers of the per-candidate scoring MLP
+
+
+def listwise_softmax_loss(logits: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Softmax cross-entropy against the label distribution of each list. (B, N) x3 -> scalar."""
+    log_p = logits.masked_fill(~mask, PADDED_LOGIT).log_softmax(-1)
+    target = labels.float() * mask
+    totals = target.sum(-1)
+    per_list = -(target * log_p).sum(-1) / totals.clamp(min=1)
+    has_positive = totals > 0
+    return per_list[has_positive].mean() if has_positive.any() else (per_list * 0).sum()
+
+
+def key_padding(mask: torch.Tensor) -> torch.Tensor:
+    """Attention's key_padding_mask (True = ignore) from a real-candidate mask; a list with no real
+    candidate keeps position 0 so attention stays finite (its outputs are masked anyway)."""
+    pad = ~mask
+    pad[:, 0] &= mask.any(1)
+    return pad
+
+
+RERANK_MODELS: dict[str, type[RerankModel]] = {}
+
+
+class RerankModel(nn.Module):
+    """Base of the rerankers: the feature embedding, candidate inputs, the loss with contrast, the hooks."""
+
+    name: ClassVar[str] = ""
+    config_class: ClassVar[type[RerankConfig]] = RerankConfig
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.name:
+            RERANK_MODELS[cls.name] = cls
+
+    def __init__(self, spec: FeatureSpec, config: RerankConfig | None = None):
+        super().__init__()
+        config = self.config_class() if config is None else config
+        if not isinstance(config, self.config_class):
+            raise ModelConfigError(f"{type(self).__name__} needs a {self.config_class.__name__}, got {type(config).__name__}")
+        self.spec, self.config = spec, config
+        self.text_on = config.use_text and spec.text_dim > 0
+        self.features = FeatureEmbedding(spec, config.embedding_dim, self.text_on, config.adapter_hidden)
+        self.input_dim = (self.features.n_user_fields + self.features.n_item_fields) * config.embedding_dim
+
+    def score(self, batch: RerankBatch) -> torch.Tensor:
+        """Raw (B, N) scores; padded positions may hold anything."""
+        raise NotImplementedError
+
+    def forward(self, batch: RerankBatch) -> torch.Tensor:
+        """(B, N) logits, ``PADDED_LOGIT`` at padded candidates."""
+        return self.score(batch).masked_fill(~batch.mask, PADDED_LOGIT)
+
+    def task_loss(self, batch: RerankBatch) -> dict[str, torch.Tensor]:
+        logits = self(batch)
+        if self.config.loss_kind == "bce":
+            loss = F.binary_cross_entropy_with_logits(logits[batch.mask], batch.labels[batch.mask].float())
+        else:
+            loss = listwise_softmax_loss(logits, batch.labels, batch.mask)
+        return {self.config.loss_kind: loss, "task": loss}
+
+    def loss(self, batch: RerankBatch, partners: RerankBatch | None = None) -> dict[str, torch.Tensor]:
+        """Eq. 4: task loss + w * (l_uu + l_ii) when ``partners`` (the SWING positives) are given."""
+        return with_contrast(self.task_loss(batch), self, batch, partners, self.config.contrast_weight,
+                             self.config.temperature, self.config.contrast_reduction)
+
+    def candidate_vectors(self, batch: RerankBatch) -> torch.Tensor:
+        """Each candidate's input: user fields and item fields concatenated, (B, N, input_dim)."""
+        f = self.features
+        user = f.user(batch.users, batch.user_fields, batch.user_text).flatten(1)
+        items = f.item(batch.items, batch.item_fields, batch.genres, batch.item_text).flatten(2)
+        return torch.cat([user[:, None].expand(-1, items.shape[1], -1), items], dim=-1)
+
+    def user_representation(self, batch: RerankBatch) -> torch.Tensor:
+        """(B, D): adapted user text (ID embedding when text is off)."""
+        return self.features.user_representation(batch.users, batch.user_text)
+
+    def item_representation(self, batch: RerankBatch) -> torch.Tensor:
+        """(M, D) for the M real candidates, row-major: adapted item text (ID embedding when text is off)."""
+        return self.features.item_representation(batch.items, batch.item_text)[batch.mask]
+
+
+def rerank_model_class(name: str) -> type[RerankModel]:
+    import recommender.rerank  # noqa: F401  (registers every reranker)
+
+    if name not in RERANK_MODELS:
+        raise UnknownModelError(f"No reranker '{name}'; available: {', '.join(sorted(RERANK_MODELS))}.")
+    return RERANK_MODELS[name]
+
+
+def build_rerank_model(name: str, spec: FeatureSpec, **overrides: Any) -> RerankModel:
+    """The registered reranker ``name`` with its class defaults and ``overrides``."""
+    cls = rerank_model_class(name)
+    return cls(spec, make_config(cls.config_class, overrides))
