@@ -46,7 +46,9 @@ def register(main: click.Group, store_factory: Callable[[click.Context], Any]) -
             return
         click.echo(f"{report.nodes:,} {report.label} nodes: {report.encoded:,} encoded, {report.cached:,} cached, "
                    f"{report.truncated:,} truncated (over {report.max_tokens} tokens), "
-                   f"{report.missing:,} missing text; {report.texts_per_second:.1f} texts/s with {report.encoder}.")
+                   f"{report.missing:,} missing text"
+                   + (f"; {report.texts_per_second:.1f} texts/s" if report.encoded else "")
+                   + f"; encoder {report.encoder}.")
         click.echo(f"Vectors in text_vec_{report.name}; index {report.index} "
                    f"{'created' if report.index_created else 'already there'}.")
         if report.hint:
