@@ -182,6 +182,7 @@ def demo(ctx: click.Context, name: str, path: Path | None, epochs: int | None, v
     run_demo(options, ctx.obj["home"], ctx.obj["database"])
 
 
+from kgrec.cli_ctr import register as _register_ctr  # noqa: E402
 from kgrec.cli_data import register as _register_data  # noqa: E402
 from kgrec.cli_enrich import register as _register_enrich  # noqa: E402
 from kgrec.cli_enrich import register_infer as _register_infer  # noqa: E402
@@ -204,6 +205,7 @@ _register_enrich(main, _store)
 _register_infer(_register_interests(main, _store), _store)
 _register_training(main, _store)
 _register_text(main, _store)
+_register_ctr(main, _store)
 
 if __name__ == "__main__":
     main()

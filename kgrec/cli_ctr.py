@@ -1,0 +1,97 @@
+"""``kgrec train-ctr`` and ``kgrec train-rerank``: thin wrappers over :mod:`kgrec.ctr_training`.
+
+They are top-level commands because ``kgrec train`` takes the ranking model as its argument and
+has no subcommands. ``kgrec evaluate`` does not recompute these runs yet (their metrics are on the
+``TrainingRun`` node).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+CTR_NAMES = ("deepfm", "din", "dien")
+RERANK_NAMES = ("dlcm", "prm", "setrank")
+
+
+def _options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The options both commands share."""
+    for option in reversed([
+        click.option("--dataset", required=True),
+        click.option("--text", default=None, metavar="NAME",
+                     help="Use text vectors text_vec_NAME (items; users when present), written by 'kgrec text encode'."),
+        click.option("--contrast", is_flag=True, help="Add the SWING knowledge contrast (Eq. 4)."),
+        click.option("--seeds", type=click.IntRange(1), default=1, show_default=True, help="Runs with seeds 2024, 2025, ..."),
+        click.option("--epochs", type=click.IntRange(1), default=None, help="Maximum epochs (early stopping on valid)."),
+        click.option("--patience", type=click.IntRange(1), default=None),
+        click.option("--lr", type=click.FloatRange(0, min_open=True), default=None, help="Adam learning rate (1e-4)."),
+        click.option("--batch-size", type=click.IntRange(1), default=None, help="Training batch size (256)."),
+        click.option("--embedding-dim", type=click.IntRange(1), default=None),
+        click.option("--max-history", type=click.IntRange(1), default=30, show_default=True),
+        click.option("--device", default=None, help="cpu (default), cuda, cuda:1 ..."),
+        click.option("--threads", type=click.IntRange(1), default=None, help="CPU threads for torch."),
+        click.option("--k", "top_k", type=click.IntRange(1), default=10, show_default=True,
+                     help="Recommendations written per test user (among its own candidates)."),
+        click.option("--no-write", is_flag=True, help="Write neither the TrainingRun nor recommendations."),
+        click.option("--json", "as_json", is_flag=True),
+    ]):
+        command = option(command)
+    return command
+
+
+def _echo(outcome: Any, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps({"run_id": outcome.run_id, **outcome.metrics()}, indent=2, default=str))
+        return
+    for note in outcome.notes:
+        click.echo(f"note: {note}", err=True)
+    first = outcome.results[0]
+    click.echo(f"{outcome.model} ({outcome.kind}) on {outcome.dataset}: {len(outcome.seeds)} seed(s), "
+               f"epoch chosen on valid {first.select_metric} (seed {first.config.seed}: epoch {first.best_epoch}), "
+               f"{outcome.metrics()['seconds_per_epoch']:.2f} s/epoch")
+    click.echo("test  " + "  ".join(f"{m} {v['mean']:.4f}±{v['std']:.4f}" for m, v in outcome.summary.items()))
+    if outcome.recommendations_written:
+        click.echo(f"Wrote {outcome.recommendations_written:,} recommendations (run {outcome.run_id}).")
+
+
+def _overrides(options: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in options.items() if v is not None}
+
+
+def register(main: click.Group, store_factory: Callable[[click.Context], Any]) -> None:
+    @main.command("train-ctr")
+    @click.option("--model", type=click.Choice(CTR_NAMES), required=True)
+    @_options
+    @click.pass_context
+    def train_ctr_command(ctx: click.Context, model: str, dataset: str, text: str | None, contrast: bool, seeds: int,
+                          max_history: int, threads: int | None, top_k: int, no_write: bool, as_json: bool,
+                          **options: Any) -> None:
+        """Train a CTR MODEL on DATASET's CTR split; print test AUC and LogLoss; write the run back."""
+        from kgrec.ctr_training import set_threads, train_ctr
+
+        set_threads(threads)
+        outcome = train_ctr(store_factory(ctx), dataset, model, text=text, contrast=contrast,
+                            seeds=[2024 + n for n in range(seeds)], k=top_k, write_back=not no_write,
+                            max_history=max_history, **_overrides(options))
+        _echo(outcome, as_json)
+
+    @main.command("train-rerank")
+    @click.option("--model", type=click.Choice(RERANK_NAMES), required=True)
+    @click.option("--list", "list_name", default="sampled", show_default=True,
+                  help="Candidate list; 'sampled' (positives + 9 unseen items) is written when missing.")
+    @_options
+    @click.pass_context
+    def train_rerank_command(ctx: click.Context, model: str, list_name: str, dataset: str, text: str | None,
+                             contrast: bool, seeds: int, max_history: int, threads: int | None, top_k: int,
+                             no_write: bool, as_json: bool, **options: Any) -> None:
+        """Train a reranker MODEL on DATASET's candidate lists; print test NDCG@K and MAP@K; write the run back."""
+        from kgrec.ctr_training import set_threads, train_rerank
+
+        set_threads(threads)
+        outcome = train_rerank(store_factory(ctx), dataset, model, list_name=list_name, text=text, contrast=contrast,
+                               seeds=[2024 + n for n in range(seeds)], k=top_k, write_back=not no_write,
+                               max_history=max_history, **_overrides(options))
+        _echo(outcome, as_json)

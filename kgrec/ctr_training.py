@@ -1,0 +1,222 @@
+"""Train CTR models and rerankers from the graph and write the results back.
+
+Flow: CTR samples (and, for rerankers, stored candidate lists) from Neo4j -> optional text vectors
+(``text_vec_NAME`` on items and, when present, on users) -> ``recommender.ctr.trainer`` per seed
+(epoch chosen on valid, test scored once) -> mean and std over seeds -> a ``TrainingRun`` node
+(kind, protocol "valid", config, metrics) and ``RECOMMENDED`` edges from the seed with the best
+validation score.
+
+What the ``RECOMMENDED`` edges rank: not the whole catalogue. A CTR model ranks each test user's
+own **CTR targets** (the interactions after the profile cut), a reranker each test user's
+**candidate list**; each user's top ``k`` of those are written under the model's name.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import torch
+
+from kg_store.connection import GraphStore
+from kg_store.writeback import save_training_run, write_recommendations
+from knowledge.text_features import MissingTextError, load_text_matrix
+from recommender.ctr.data import (
+    DEFAULT_MAX_HISTORY,
+    SAMPLED_LIST,
+    CandidateLists,
+    CTRData,
+    load_candidate_lists,
+    load_ctr_data,
+    store_sampled_lists,
+)
+from recommender.ctr.trainer import (
+    TRAIN_FIELDS,
+    CTRTrainConfig,
+    CTRTrainResult,
+    score_ctr,
+    score_lists,
+    train_ctr_model,
+    train_rerank_model,
+)
+
+DEFAULT_SEEDS = (2024,)
+
+
+@dataclass
+class CTROutcome:
+    """Every seed's result, their summary, and what was written."""
+
+    run_id: str
+    kind: str
+    model: str
+    dataset: str
+    seeds: list[int]
+    results: list[CTRTrainResult]
+    summary: dict[str, dict[str, float]]      # test metric -> {mean, std}
+    config: dict[str, Any]
+    selected_seed: int
+    notes: list[str] = field(default_factory=list)
+    recommendations_written: int = 0
+
+    def metrics(self) -> dict[str, Any]:
+        return {"kind": self.kind, "protocol": "valid", "test_mean_std": self.summary,
+                "per_seed": [r.metrics() for r in self.results], "seeds": self.seeds,
+                "selected_seed": self.selected_seed, "notes": self.notes,
+                "seconds_per_epoch": float(np.mean([r.seconds_per_epoch for r in self.results]))}
+
+
+def profile_text(data: CTRData, item_vectors: np.ndarray) -> np.ndarray:
+    """Each user's mean item vector over its profile history only (the leakage rule); zeros without one."""
+    profile = data.profile_matrix()
+    counts = np.asarray(profile.sum(axis=1)).ravel()
+    return np.asarray(profile @ item_vectors, dtype=np.float32) / np.maximum(counts, 1)[:, None].astype(np.float32)
+
+
+def attach_text(store: GraphStore, data: CTRData, name: str) -> tuple[CTRData, list[str]]:
+    """``data`` with item vectors ``text_vec_NAME`` (required) and user vectors.
+
+    The backbones read user text whenever they read item text, so users without any stored
+    vector get the mean item vector of their profile history. Missing item vectors raise
+    ``MissingTextError`` naming ``kgrec text encode``.
+    """
+    items = load_text_matrix(store, data.dataset, "item", name, ids=data.item_ids)
+    notes = [f"{items.missing} of {len(items.ids)} items have no '{name}' vector (zeros)"] if items.missing else []
+    try:
+        users = load_text_matrix(store, data.dataset, "user", name, ids=data.user_ids)
+    except MissingTextError:
+        notes.append(f"no user has a '{name}' vector: user text is the mean item vector of the profile history")
+        return data.with_text(user_text=profile_text(data, items.vectors), item_text=items.vectors), notes
+    if users.missing:
+        notes.append(f"{users.missing} of {len(users.ids)} users have no '{name}' vector (zeros)")
+    return data.with_text(user_text=users.vectors, item_text=items.vectors), notes
+
+
+def split_overrides(overrides: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(trainer settings, model settings) from one flat dict of overrides."""
+    train = {k: v for k, v in overrides.items() if k in TRAIN_FIELDS}
+    return train, {k: v for k, v in overrides.items() if k not in TRAIN_FIELDS}
+
+
+def _summary(results: list[CTRTrainResult]) -> dict[str, dict[str, float]]:
+    return {name: {"mean": float(np.mean([r.test[name] for r in results])),
+                   "std": float(np.std([r.test[name] for r in results]))} for name in results[0].test}
+
+
+def _load(store: GraphStore, dataset: str, text: str | None, max_history: int) -> tuple[CTRData, list[str]]:
+    data = load_ctr_data(store, dataset, max_history=max_history)
+    return attach_text(store, data, text) if text else (data, [])
+
+
+def _run_id(model: str) -> str:
+    return f"{model}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
+
+
+def _top_k(users: np.ndarray, items: np.ndarray, scores: np.ndarray, k: int) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """Per user index: its best ``k`` distinct items (indices) and scores, best first."""
+    best: dict[int, dict[int, float]] = {}
+    for user, item, score in zip(users.tolist(), items.tolist(), scores.tolist(), strict=True):
+        mine = best.setdefault(user, {})
+        mine[item] = max(score, mine.get(item, -np.inf))
+    out = {}
+    for user, mine in best.items():
+        ranked = sorted(mine.items(), key=lambda pair: (-pair[1], pair[0]))[:k]
+        out[user] = (np.array([i for i, _ in ranked], np.int64), np.array([s for _, s in ranked], np.float64))
+    return out
+
+
+def _write_top(store: GraphStore, data: CTRData, model: str, run_id: str,
+               top: dict[int, tuple[np.ndarray, np.ndarray]]) -> int:
+    """Write users grouped by list length, since ``write_recommendations`` takes (n, K) arrays."""
+    by_length: dict[int, list[int]] = {}
+    for user, (items, _) in top.items():
+        by_length.setdefault(len(items), []).append(user)
+    written = 0
+    for users in by_length.values():
+        written += write_recommendations(store, data.dataset, model, run_id, data.user_ids[users], data.item_ids,
+                                         np.stack([top[u][0] for u in users]), np.stack([top[u][1] for u in users]),
+                                         progress=False)
+    return written
+
+
+def _ctr_top(result: CTRTrainResult, data: CTRData, k: int) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    _, probs = score_ctr(result.model, data, "test", result.config.eval_batch_size, result.config.device)
+    samples = data.splits["test"]
+    return _top_k(samples.users, samples.items, probs, k)
+
+
+def _rerank_top(result: CTRTrainResult, lists: CandidateLists, k: int) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    arrays = lists.splits["test"]
+    scores = score_lists(result.model, lists, "test", result.config.eval_batch_size, result.config.device)
+    rows = np.nonzero(arrays.mask)
+    return _top_k(arrays.users[rows[0]], arrays.items[rows], scores[rows], k)
+
+
+def _finish(store: GraphStore, kind: str, model: str, data: CTRData, seeds: list[int],
+            results: list[CTRTrainResult], config: dict[str, Any], notes: list[str], started: datetime,
+            top: Any, k: int, write_back: bool) -> CTROutcome:
+    """Summarise seeds, pick the best on valid, write its top-K and the ``TrainingRun``."""
+    best = max(range(len(results)), key=lambda n: results[n].valid[results[n].select_metric])
+    outcome = CTROutcome(_run_id(model), kind, model, data.dataset, seeds, results, _summary(results),
+                         config, seeds[best], notes)
+    if write_back:
+        outcome.recommendations_written = _write_top(store, data, model, outcome.run_id, top(results[best], k))
+        save_training_run(store, data.dataset, model, outcome.run_id, config, outcome.metrics(), started)
+    return outcome
+
+
+def _config(kind: str, model: str, text: str | None, contrast: bool, max_history: int,
+            train: dict[str, Any], model_settings: dict[str, Any], result: CTRTrainResult, **extra: Any) -> dict[str, Any]:
+    train_config = {k: v for k, v in asdict(result.config).items() if k != "seed"}
+    return {"kind": kind, "model": model, "text": text, "contrast": contrast, "max_history": max_history,
+            "train": train_config, "model_config": asdict(result.model.config), "overrides": {**train, **model_settings},
+            **extra}
+
+
+def train_ctr(store: GraphStore, dataset: str, model: str, text: str | None = None, contrast: bool = False,
+              seeds: list[int] | None = None, k: int = 10, write_back: bool = True,
+              max_history: int = DEFAULT_MAX_HISTORY, **overrides: Any) -> CTROutcome:
+    """Train CTR ``model`` per seed; ``overrides`` mix trainer settings (lr, epochs, ...) and model ones.
+
+    ``RECOMMENDED`` edges rank each test user's CTR targets (see the module docstring).
+    """
+    started, seeds = datetime.now(UTC), list(seeds or DEFAULT_SEEDS)
+    data, notes = _load(store, dataset, text, max_history)
+    train, model_settings = split_overrides(overrides)
+    results = [train_ctr_model(data, model, CTRTrainConfig(**{**train, "seed": s, "contrast": contrast}), **model_settings)
+               for s in seeds]
+    config = _config("ctr", model, text, contrast, max_history, train, model_settings, results[0])
+    return _finish(store, "ctr", model, data, seeds, results, config, notes, started,
+                   lambda result, n: _ctr_top(result, data, n), k, write_back)
+
+
+def train_rerank(store: GraphStore, dataset: str, model: str, list_name: str = SAMPLED_LIST, text: str | None = None,
+                 contrast: bool = False, seeds: list[int] | None = None, k: int = 10, write_back: bool = True,
+                 max_history: int = DEFAULT_MAX_HISTORY, **overrides: Any) -> CTROutcome:
+    """Train reranker ``model`` per seed on candidate list ``list_name``.
+
+    The sampled list (positives plus 9 unseen items) is written first when missing; any other list
+    must already be stored. ``RECOMMENDED`` edges rank each test user's candidate list.
+    """
+    started, seeds = datetime.now(UTC), list(seeds or DEFAULT_SEEDS)
+    data, notes = _load(store, dataset, text, max_history)
+    if list_name == SAMPLED_LIST:
+        report = store_sampled_lists(store, data)
+        if report.written:
+            notes.append(f"wrote candidate list '{list_name}': {report.users} users, {report.candidates} candidates")
+    lists = load_candidate_lists(store, data, list_name)
+    train, model_settings = split_overrides(overrides)
+    results = [train_rerank_model(lists, model, CTRTrainConfig(**{**train, "seed": s, "contrast": contrast}),
+                                  **model_settings) for s in seeds]
+    config = _config("rerank", model, text, contrast, max_history, train, model_settings, results[0], list=list_name)
+    return _finish(store, "rerank", model, data, seeds, results, config, notes, started,
+                   lambda result, n: _rerank_top(result, lists, n), k, write_back)
+
+
+def set_threads(threads: int | None) -> None:
+    """Cap torch's CPU threads (shared machines)."""
+    if threads:
+        torch.set_num_threads(threads)

@@ -1,0 +1,154 @@
+"""CTR and rerank training from a real Neo4j: runs and recommendations written back, epochs chosen on
+valid only, text vectors and knowledge contrast wired in, missing text refused clearly."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+from test_ctr_data_neo4j import random_ratings, write_movielens
+
+from kgrec import api
+from kgrec.cli import main
+from kgrec.cli_ctr import CTR_NAMES, RERANK_NAMES
+from kgrec.ctr_training import train_ctr, train_rerank
+from knowledge.text_features import MissingTextError, vector_keys
+from recommender.ctr import trainer as ctr_trainer
+from recommender.ctr.data import load_candidate_lists, load_ctr_data
+from recommender.ctr.models import CTR_MODELS
+from recommender.ctr.trainer import CTRTrainConfig, ctr_evaluate, train_ctr_model
+from recommender.rerank import RERANK_MODELS
+
+TINY = {"embedding_dim": 4, "adapter_hidden": 8, "epochs": 2, "batch_size": 32, "lr": 1e-2}
+TINY_CTR = {**TINY, "mlp_dims": (8,)}
+TEXT_DIM = 6
+
+
+@pytest.fixture(autouse=True)
+def one_thread() -> None:
+    torch.set_num_threads(1)
+
+
+@pytest.fixture()
+def loaded(store, dataset_name, tmp_path) -> str:
+    api.ingest_movielens(store, write_movielens(tmp_path / "ml", random_ratings()), dataset_name, progress=False)
+    return dataset_name
+
+
+def write_vectors(store, dataset: str, label: str, name: str, seed: int = 0) -> None:
+    """Random unit vectors written as node properties under ``text_vec_NAME`` (what 'kgrec text encode' stores)."""
+    ids = [r["id"] for r in store.read(f"ctr/{label.lower()}s", dataset=dataset)]
+    vectors = np.random.default_rng(seed).normal(size=(len(ids), TEXT_DIM))
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    rows = [[int(i), v.tolist(), "sha"] for i, v in zip(ids, vectors, strict=True)]
+    store.write(f"text/set_{label.lower()}_vectors", rows=rows, dataset=dataset, encoder="test-random",
+                **vector_keys(label, name).params())
+
+
+def run_node(store, dataset: str, run_id: str) -> dict:
+    rows = store.read_with(lambda tx: tx.run(
+        "MATCH (r:TrainingRun {run_id: $r}) RETURN r.model AS model, r.config AS config, r.metrics AS metrics",
+        r=run_id).data())
+    assert len(rows) == 1
+    return {"model": rows[0]["model"], "config": json.loads(rows[0]["config"]), "metrics": json.loads(rows[0]["metrics"])}
+
+
+def recommended(store, dataset: str, model: str) -> list[tuple[int, int, str]]:
+    return [(r["u"], r["i"], r["run"]) for r in store.read_with(lambda tx: tx.run(
+        "MATCH (u:User {dataset: $d})-[r:RECOMMENDED {model: $m}]->(i:Item) RETURN u.id AS u, i.id AS i, "
+        "r.run_id AS run", d=dataset, m=model).data())]
+
+
+def test_cli_choices_follow_the_registries() -> None:
+    assert set(CTR_NAMES) == set(CTR_MODELS) and set(RERANK_NAMES) == set(RERANK_MODELS)
+
+
+def test_id_only_ctr_writes_run_and_recommendations_among_test_targets(store, loaded) -> None:
+    outcome = train_ctr(store, loaded, "din", seeds=[1, 2], k=3, **TINY_CTR)
+    assert outcome.seeds == [1, 2] and len(outcome.results) == 2
+    assert 0 <= outcome.summary["auc"]["mean"] <= 1 and outcome.summary["logloss"]["mean"] > 0
+    node = run_node(store, loaded, outcome.run_id)
+    assert node["model"] == "din" and node["metrics"]["kind"] == "ctr" and node["metrics"]["protocol"] == "valid"
+    assert node["config"]["text"] is None and node["config"]["model_config"]["embedding_dim"] == 4
+    assert set(node["metrics"]["test_mean_std"]) == {"auc", "logloss"}
+    edges = recommended(store, loaded, "din")
+    assert len(edges) == outcome.recommendations_written > 0
+    data = load_ctr_data(store, loaded)
+    test = data.splits["test"]
+    targets = {(int(data.user_ids[u]), int(data.item_ids[i])) for u, i in zip(test.users, test.items, strict=True)}
+    assert {(u, i) for u, i, _ in edges} <= targets and {run for *_, run in edges} == {outcome.run_id}
+    per_user = {u: sum(1 for v, _, _ in edges if v == u) for u, _, _ in edges}
+    assert max(per_user.values()) <= 3
+
+
+def test_epoch_is_chosen_on_valid_and_test_scored_once(store, loaded, monkeypatch) -> None:
+    data = load_ctr_data(store, loaded)
+    calls: list[str] = []
+
+    def spy(model, data_, split, config):
+        calls.append(split)
+        return ctr_evaluate(model, data_, split, config)
+
+    monkeypatch.setattr(ctr_trainer, "ctr_evaluate", spy)
+    config = CTRTrainConfig(lr=5e-2, batch_size=16, epochs=5, patience=10, seed=3)
+    result = train_ctr_model(data, "deepfm", config, embedding_dim=4, mlp_dims=(8,))
+    assert calls == ["valid"] * 5 + ["test"]
+    aucs = [log.valid["auc"] for log in result.history]
+    assert result.best_epoch == int(np.argmax(aucs)) + 1 and result.valid == result.history[result.best_epoch - 1].valid
+    assert ctr_evaluate(result.model, data, "valid", config) == pytest.approx(result.valid)   # best weights restored
+    assert result.seconds_per_epoch > 0 and "uu" not in result.history[0].losses
+
+
+def test_text_and_contrast_reach_the_model(store, loaded) -> None:
+    write_vectors(store, loaded, "Item", "rand")
+    item_only = train_ctr(store, loaded, "deepfm", text="rand", write_back=False, **TINY_CTR)
+    assert item_only.results[0].model.spec.text_dim == TEXT_DIM and item_only.results[0].model.text_on
+    assert any("mean item vector of the profile history" in note for note in item_only.notes)
+    write_vectors(store, loaded, "User", "rand", seed=1)
+    outcome = train_ctr(store, loaded, "dien", text="rand", contrast=True, k=2, **TINY_CTR)
+    assert not any("profile history" in note for note in outcome.notes)
+    losses = outcome.results[0].history[0].losses
+    assert losses["uu"] > 0 and losses["ii"] > 0 and losses["total"] > losses["task"]
+    node = run_node(store, loaded, outcome.run_id)
+    assert node["config"]["text"] == "rand" and node["config"]["contrast"] is True
+    assert 0 <= node["metrics"]["test_mean_std"]["auc"]["mean"] <= 1
+    assert len(recommended(store, loaded, "dien")) == outcome.recommendations_written > 0
+
+
+def test_rerank_writes_its_run_and_ranks_candidates(store, loaded) -> None:
+    outcome = train_rerank(store, loaded, "prm", k=4, hidden_dim=8, n_heads=1, ff_dim=8, head_dims=(8,), **TINY)
+    assert any("wrote candidate list 'sampled'" in note for note in outcome.notes)
+    assert set(outcome.summary) == {"ndcg@3", "map@3", "ndcg@7", "map@7"}
+    assert all(0 <= v["mean"] <= 1 for v in outcome.summary.values())
+    assert outcome.results[0].select_metric == "ndcg@7"
+    node = run_node(store, loaded, outcome.run_id)
+    assert node["metrics"]["kind"] == "rerank" and node["config"]["list"] == "sampled"
+    lists = load_candidate_lists(store, load_ctr_data(store, loaded), "sampled").splits["test"]
+    data = load_ctr_data(store, loaded)
+    allowed = {(int(data.user_ids[u]), int(data.item_ids[i])) for u, row, mask in
+               zip(lists.users, lists.items, lists.mask, strict=True) for i in row[mask]}
+    edges = recommended(store, loaded, "prm")
+    assert len(edges) == outcome.recommendations_written == 4 * len(lists)
+    assert {(u, i) for u, i, _ in edges} <= allowed
+    again = train_rerank(store, loaded, "prm", write_back=False, hidden_dim=8, n_heads=1, ff_dim=8, head_dims=(8,), **TINY)
+    assert not any("wrote candidate list" in note for note in again.notes)   # the stored list is reused
+    assert again.summary == outcome.summary                                  # same seed, same lists: same run
+
+
+def test_missing_text_names_the_command(store, loaded) -> None:
+    with pytest.raises(MissingTextError, match="kgrec text encode"):
+        train_ctr(store, loaded, "din", text="absent", **TINY_CTR)
+
+
+def test_cli_train_ctr_prints_metrics_and_refuses_missing_text(store, loaded, cli_env) -> None:
+    runner = CliRunner()
+    base = ["train-ctr", "--model", "deepfm", "--dataset", loaded, "--epochs", "1", "--embedding-dim", "4",
+            "--batch-size", "32", "--threads", "1"]
+    done = runner.invoke(main, [*base, "--no-write"], env=cli_env)
+    assert done.exit_code == 0, done.output
+    assert "test  auc" in done.output and "logloss" in done.output
+    refused = runner.invoke(main, [*base, "--text", "absent"], env=cli_env)
+    assert refused.exit_code == 2 and "kgrec text encode" in refused.output
