@@ -14,7 +14,7 @@ from test_ctr_data_neo4j import random_ratings, write_movielens
 from kgrec import api
 from kgrec.cli import main
 from kgrec.cli_ctr import CTR_NAMES, RERANK_NAMES
-from kgrec.ctr_training import train_ctr, train_rerank
+from kgrec.ctr_training import attach_text, train_ctr, train_rerank
 from knowledge.text_features import MissingTextError, vector_keys
 from recommender.ctr import trainer as ctr_trainer
 from recommender.ctr.data import load_candidate_lists, load_ctr_data
@@ -107,6 +107,11 @@ def test_text_and_contrast_reach_the_model(store, loaded) -> None:
     item_only = train_ctr(store, loaded, "deepfm", text="rand", write_back=False, **TINY_CTR)
     assert item_only.results[0].model.spec.text_dim == TEXT_DIM and item_only.results[0].model.text_on
     assert any("mean item vector of the profile history" in note for note in item_only.notes)
+    data, _ = attach_text(store, load_ctr_data(store, loaded), "rand")
+    seq = data.sequences
+    for user in np.flatnonzero(seq.cut > 0)[:3]:   # user text from the profile only, never from targets
+        expected = data.item_text[torch.from_numpy(seq.profile(user))].mean(0)
+        assert torch.allclose(data.user_text[user], expected, atol=1e-6)
     write_vectors(store, loaded, "User", "rand", seed=1)
     outcome = train_ctr(store, loaded, "dien", text="rand", contrast=True, k=2, **TINY_CTR)
     assert not any("profile history" in note for note in outcome.notes)
