@@ -177,7 +177,7 @@ def _cell(values: list[float]) -> str:
 
 
 def markdown(rows: list[dict], names: list[str]) -> str:
-    header = ("| model | protocol | seeds | R@50 | N@50 | R@100 | N@100 | paper R@50 / N@50 | epochs | "
+    header = ("| model | protocol | seeds | R@50 | N@50 | R@100 | N@100 | paper R@50 / N@50 | epochs to the chosen weights | "
               "s/epoch | eval s | peak RSS |")
     lines = [header, "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- | --- | ---: | ---: | ---: |"]
     for variant in names:
@@ -188,8 +188,8 @@ def markdown(rows: list[dict], names: list[str]) -> str:
             scores = [protocol_scores(r)[protocol] for r in runs]
             paper = PAPER.get(variant.removesuffix("-reference"))
             paper_cell = f"{paper[0]:.4f} / {paper[1]:.4f}" if paper and protocol == "test-selected" else ""
-            epochs = ",".join(str(r["metrics"].get("refit_epochs" if protocol == "refit" else "best_epoch"))
-                              for r in runs)
+            epochs = ",".join(str(r["metrics"]["refit_epochs"] if protocol == "refit" else r["metrics"]["best_epoch"] + 1)
+                              for r in runs)  # epochs trained up to the chosen weights, per seed
             label = protocol + (" (chosen on test)" if protocol == "test-selected" else "")
             lines.append(
                 f"| {variant} | {label} | {len(runs)} | "
