@@ -1,6 +1,9 @@
 """Seconds per training epoch on dbbook2014, one model at a time, with a fixed thread count.
 
-    .venv/bin/python bench/epoch_time.py [--threads 1] [--epochs 5] [--models cikgrec lightgcn simgcl]
+    .venv/bin/python bench/epoch_time.py [--threads 1] [--epochs 5] [--models cikgrec cikgrec:reference lightgcn]
+
+``MODEL:PRESET`` trains that model with a named preset (``cikgrec:reference``: every fidelity
+option as the reference code has it, batch 1,024 — the figure to hold against the reference).
 
 Run it on an otherwise idle machine: it is the figure held against the reference implementation
 (129-136 s per epoch with one thread on this machine kind). Writes ``bench/results/epoch_time.json``.
@@ -41,8 +44,10 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     export = export_dataset(connect(), args.dataset)
     results = []
-    for model in args.models:
-        model_config, train_config = resolve_config(model, args.dataset, threads=args.threads, device=args.device)
+    for name in args.models:
+        model, _, preset = name.partition(":")
+        model_config, train_config = resolve_config(model, args.dataset, preset=preset or None, threads=args.threads,
+                                                    device=args.device)
         data = from_export(export, valid_ratio=train_config.valid_ratio, seed=train_config.seed)
         trainer = Trainer(data, model, model_config, train_config, progress=False)
         times = []
@@ -54,12 +59,12 @@ def main() -> None:
             times.append(time.perf_counter() - started)
         started = time.perf_counter()
         trainer.evaluate("valid")
-        row = {"model": model, "threads": args.threads, "device": str(trainer.device),
+        row = {"model": name, "batch_size": train_config.batch_size, "threads": args.threads, "device": str(trainer.device),
                "median_epoch_s": round(statistics.median(times), 3), "epochs_s": [round(t, 3) for t in times],
                "evaluation_s": round(time.perf_counter() - started, 3),
                "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
         results.append(row)
-        print(f"{model:<10} {row['median_epoch_s']:7.2f} s/epoch (median of {args.epochs}, {args.threads} thread(s), "
+        print(f"{name:<18} {row['median_epoch_s']:7.2f} s/epoch (median of {args.epochs}, {args.threads} thread(s), "
               f"{row['device']}); evaluation {row['evaluation_s']:.2f} s; peak RSS {row['peak_rss_mb']:.0f} MB",
               flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
