@@ -15,13 +15,10 @@ from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
-from recommender.ctr.adapter import FeatureEmbedding
 from recommender.ctr.batch import FeatureSpec, RerankBatch
-from recommender.ctr.contrast import with_contrast
-from recommender.ctr.models.base import BackboneConfig, make_config
-from recommender.errors import ModelConfigError, UnknownModelError
+from recommender.ctr.models.base import BackboneConfig, FeatureModel, make_config, registered_class
+from recommender.errors import ModelConfigError
 
 PADDED_LOGIT = -1e9   # finite, so 0 * log p stays 0 in the losses
 
@@ -68,26 +65,15 @@ def key_padding(mask: torch.Tensor) -> torch.Tensor:
 RERANK_MODELS: dict[str, type[RerankModel]] = {}
 
 
-class RerankModel(nn.Module):
-    """Base of the rerankers: the feature embedding, candidate inputs, the loss with contrast, the hooks."""
+class RerankModel(FeatureModel):
+    """Base of the rerankers: candidate inputs, listwise or pointwise loss, the item hook."""
 
-    name: ClassVar[str] = ""
     config_class: ClassVar[type[RerankConfig]] = RerankConfig
-
-    def __init_subclass__(cls, **kwargs: object) -> None:
-        super().__init_subclass__(**kwargs)
-        if cls.name:
-            RERANK_MODELS[cls.name] = cls
+    registry: ClassVar[dict[str, type[RerankModel]]] = RERANK_MODELS
 
     def __init__(self, spec: FeatureSpec, config: RerankConfig | None = None):
-        super().__init__()
-        config = self.config_class() if config is None else config
-        if not isinstance(config, self.config_class):
-            raise ModelConfigError(f"{type(self).__name__} needs a {self.config_class.__name__}, got {type(config).__name__}")
-        self.spec, self.config = spec, config
-        self.text_on = config.use_text and spec.text_dim > 0
-        self.features = FeatureEmbedding(spec, config.embedding_dim, self.text_on, config.adapter_hidden)
-        self.input_dim = (self.features.n_user_fields + self.features.n_item_fields) * config.embedding_dim
+        super().__init__(spec, config)
+        self.input_dim = (self.features.n_user_fields + self.features.n_item_fields) * self.config.embedding_dim
 
     def score(self, batch: RerankBatch) -> torch.Tensor:
         """Raw (B, N) scores; padded positions may hold anything."""
@@ -105,21 +91,12 @@ class RerankModel(nn.Module):
             loss = listwise_softmax_loss(logits, batch.labels, batch.mask)
         return {self.config.loss_kind: loss, "task": loss}
 
-    def loss(self, batch: RerankBatch, partners: RerankBatch | None = None) -> dict[str, torch.Tensor]:
-        """Eq. 4: task loss + w * (l_uu + l_ii) when ``partners`` (the SWING positives) are given."""
-        return with_contrast(self.task_loss(batch), self, batch, partners, self.config.contrast_weight,
-                             self.config.temperature, self.config.contrast_reduction)
-
     def candidate_vectors(self, batch: RerankBatch) -> torch.Tensor:
         """Each candidate's input: user fields and item fields concatenated, (B, N, input_dim)."""
         f = self.features
         user = f.user(batch.users, batch.user_fields, batch.user_text).flatten(1)
         items = f.item(batch.items, batch.item_fields, batch.genres, batch.item_text).flatten(2)
         return torch.cat([user[:, None].expand(-1, items.shape[1], -1), items], dim=-1)
-
-    def user_representation(self, batch: RerankBatch) -> torch.Tensor:
-        """(B, D): adapted user text (ID embedding when text is off)."""
-        return self.features.user_representation(batch.users, batch.user_text)
 
     def item_representation(self, batch: RerankBatch) -> torch.Tensor:
         """(M, D) for the M real candidates, row-major: adapted item text (ID embedding when text is off)."""
@@ -129,9 +106,7 @@ class RerankModel(nn.Module):
 def rerank_model_class(name: str) -> type[RerankModel]:
     import recommender.rerank  # noqa: F401  (registers every reranker)
 
-    if name not in RERANK_MODELS:
-        raise UnknownModelError(f"No reranker '{name}'; available: {', '.join(sorted(RERANK_MODELS))}.")
-    return RERANK_MODELS[name]
+    return registered_class(RERANK_MODELS, name, "reranker")
 
 
 def build_rerank_model(name: str, spec: FeatureSpec, **overrides: Any) -> RerankModel:

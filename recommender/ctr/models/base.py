@@ -92,21 +92,21 @@ def run_masked_gru(cell: nn.GRUCell, inputs: torch.Tensor, mask: torch.Tensor,
     return torch.stack(outputs, dim=1), state
 
 
-CTR_MODELS: dict[str, type[CTRModel]] = {}
-
-
-class CTRModel(nn.Module):
-    """Base of the CTR backbones: the feature embedding, the loss with contrast, the hooks."""
+class FeatureModel(nn.Module):
+    """What CTR models and rerankers share: a typed config checked at construction, the feature
+    embedding with the text adapter, Eq. 4's loss with contrast, the user hook, and a registry per
+    kind (each kind's base sets ``registry``; a subclass with a ``name`` is registered there)."""
 
     name: ClassVar[str] = ""
-    config_class: ClassVar[type[CTRConfig]] = CTRConfig
+    config_class: ClassVar[type[BackboneConfig]] = BackboneConfig
+    registry: ClassVar[dict[str, type[FeatureModel]]] = {}
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
         if cls.name:
-            CTR_MODELS[cls.name] = cls
+            cls.registry[cls.name] = cls
 
-    def __init__(self, spec: FeatureSpec, config: CTRConfig | None = None):
+    def __init__(self, spec: FeatureSpec, config: BackboneConfig | None = None):
         super().__init__()
         config = self.config_class() if config is None else config
         if not isinstance(config, self.config_class):
@@ -114,6 +114,34 @@ class CTRModel(nn.Module):
         self.spec, self.config = spec, config
         self.text_on = config.use_text and spec.text_dim > 0
         self.features = FeatureEmbedding(spec, config.embedding_dim, self.text_on, config.adapter_hidden)
+
+    def task_loss(self, batch: Any) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
+
+    def loss(self, batch: Any, partners: Any = None) -> dict[str, torch.Tensor]:
+        """Eq. 4: task loss + w * (l_uu + l_ii) when ``partners`` (the SWING positives) are given."""
+        return with_contrast(self.task_loss(batch), self, batch, partners, self.config.contrast_weight,
+                             self.config.temperature, self.config.contrast_reduction)
+
+    def user_representation(self, batch: Any) -> torch.Tensor:
+        """(B, D): adapted user text (ID embedding when text is off)."""
+        return self.features.user_representation(batch.users, batch.user_text)
+
+
+def registered_class(registry: dict[str, type[FeatureModel]], name: str, kind: str) -> type[FeatureModel]:
+    if name not in registry:
+        raise UnknownModelError(f"No {kind} '{name}'; available: {', '.join(sorted(registry))}.")
+    return registry[name]
+
+
+CTR_MODELS: dict[str, type[CTRModel]] = {}
+
+
+class CTRModel(FeatureModel):
+    """Base of the CTR backbones: logits per (user, target item) sample, BCE by default."""
+
+    config_class: ClassVar[type[CTRConfig]] = CTRConfig
+    registry: ClassVar[dict[str, type[CTRModel]]] = CTR_MODELS
 
     def forward(self, batch: CTRBatch) -> torch.Tensor:
         """Logits, (B,)."""
@@ -124,18 +152,9 @@ class CTRModel(nn.Module):
         bce = F.binary_cross_entropy_with_logits(self(batch), batch.labels.float())
         return {"bce": bce, "task": bce}
 
-    def loss(self, batch: CTRBatch, partners: CTRBatch | None = None) -> dict[str, torch.Tensor]:
-        """Eq. 4: task loss + w * (l_uu + l_ii) when ``partners`` (the SWING positives) are given."""
-        return with_contrast(self.task_loss(batch), self, batch, partners, self.config.contrast_weight,
-                             self.config.temperature, self.config.contrast_reduction)
-
     def predict(self, batch: CTRBatch) -> torch.Tensor:
         """Click probabilities, (B,)."""
         return torch.sigmoid(self(batch))
-
-    def user_representation(self, batch: CTRBatch) -> torch.Tensor:
-        """(B, D): adapted user text (ID embedding when text is off)."""
-        return self.features.user_representation(batch.users, batch.user_text)
 
     def item_representation(self, batch: CTRBatch) -> torch.Tensor:
         """(B, D): adapted target-item text (ID embedding when text is off)."""
@@ -151,9 +170,7 @@ class CTRModel(nn.Module):
 def ctr_model_class(name: str) -> type[CTRModel]:
     import recommender.ctr.models  # noqa: F401  (registers every CTR model)
 
-    if name not in CTR_MODELS:
-        raise UnknownModelError(f"No CTR model '{name}'; available: {', '.join(sorted(CTR_MODELS))}.")
-    return CTR_MODELS[name]
+    return registered_class(CTR_MODELS, name, "CTR model")
 
 
 def build_ctr_model(name: str, spec: FeatureSpec, **overrides: Any) -> CTRModel:
