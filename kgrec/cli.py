@@ -191,6 +191,7 @@ from kgrec.cli_ingest import register as _register_ingest  # noqa: E402
 from kgrec.cli_interests import register as _register_interests  # noqa: E402
 from kgrec.cli_knowledge import register as _register_knowledge  # noqa: E402
 from kgrec.cli_llm import register as _register_llm  # noqa: E402
+from kgrec.cli_query import register as _register_query  # noqa: E402
 from kgrec.cli_split import register as _register_split  # noqa: E402
 from kgrec.cli_text import register as _register_text  # noqa: E402
 from kgrec.cli_train import register as _register_training  # noqa: E402
@@ -206,6 +207,7 @@ _register_infer(_register_interests(main, _store), _store)
 _register_training(main, _store)
 _register_text(main, _store)
 _register_ctr(main, _store)
+_register_query(main, _store)
 
 if __name__ == "__main__":
     main()

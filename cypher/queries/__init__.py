@@ -1,0 +1,1 @@
+"""Cypher files: the named inspection queries behind `kgrec query` (one header comment each)."""

@@ -1,0 +1,28 @@
+// compare_recommendations: two models' stored top-K for one user, rank by rank, with their overlap.
+// Parameters: $dataset: string, $user: int, $model_a: string, $model_b: string, $k: int = 10
+// Returns: rank, item_a, score_a, item_b, score_b, a_in_b, b_in_a, overlap
+// a_in_b: item_a is also in model B's top-K; overlap: items in both top-K lists (same on every row).
+// :param dataset => 'dbbook2014'
+// :param user => 0
+// :param model_a => 'cikgrec'
+// :param model_b => 'bprmf'
+// :param k => 10
+MATCH (u:User {dataset: $dataset, id: $user})
+CALL (u) {
+  OPTIONAL MATCH (u)-[r:RECOMMENDED {model: $model_a}]->(i:Item)
+  WHERE r.rank <= $k
+  RETURN collect(CASE WHEN r IS NULL THEN null ELSE {rank: r.rank, item: i.id, score: r.score} END) AS a
+}
+CALL (u) {
+  OPTIONAL MATCH (u)-[r:RECOMMENDED {model: $model_b}]->(i:Item)
+  WHERE r.rank <= $k
+  RETURN collect(CASE WHEN r IS NULL THEN null ELSE {rank: r.rank, item: i.id, score: r.score} END) AS b
+}
+WITH a, b, [x IN a | x.item] AS items_a, [y IN b | y.item] AS items_b
+WITH a, b, items_a, items_b, size([x IN items_a WHERE x IN items_b]) AS overlap
+UNWIND range(1, $k) AS rank
+WITH rank, items_a, items_b, overlap, [x IN a WHERE x.rank = rank][0] AS ra, [y IN b WHERE y.rank = rank][0] AS rb
+WHERE ra IS NOT NULL OR rb IS NOT NULL
+RETURN rank, ra.item AS item_a, ra.score AS score_a, rb.item AS item_b, rb.score AS score_b,
+       ra.item IN items_b AS a_in_b, rb.item IN items_a AS b_in_a, overlap
+ORDER BY rank
