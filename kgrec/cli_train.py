@@ -22,8 +22,13 @@ def _choice(name: str) -> click.Choice:
     return click.Choice(CHOICES[name])
 
 
+# display order of every kind's metrics: ranking (Recall/NDCG@20/50/100), CTR, then rerank lists
+METRIC_ORDER = (*(m for k in (20, 50, 100) for m in (f"recall@{k}", f"ndcg@{k}")), "auc", "logloss",
+                *(m for k in (3, 7) for m in (f"ndcg@{k}", f"map@{k}")))
+
+
 def _ordered(names: Any) -> list[str]:
-    return [m for k in (20, 50, 100) for m in (f"recall@{k}", f"ndcg@{k}") if m in names]
+    return [m for m in METRIC_ORDER if m in names]
 
 
 def _format_summary(summary: dict[str, dict[str, float]]) -> str:
@@ -158,7 +163,9 @@ def register(main: click.Group, store_factory) -> None:
             click.echo(json.dumps(runs, indent=2))
             return
         for run in runs:
-            click.echo(f"{run['run_id']}  {run['finished']}  {_format_summary(run['metrics']['test_mean_std'])}")
+            metrics = run["metrics"]
+            kind = f"{metrics.get('kind', 'ranking')}, {metrics.get('protocol', 'valid')}"
+            click.echo(f"{run['run_id']}  {run['finished']}  ({kind})  {_format_summary(metrics['test_mean_std'])}")
 
     @main.command("recommend")
     @click.option("--dataset", required=True)

@@ -157,3 +157,11 @@ def test_cli_train_ctr_prints_metrics_and_refuses_missing_text(store, loaded, cl
     assert "test  auc" in done.output and "logloss" in done.output
     refused = runner.invoke(main, [*base, "--text", "absent"], env=cli_env)
     assert refused.exit_code == 2 and "kgrec text encode" in refused.output
+
+
+def test_evaluate_lists_ctr_runs_with_their_metrics(store, loaded, cli_env) -> None:
+    outcome = train_ctr(store, loaded, "deepfm", seeds=[3], k=2, **TINY_CTR)
+    listed = CliRunner().invoke(main, ["evaluate", "--dataset", loaded], env=cli_env)
+    assert listed.exit_code == 0, listed.output
+    line = next(row for row in listed.output.splitlines() if row.startswith(outcome.run_id))
+    assert "(ctr, valid)" in line and "auc" in line and "logloss" in line
