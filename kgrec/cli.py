@@ -160,6 +160,34 @@ def db_drop(ctx: click.Context, dataset: str, yes: bool) -> None:
     click.echo(f"Dropped dataset '{dataset}'.")
 
 
+@db.command("check")
+@click.option("--dataset", required=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--strict", is_flag=True, help="Exit 1 when any error-severity check finds something.")
+@click.option("--examples", type=click.IntRange(0, 100), default=5, show_default=True,
+              help="Examples shown per check.")
+@click.option("--max-items", type=click.IntRange(1), default=1, show_default=True,
+              help="An entity linked to more items than this is reported.")
+@click.pass_context
+def db_check(ctx: click.Context, dataset: str, as_json: bool, strict: bool, examples: int,
+             max_items: int) -> None:
+    """KG quality checks (cypher/checks/*.cypher): counts with examples."""
+    from kg_store.checks import has_errors, run_checks
+
+    results = run_checks(_store(ctx), dataset, examples=examples, max_items=max_items)
+    if as_json:
+        _echo_json({"dataset": dataset, "checks": [r.as_dict() for r in results]})
+    else:
+        click.echo(f"KG checks for dataset {dataset}")
+        for r in results:
+            mark = "ok" if r.count == 0 else r.severity.upper()
+            click.echo(f"  [{mark:<7}] {r.name}: {r.count:,}  ({r.description})")
+            for example in r.examples:
+                click.echo("             " + json.dumps(example, sort_keys=True, default=str))
+    if strict and has_errors(results):
+        sys.exit(1)
+
+
 # -- demo ------------------------------------------------------------------------------------------
 @main.command("demo")
 @click.option("--dataset", "name", default="dbbook2014", show_default=True,
@@ -186,6 +214,7 @@ from kgrec.cli_ctr import register as _register_ctr  # noqa: E402
 from kgrec.cli_data import register as _register_data  # noqa: E402
 from kgrec.cli_enrich import register as _register_enrich  # noqa: E402
 from kgrec.cli_enrich import register_infer as _register_infer  # noqa: E402
+from kgrec.cli_explain import register as _register_explain  # noqa: E402
 from kgrec.cli_export import register as _register_export  # noqa: E402
 from kgrec.cli_ingest import register as _register_ingest  # noqa: E402
 from kgrec.cli_interests import register as _register_interests  # noqa: E402
@@ -208,6 +237,7 @@ _register_training(main, _store)
 _register_text(main, _store)
 _register_ctr(main, _store)
 _register_query(main, _store)
+_register_explain(main, _store)
 
 if __name__ == "__main__":
     main()

@@ -1,0 +1,1 @@
+"""Cypher files: KG quality checks run by ``kgrec db check`` (kg_store/checks.py)."""
