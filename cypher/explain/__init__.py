@@ -1,0 +1,1 @@
+"""Cypher files: the explanation paths behind `kgrec explain` (user, item -> why)."""

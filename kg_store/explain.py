@@ -1,0 +1,168 @@
+"""Why an item may suit a user: the best explanation paths through the graph, in words.
+
+Three kinds of path lead from user ``U`` to item ``I`` (Cypher in ``cypher/explain/``):
+
+* ``interest``: U -HAS_INTEREST-> interest <-HAS_INTEREST- peer -INTERACTED-> I;
+  score = edge weight (1.0 when unset) x 1 / ln(2 + interest size), size = the interest's members.
+* ``kg``: U -INTERACTED-> seen item -LINKED_TO-> entity -[r1]- shared entity -[r2]- entity
+  <-LINKED_TO- I; score = 1 / ln(2 + degree of the shared entity), degree = its KG edges.
+* ``collaborative``: U -INTERACTED-> seen item <-INTERACTED- peer -INTERACTED-> I;
+  score = 1 / ln(2 + peer degree), degree = the distinct items the peer interacted with.
+
+Rare interests, specific entities and selective peers count most. Each kind's aggregate is
+the sum of its path scores (over at most ``max_paths`` best paths per kind). Paths read with
+titles: ``Item.title``, ``Entity.name`` or the local name of ``Entity.uri``, an interest's
+label, or for an unlabelled interest its best-known member items (the items most of its
+members interacted with).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from kg_store.connection import GraphStore
+from kg_store.datasets import dataset_info
+from kg_store.errors import KgrecError, UnknownUserError
+from kg_store.interest_sets import require_interest_set
+
+KINDS = ("interest", "kg", "collaborative")
+
+
+class UnknownItemError(KgrecError):
+    """The named item is not in the dataset."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class ExplainedPath:
+    kind: str
+    score: float
+    text: str
+    steps: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class KindSummary:
+    paths: int
+    score: float
+    truncated: bool = False
+
+
+@dataclass
+class Explanation:
+    dataset: str
+    user: int
+    item: int
+    item_title: str
+    paths: list[ExplainedPath]
+    summary: dict[str, KindSummary] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def headline(self) -> str:
+        parts = [f"{s.paths}{'+' if s.truncated else ''} {kind} path{'s' if s.paths != 1 else ''} "
+                 f"(score {s.score:.3f})" for kind, s in self.summary.items()]
+        return f"Why {self.item_title} for user {self.user}: " + ", ".join(parts) + "."
+
+    def render(self) -> str:
+        lines = [self.headline()]
+        if not self.paths:
+            lines.append("No path links this user to this item.")
+        for rank, path in enumerate(self.paths, 1):
+            lines.append(f"{rank}. [{path.kind} {path.score:.3f}] {path.text}")
+        return "\n".join(lines)
+
+
+def item_name(item: int, title: str | None) -> str:
+    """``"Title"`` when the item has one, else ``item <id>``."""
+    return f'"{title}"' if title else f"item {item}"
+
+
+def entity_name(entity: int, name: str | None, uri: str | None) -> str:
+    """The entity's name, else the local name of its URI (underscores as spaces), else ``entity <id>``."""
+    if name:
+        return name
+    if uri:
+        local = uri.rstrip("/").rsplit("/", 1)[-1].rsplit("#", 1)[-1].replace("_", " ").strip()
+        if local:
+            return local
+    return f"entity {entity}"
+
+
+def interest_name(set_name: str, interest: int, label: str | None, items: list[dict[str, Any]]) -> str:
+    """The interest's label, else its best-known member items."""
+    if label:
+        return f'interest "{label}"'
+    if items:
+        return f"interest {set_name}/{interest} (members read " + \
+            ", ".join(item_name(i["id"], i["title"]) for i in items) + ")"
+    return f"interest {set_name}/{interest}"
+
+
+def explain(store: GraphStore, dataset: str, user: int, item: int, set: str | None = None,  # noqa: A002
+            top: int = 5, max_paths: int = 5000, member_items: int = 3) -> Explanation:
+    """The ``top`` best paths from ``user`` to ``item`` over all kinds, plus per-kind aggregates.
+
+    Raises ``UnknownDatasetError``, ``UnknownUserError`` or ``UnknownItemError`` (exit 2 for the
+    latter two) and an interest-set error when ``set`` names no set of the dataset.
+    """
+    dataset_info(store, dataset)
+    if set is not None:
+        require_interest_set(store, dataset, set)
+    [ends] = store.read("explain/endpoints", dataset=dataset, user=user, item=item)
+    if not ends["user_found"]:
+        raise UnknownUserError(f"Dataset '{dataset}' has no user {user}.")
+    if not ends["item_found"]:
+        raise UnknownItemError(f"Dataset '{dataset}' has no item {item}.")
+    target = item_name(item, ends["title"])
+    params = {"dataset": dataset, "user": user, "item": item, "limit": max_paths}
+    rows = {
+        "interest": store.read("explain/interest_paths", set=set, **params),
+        "kg": store.read("explain/kg_paths", **params),
+        "collaborative": store.read("explain/collaborative_paths", **params),
+    }
+    unlabelled = sorted({(r["set"], r["interest"]) for r in rows["interest"] if not r["label"]})
+    members: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    if unlabelled:
+        found = store.read("explain/interest_items", dataset=dataset, per_interest=member_items,
+                           interests=[list(key) for key in unlabelled])
+        members = {(r["set"], r["interest"]): r["items"] for r in found}
+
+    me = f"user {user}"
+    paths: list[ExplainedPath] = []
+    for r in rows["interest"]:
+        name = interest_name(r["set"], r["interest"], r["label"], members.get((r["set"], r["interest"]), []))
+        paths.append(ExplainedPath("interest", r["score"], f"{me} → {name} → user {r['peer']} → {target}", [
+            {"node": "User", "id": user, "name": me},
+            {"node": "Interest", "set": r["set"], "id": r["interest"], "name": name, "size": r["size"],
+             "weight": r["weight"]},
+            {"node": "User", "id": r["peer"], "name": f"user {r['peer']}"},
+            {"node": "Item", "id": item, "name": target}]))
+    for r in rows["kg"]:
+        seen = item_name(r["seen"], r["seen_title"])
+        via = entity_name(r["via"], r["via_name"], r["via_uri"])
+        left = f"-[{r['rel1']}]->" if r["rel1_out"] else f"<-[{r['rel1']}]-"
+        right = f"-[{r['rel2']}]->" if r["rel2_out"] else f"<-[{r['rel2']}]-"
+        paths.append(ExplainedPath("kg", r["score"], f"{me} → {seen} {left} {via} {right} {target}", [
+            {"node": "User", "id": user, "name": me},
+            {"node": "Item", "id": r["seen"], "name": seen},
+            {"node": "Entity", "id": r["via"], "name": via, "degree": r["degree"],
+             "relations": [r["rel1"], r["rel2"]]},
+            {"node": "Item", "id": item, "name": target}]))
+    for r in rows["collaborative"]:
+        seen = item_name(r["seen"], r["seen_title"])
+        paths.append(ExplainedPath("collaborative", r["score"],
+                                   f"{me} → {seen} ← user {r['peer']} → {target}", [
+            {"node": "User", "id": user, "name": me},
+            {"node": "Item", "id": r["seen"], "name": seen},
+            {"node": "User", "id": r["peer"], "name": f"user {r['peer']}", "degree": r["degree"]},
+            {"node": "Item", "id": item, "name": target}]))
+
+    summary = {kind: KindSummary(paths=len(rows[kind]), score=sum(r["score"] for r in rows[kind]),
+                                 truncated=len(rows[kind]) >= max_paths) for kind in KINDS}
+    paths.sort(key=lambda p: (-p.score, KINDS.index(p.kind), p.text))
+    return Explanation(dataset=dataset, user=user, item=item, item_title=target,
+                       paths=paths[:top], summary=summary)
