@@ -215,7 +215,6 @@ from kgrec.cli_data import register as _register_data  # noqa: E402
 from kgrec.cli_enrich import register as _register_enrich  # noqa: E402
 from kgrec.cli_enrich import register_infer as _register_infer  # noqa: E402
 from kgrec.cli_explain import register as _register_explain  # noqa: E402
-from kgrec.cli_explain import register as _register_explain  # noqa: E402
 from kgrec.cli_export import register as _register_export  # noqa: E402
 from kgrec.cli_ingest import register as _register_ingest  # noqa: E402
 from kgrec.cli_interests import register as _register_interests  # noqa: E402
@@ -238,7 +237,6 @@ _register_training(main, _store)
 _register_text(main, _store)
 _register_ctr(main, _store)
 _register_query(main, _store)
-_register_explain(main, _store)
 _register_explain(main, _store)
 
 if __name__ == "__main__":
