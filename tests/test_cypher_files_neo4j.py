@@ -1,8 +1,9 @@
 """Every Cypher file parses and plans on the real Neo4j, and every name product code loads exists.
 
-EXPLAIN plans without running, so nothing is written. Skipped: files whose first statement is a
-schema or admin command (CREATE/DROP CONSTRAINT|INDEX, SHOW ...) or a ``CALL db.*`` procedure,
-which Neo4j refuses to EXPLAIN.
+EXPLAIN plans without running, so nothing is written. Files whose first statement is a schema or
+admin command (CREATE/DROP CONSTRAINT|INDEX, SHOW ...) or a ``CALL db.*`` procedure, which Neo4j
+refuses to EXPLAIN, are not planned; a separate test pins exactly which files those are, so a new
+file cannot slip out of the check unnoticed.
 """
 
 from __future__ import annotations
@@ -26,11 +27,19 @@ def _first_statement(path: Path) -> str:
     return split_statements(path.read_text(encoding="utf-8"))[0]
 
 
-@pytest.mark.parametrize("path", FILES, ids=lambda p: str(p.relative_to(ROOT / "cypher")))
+ADMIN = [p for p in FILES if SCHEMA.match(_first_statement(p))]
+PLANNED = [p for p in FILES if p not in ADMIN]
+EXPECTED_ADMIN = {"schema.cypher", "knowledge/schema.cypher", "knowledge/wiki_schema.cypher",
+                  "text/create_vector_index.cypher", "text/drop_vector_index.cypher", "store/await_indexes.cypher",
+                  "text/vector_index.cypher", "text/nearest.cypher"}
+
+
+def test_only_schema_and_admin_files_are_left_unplanned() -> None:
+    assert {str(p.relative_to(ROOT / "cypher")) for p in ADMIN} == EXPECTED_ADMIN
+
+
+@pytest.mark.parametrize("path", PLANNED, ids=lambda p: str(p.relative_to(ROOT / "cypher")))
 def test_file_explains(store, path: Path) -> None:
-    statement = _first_statement(path)
-    if SCHEMA.match(statement):
-        pytest.skip("schema/admin command: EXPLAIN cannot take it")
     for stmt in split_statements(path.read_text(encoding="utf-8")):
         with store.session() as session:
             session.run("EXPLAIN " + stmt).consume()
