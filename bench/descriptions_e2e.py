@@ -45,12 +45,13 @@ import re
 import sys
 import time
 from collections import Counter, defaultdict
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+from bench.jsonl_results import append_result  # noqa: E402
+
 RESULTS = REPO / "bench" / "results" / "descriptions_e2e.jsonl"
 CACHE_DIR = REPO / "bench" / "results" / "llm_cache"  # answers carried between sessions (JSONL)
 IMDB = REPO.parent / "shared" / "data" / "ml-100k-imdb-details" / "movielens100k_details.json"
@@ -67,11 +68,7 @@ _GENRE_WORDS = {"Sci-Fi": "science fiction", "Film-Noir": "film noir", "Children
 
 
 def _append(row: dict) -> None:
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    row = {"date": datetime.now(UTC).isoformat(timespec="seconds"), **row}
-    with RESULTS.open("a", encoding="utf-8") as handle:
-        handle.write(json.dumps(row, default=str) + "\n")
-    print(json.dumps(row, default=str), flush=True)
+    append_result(RESULTS, row)
 
 
 # -- step 1: IMDb details ------------------------------------------------------------------------

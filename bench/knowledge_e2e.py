@@ -15,24 +15,20 @@ Uses the server that ``kgrec`` connects to (``NEO4J_URI`` or the local one: ``kg
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+from bench.jsonl_results import append_result  # noqa: E402
+
 RESULTS = REPO / "bench" / "results" / "knowledge_e2e.jsonl"
 CACHE_DIR = REPO / "bench" / "results" / "llm_cache"  # answers carried between sessions (JSONL)
 
 
 def _append(row: dict) -> None:
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    row = {"date": datetime.now(UTC).isoformat(timespec="seconds"), **row}
-    with RESULTS.open("a", encoding="utf-8") as handle:
-        handle.write(json.dumps(row, default=str) + "\n")
-    print(json.dumps(row, default=str), flush=True)
+    append_result(RESULTS, row)
 
 
 def _infer(store, args) -> None:

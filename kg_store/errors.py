@@ -103,6 +103,12 @@ class UnknownUserError(KgrecError):
     exit_code = 2
 
 
+class UnknownItemError(KgrecError):
+    """The named item is not in the dataset."""
+
+    exit_code = 2
+
+
 class LLMError(KgrecError):
     """A language-model backend failed, or was asked for something it cannot do."""
 

@@ -23,16 +23,10 @@ from typing import Any
 
 from kg_store.connection import GraphStore
 from kg_store.datasets import dataset_info
-from kg_store.errors import KgrecError, UnknownUserError
+from kg_store.errors import UnknownItemError, UnknownUserError
 from kg_store.interest_sets import require_interest_set
 
 KINDS = ("interest", "kg", "collaborative")
-
-
-class UnknownItemError(KgrecError):
-    """The named item is not in the dataset."""
-
-    exit_code = 2
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,8 @@ import pytest
 from click.testing import CliRunner
 
 from kg_store.cypher_files import load_query
-from kg_store.errors import UnknownUserError
-from kg_store.explain import UnknownItemError, explain
+from kg_store.errors import UnknownItemError, UnknownUserError
+from kg_store.explain import explain
 from kgrec import api, cli_explain
 from kgrec.cli import KgrecGroup
 
