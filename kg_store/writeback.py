@@ -2,7 +2,8 @@
 
 ``(:User)-[:RECOMMENDED {score, rank, model, run_id}]->(:Item)`` replaces the same model's
 previous edges user by user (delete + create in one transaction per batch), so readers never see
-a user with two runs mixed; ``(:TrainingRun)`` keeps the config and metrics as JSON text.
+a user with two runs mixed; ``(:TrainingRun)`` keeps the config and metrics as JSON text, and where
+the run's model file and vectors are (``kg_store.embeddings`` writes the vectors).
 """
 
 from __future__ import annotations
@@ -46,12 +47,15 @@ def write_recommendations(store: GraphStore, dataset: str, model: str, run_id: s
 
 
 def save_training_run(store: GraphStore, dataset: str, model: str, run_id: str, config: dict[str, Any],
-                      metrics: dict[str, Any], started: datetime, finished: datetime | None = None) -> None:
+                      metrics: dict[str, Any], started: datetime, finished: datetime | None = None,
+                      artifacts: dict[str, str | int] | None = None) -> None:
+    """``artifacts``: scalar properties saying where the run's model and vectors live (``model_path``,
+    ``model_sha256``, ``embedding_property`` ...), so a process that sees only the graph can find them."""
     finished = finished or datetime.now(UTC)
     store.write("recommend/save_training_run", dataset=dataset, model=model, run_id=run_id,
                 config=json.dumps(config, sort_keys=True, default=str),
                 metrics=json.dumps(metrics, sort_keys=True, default=str),
-                started=started.isoformat(), finished=finished.isoformat())
+                started=started.isoformat(), finished=finished.isoformat(), artifacts=dict(artifacts or {}))
 
 
 def require_user(store: GraphStore, dataset: str, user: int) -> None:

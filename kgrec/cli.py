@@ -221,6 +221,7 @@ from kgrec.cli_interests import register as _register_interests  # noqa: E402
 from kgrec.cli_knowledge import register as _register_knowledge  # noqa: E402
 from kgrec.cli_llm import register as _register_llm  # noqa: E402
 from kgrec.cli_query import register as _register_query  # noqa: E402
+from kgrec.cli_serve import register as _register_serve  # noqa: E402
 from kgrec.cli_split import register as _register_split  # noqa: E402
 from kgrec.cli_text import register as _register_text  # noqa: E402
 from kgrec.cli_train import register as _register_training  # noqa: E402
@@ -238,6 +239,7 @@ _register_text(main, _store)
 _register_ctr(main, _store)
 _register_query(main, _store)
 _register_explain(main, _store)
+_register_serve(main)
 
 if __name__ == "__main__":
     main()

@@ -3,7 +3,8 @@
 Flow: export the dataset's subgraph (cached by graph version) -> ``RecData`` with a validation
 split carved from train -> ``train_model`` under the configured protocol (``valid``, ``refit`` or
 ``test-selected``; checkpoints under the cache, so a killed run resumes) -> test metrics, mean and
-std over seeds -> top-K per user and a ``TrainingRun`` node written back.
+std over seeds -> top-K per user, final user and item vectors (``kg_store.embeddings``) and a
+``TrainingRun`` node (with the saved model's path and sha256) written back.
 
 Each run's validation pairs are saved in original ids (``user<TAB>item`` after a header line) as
 ``valid_split.tsv`` beside its checkpoints and as ``models/<run_id>.valid.tsv`` beside the saved
@@ -14,6 +15,7 @@ after a header line) with everything the run trained or validated on masked, to 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from dataclasses import dataclass, field
@@ -25,6 +27,7 @@ import numpy as np
 import torch
 
 from kg_store.connection import GraphStore
+from kg_store.embeddings import EMBEDDING_PROPERTIES, write_embeddings
 from kg_store.export import export_dataset
 from kg_store.graph_export import GraphExport
 from kg_store.interest_sets import AUTHORS_SET, require_interest_set
@@ -157,8 +160,33 @@ def train_and_write(store: GraphStore, dataset: str, model: str, seeds: list[int
         items, scores = top_k(best.result.model, best.data, k)
         outcome.recommendations_written = write_recommendations(
             store, dataset, model, run_id, export.user_ids, export.item_ids, items, scores, progress)
-        save_training_run(store, dataset, model, run_id, best.config, outcome.metrics(), started)
+        artifacts = {"model_path": str(path), "model_sha256": file_sha256(path),
+                     **_write_vectors(store, export, dataset, model, run_id, best.result.model, outcome, progress)}
+        save_training_run(store, dataset, model, run_id, best.config, outcome.metrics(), started, artifacts=artifacts)
     return outcome
+
+
+def _write_vectors(store: GraphStore, export: GraphExport, dataset: str, model: str, run_id: str,
+                   trained: RankingModel, outcome: TrainingOutcome, progress: Progress) -> dict[str, str | int]:
+    """Final user and item vectors onto the nodes (models in the allow-list only); TrainingRun properties."""
+    if model not in EMBEDDING_PROPERTIES:
+        return {}
+    trained.eval()
+    with torch.no_grad():
+        users, items = (t.detach().cpu().numpy() for t in trained.final_embeddings())
+    report = write_embeddings(store, dataset, model, run_id, export.user_ids, export.item_ids, users, items, progress)
+    outcome.notes.extend(report.notes)
+    return {"embedding_property": report.property, "embedding_dim": report.dimensions,
+            "embedding_users": report.users, "embedding_items": report.items}
+
+
+def file_sha256(path: Path) -> str:
+    """Hex sha256 of a file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _save_model(run_id: str, result: TrainResult, model: str, dataset: str, config: dict[str, Any],

@@ -1,0 +1,1 @@
+"""Cypher files: trained models' user and item embeddings kept on the nodes."""

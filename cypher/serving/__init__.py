@@ -1,0 +1,1 @@
+"""Cypher files: what `kgrec serve` reads and writes per request."""

@@ -1,0 +1,143 @@
+"""The HTTP API: routes, bearer-token check and JSON errors (never a stack trace).
+
+Routes (all JSON):
+
+* ``GET  /health`` — 200 when Neo4j answers, 503 when not (the server itself stays up);
+* ``GET  /datasets/{dataset}/users/{user}/recommendations?model=&k=`` — stored ``RECOMMENDED`` edges;
+* ``GET  /datasets/{dataset}/users/{user}/explanations/{item}?top=`` — ``kg_store.explain`` paths;
+* ``POST /datasets/{dataset}/cold-start`` — top-K for a new user from stored item vectors.
+
+Errors come back as ``{"error": {"status", "code", "message"}}``.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Path, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException
+
+from kg_store.connection import GraphStore
+from kg_store.errors import KgrecError, StoreError
+from kg_store.explain import explain
+from serving.cold_start import METHOD, cold_start
+from serving.config import ServeConfig
+from serving.errors import InvalidRequestError, UnauthorizedError, status_of
+from serving.registry import ModelRegistry
+from serving.schemas import MODEL_NAME, ColdStartRequest, ColdStartResponse, Health
+
+log = logging.getLogger("kgrec.serve")
+
+Dataset = Annotated[str, Path(min_length=1, max_length=64)]
+Model = Annotated[str, Query(pattern=MODEL_NAME)]
+
+
+def _error(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": {"status": status, "code": code, "message": message}}, status_code=status)
+
+
+def _validation_message(exc: RequestValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path"))
+        parts.append(f"{where or 'request'}: {err.get('msg', 'invalid')}")
+    return "; ".join(parts)
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(KgrecError)
+    async def kgrec_error(_: Request, exc: KgrecError) -> JSONResponse:
+        status, code = status_of(exc)
+        return _error(status, code, str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return _error(422, "invalid_request", _validation_message(exc))
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
+        return _error(exc.status_code, "http_error", str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return _error(500, "internal_error", "Internal error; the server log has the details.")
+
+
+def _auth(config: ServeConfig):
+    """A dependency that checks ``Authorization: Bearer <token>`` when a token is configured."""
+    expected = f"Bearer {config.token}".encode() if config.token else None
+
+    async def check(request: Request) -> None:
+        if expected is None:
+            return
+        given = request.headers.get("authorization", "").encode()
+        if not secrets.compare_digest(given, expected):
+            raise UnauthorizedError("A valid 'Authorization: Bearer <token>' header is required.")
+
+    return check
+
+
+def create_app(store: GraphStore, config: ServeConfig | None = None) -> FastAPI:
+    """The API over ``store``; one registry (latest runs, vectors, response cache) per app."""
+    config = config or ServeConfig()
+    registry = ModelRegistry(store, config)
+    app = FastAPI(title="kgrec", version="1", dependencies=[], openapi_url="/openapi.json")
+    app.state.registry = registry
+    _install_error_handlers(app)
+    guarded = [Depends(_auth(config))]
+
+    @app.get("/health", response_model=Health)
+    def health() -> JSONResponse:
+        try:
+            store.read("serving/ping")
+        except StoreError:
+            return JSONResponse({"status": "degraded", "neo4j": "down"}, status_code=503)
+        return JSONResponse({"status": "ok", "neo4j": "up"})
+
+    @app.get("/datasets/{dataset}/users/{user}/recommendations", dependencies=guarded)
+    async def recommendations(dataset: Dataset, user: int, model: Model = "lightgcn",
+                              k: Annotated[int, Query(ge=1)] = 20) -> Response:
+        _check_k(k, config)
+        run = registry.fresh(dataset, model)
+        body = registry.cached((dataset, model, run.run_id, user, k)) if run else None
+        if body is None:
+            body = await run_in_threadpool(registry.recommendations, dataset, model, user, k)
+        return Response(body, media_type="application/json")
+
+    @app.get("/datasets/{dataset}/users/{user}/explanations/{item}", dependencies=guarded)
+    def explanation(dataset: Dataset, user: int, item: int, top: Annotated[int, Query(ge=1, le=50)] = 5) -> dict:
+        return explain(store, dataset, user, item, top=top).to_dict()
+
+    @app.post("/datasets/{dataset}/cold-start", response_model=ColdStartResponse, dependencies=guarded)
+    def cold_start_user(dataset: Dataset, request: ColdStartRequest) -> ColdStartResponse:
+        if len(request.items) > config.max_items:
+            raise InvalidRequestError(f"items: at most {config.max_items} item ids, got {len(request.items)}.")
+        _check_k(request.k, config)
+        run, index = registry.vectors(dataset, request.model)
+        found = cold_start(index, dataset, request.items, request.k)
+        items = [{"item": int(index.ids[row]), "title": index.title(row), "score": score, "rank": rank}
+                 for rank, (row, score) in enumerate(zip(found.rows, found.scores, strict=True), 1)]
+        user = _persist(store, dataset, request, run.run_id, items) if request.persist else None
+        return ColdStartResponse(dataset=dataset, model=request.model, run_id=run.run_id, method=METHOD,
+                                 user=user, items=items)
+
+    return app
+
+
+def _check_k(k: int, config: ServeConfig) -> None:
+    if k > config.max_k:
+        raise InvalidRequestError(f"k: at most {config.max_k}, got {k}.")
+
+
+def _persist(store: GraphStore, dataset: str, request: ColdStartRequest, run_id: str, items: list[dict]) -> int:
+    """Keep the new user in the graph: train interactions with its items, and its top-K."""
+    [row] = store.write("serving/persist_cold_start_user", dataset=dataset, model=request.model, run_id=run_id,
+                        items=sorted(set(request.items)),
+                        recommendations=[[i["item"], i["score"], i["rank"]] for i in items])
+    return int(row["user"])

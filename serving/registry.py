@@ -1,0 +1,136 @@
+"""What one serving process keeps in memory: the latest run per (dataset, model), its item vectors and
+recent recommendation responses.
+
+The latest ``TrainingRun`` is looked up at most every ``reload_check_seconds``; when a newer run
+appears its vectors are loaded once (lazily, on the first cold start) and responses cached under the
+old run id stop matching. Responses are cached as JSON bytes, so a repeated read costs no Neo4j query.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+from kg_store.connection import GraphStore
+from kg_store.embeddings import load_item_vectors
+from kg_store.errors import UnknownDatasetError, UnknownUserError
+from kg_store.graph_model import check_dataset_name
+from serving.cold_start import ItemIndex
+from serving.config import ServeConfig
+from serving.errors import NoRunError, NoVectorsError
+
+
+@dataclass
+class RunInfo:
+    run_id: str
+    finished: str | None
+    embedding_property: str | None
+    model_path: str | None = None
+    model_sha256: str | None = None
+
+
+@dataclass
+class _Entry:
+    checked: float
+    dataset_found: bool
+    run: RunInfo | None
+    vectors: ItemIndex | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class ModelRegistry:
+    """Latest runs, item vectors and cached responses of one process; safe to share between threads."""
+
+    def __init__(self, store: GraphStore, config: ServeConfig):
+        self.store = store
+        self.config = config
+        self._entries: dict[tuple[str, str], _Entry] = {}
+        self._lock = threading.Lock()
+        self._responses: OrderedDict[tuple, bytes] = OrderedDict()
+        self.loads = 0                      # item-vector loads so far (tests check "once per run")
+
+    # -- runs ---------------------------------------------------------------------------------------
+    def fresh(self, dataset: str, model: str) -> RunInfo | None:
+        """The run known without asking Neo4j, when checked recently enough; else None."""
+        entry = self._entries.get((dataset, model))
+        if entry is None or time.monotonic() - entry.checked > self.config.reload_check_seconds:
+            return None
+        return self._require(dataset, model, entry)
+
+    def run(self, dataset: str, model: str) -> RunInfo:
+        """The latest run of ``model`` on ``dataset``; raises for an unknown dataset or a model with no run."""
+        return self.fresh(dataset, model) or self._refresh(dataset, model)
+
+    def _refresh(self, dataset: str, model: str) -> RunInfo:
+        check_dataset_name(dataset)
+        [row] = self.store.read("serving/latest_run", dataset=dataset, model=model)
+        run = _run_info(row["runs"][0]) if row["runs"] else None
+        with self._lock:
+            old = self._entries.get((dataset, model))
+            entry = _Entry(time.monotonic(), row["dataset_found"], run)
+            if old is not None and old.run is not None and run is not None and old.run.run_id == run.run_id:
+                entry.vectors, entry.lock = old.vectors, old.lock
+            self._entries[(dataset, model)] = entry
+        return self._require(dataset, model, entry)
+
+    @staticmethod
+    def _require(dataset: str, model: str, entry: _Entry) -> RunInfo:
+        if not entry.dataset_found:
+            raise UnknownDatasetError(f"Dataset '{dataset}' is not in the graph.")
+        if entry.run is None:
+            raise NoRunError(f"Dataset '{dataset}' has no training run of model '{model}'; train one first.")
+        return entry.run
+
+    # -- item vectors -------------------------------------------------------------------------------
+    def vectors(self, dataset: str, model: str) -> tuple[RunInfo, ItemIndex]:
+        """The latest run's item vectors, loaded from the graph once per run and process."""
+        run = self.run(dataset, model)
+        entry = self._entries[(dataset, model)]
+        with entry.lock:
+            if entry.vectors is None:
+                if not run.embedding_property:
+                    raise NoVectorsError(f"Run '{run.run_id}' stored no vectors; retrain '{model}' to cold-start.")
+                entry.vectors = ItemIndex(load_item_vectors(self.store, dataset, model, run.run_id))
+                self.loads += 1
+        if not len(entry.vectors):
+            raise NoVectorsError(f"Run '{run.run_id}' left no item vectors in the graph; retrain '{model}'.")
+        return run, entry.vectors
+
+    # -- recommendations ------------------------------------------------------------------------------
+    def cached(self, key: tuple) -> bytes | None:
+        body = self._responses.get(key)
+        if body is not None:
+            with self._lock:
+                if key in self._responses:
+                    self._responses.move_to_end(key)
+        return body
+
+    def recommendations(self, dataset: str, model: str, user: int, k: int) -> bytes:
+        """The user's stored top-``k`` of the latest run as a JSON body; read from Neo4j on a cache miss."""
+        run = self.run(dataset, model)
+        key = (dataset, model, run.run_id, user, k)
+        body = self.cached(key)
+        if body is not None:
+            return body
+        [row] = self.store.read("serving/user_recommendations", dataset=dataset, user=user, model=model, limit=k)
+        if not row["user_found"]:
+            raise UnknownUserError(f"Dataset '{dataset}' has no user {user}.")
+        body = json.dumps({"dataset": dataset, "user": user, "model": model, "run_id": run.run_id,
+                           "items": row["items"]}).encode()
+        self._remember(key, body)
+        return body
+
+    def _remember(self, key: tuple, body: bytes) -> None:
+        with self._lock:
+            self._responses[key] = body
+            while len(self._responses) > self.config.cache_entries:
+                self._responses.popitem(last=False)
+
+
+def _run_info(row: dict[str, Any]) -> RunInfo:
+    return RunInfo(run_id=row["run_id"], finished=row["finished"], embedding_property=row["embedding_property"],
+                   model_path=row["model_path"], model_sha256=row["model_sha256"])
