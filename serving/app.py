@@ -28,6 +28,7 @@ from kg_store.explain import explain
 from serving.cold_start import METHOD, cold_start
 from serving.config import ServeConfig
 from serving.errors import InvalidRequestError, UnauthorizedError, status_of
+from serving.fast_path import CachedReads
 from serving.registry import ModelRegistry
 from serving.schemas import MODEL_NAME, ColdStartRequest, ColdStartResponse, Health
 
@@ -83,14 +84,18 @@ def _auth(config: ServeConfig):
     return check
 
 
-def create_app(store: GraphStore, config: ServeConfig | None = None) -> FastAPI:
-    """The API over ``store``; one registry (latest runs, vectors, response cache) per app."""
+def create_app(store: GraphStore, config: ServeConfig | None = None) -> CachedReads:
+    """The API over ``store``; one registry (latest runs, vectors, response cache) per app.
+
+    The FastAPI app sits behind :class:`CachedReads`, which answers repeated reads from the cache;
+    ``app.state`` is reachable as ``create_app(...).app.state``.
+    """
     config = config or ServeConfig()
     registry = ModelRegistry(store, config)
     app = FastAPI(title="kgrec", version="1", dependencies=[], openapi_url="/openapi.json")
     app.state.registry = registry
     _install_error_handlers(app)
-    guarded = [Depends(_auth(config))]
+    guarded = [Depends(_auth(config))] if config.token else []
 
     @app.get("/health", response_model=Health)
     def health() -> JSONResponse:
@@ -127,7 +132,7 @@ def create_app(store: GraphStore, config: ServeConfig | None = None) -> FastAPI:
         return ColdStartResponse(dataset=dataset, model=request.model, run_id=run.run_id, method=METHOD,
                                  user=user, items=items)
 
-    return app
+    return CachedReads(app, registry, config)
 
 
 def _check_k(k: int, config: ServeConfig) -> None:

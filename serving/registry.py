@@ -33,13 +33,19 @@ class RunInfo:
     model_sha256: str | None = None
 
 
-@dataclass
-class _Entry:
+@dataclass(frozen=True)
+class _Check:
     checked: float
     dataset_found: bool
     run: RunInfo | None
-    vectors: ItemIndex | None = None
+
+
+@dataclass
+class _Vectors:
+    """One run's item vectors, loaded at most once (the lock makes concurrent first requests wait)."""
+
     lock: threading.Lock = field(default_factory=threading.Lock)
+    index: ItemIndex | None = None
 
 
 class ModelRegistry:
@@ -48,57 +54,73 @@ class ModelRegistry:
     def __init__(self, store: GraphStore, config: ServeConfig):
         self.store = store
         self.config = config
-        self._entries: dict[tuple[str, str], _Entry] = {}
+        self._checks: dict[tuple[str, str], _Check] = {}
+        self._vectors: dict[tuple[str, str, str], _Vectors] = {}
         self._lock = threading.Lock()
+        self._refreshing = threading.Lock()
         self._responses: OrderedDict[tuple, bytes] = OrderedDict()
         self.loads = 0                      # item-vector loads so far (tests check "once per run")
 
     # -- runs ---------------------------------------------------------------------------------------
     def fresh(self, dataset: str, model: str) -> RunInfo | None:
         """The run known without asking Neo4j, when checked recently enough; else None."""
-        entry = self._entries.get((dataset, model))
-        if entry is None or time.monotonic() - entry.checked > self.config.reload_check_seconds:
+        check = self._checks.get((dataset, model))
+        if check is None or time.monotonic() - check.checked > self.config.reload_check_seconds:
             return None
-        return self._require(dataset, model, entry)
+        return self._require(dataset, model, check)
 
     def run(self, dataset: str, model: str) -> RunInfo:
-        """The latest run of ``model`` on ``dataset``; raises for an unknown dataset or a model with no run."""
-        return self.fresh(dataset, model) or self._refresh(dataset, model)
+        """The latest run of ``model`` on ``dataset``; raises for an unknown dataset or a model with no run.
+
+        When the last look is stale one thread looks again while the others go on with what it found.
+        """
+        known = self.fresh(dataset, model)
+        if known is not None:
+            return known
+        check = self._checks.get((dataset, model))
+        acquired = False
+        if check is not None and check.run is not None:
+            acquired = self._refreshing.acquire(blocking=False)
+            if not acquired:
+                return self._require(dataset, model, check)
+        try:
+            return self._refresh(dataset, model)
+        finally:
+            if acquired:
+                self._refreshing.release()
 
     def _refresh(self, dataset: str, model: str) -> RunInfo:
         check_dataset_name(dataset)
         [row] = self.store.read("serving/latest_run", dataset=dataset, model=model)
-        run = _run_info(row["runs"][0]) if row["runs"] else None
-        with self._lock:
-            old = self._entries.get((dataset, model))
-            entry = _Entry(time.monotonic(), row["dataset_found"], run)
-            if old is not None and old.run is not None and run is not None and old.run.run_id == run.run_id:
-                entry.vectors, entry.lock = old.vectors, old.lock
-            self._entries[(dataset, model)] = entry
-        return self._require(dataset, model, entry)
+        check = _Check(time.monotonic(), row["dataset_found"], _run_info(row["runs"][0]) if row["runs"] else None)
+        self._checks[(dataset, model)] = check
+        return self._require(dataset, model, check)
 
     @staticmethod
-    def _require(dataset: str, model: str, entry: _Entry) -> RunInfo:
-        if not entry.dataset_found:
+    def _require(dataset: str, model: str, check: _Check) -> RunInfo:
+        if not check.dataset_found:
             raise UnknownDatasetError(f"Dataset '{dataset}' is not in the graph.")
-        if entry.run is None:
+        if check.run is None:
             raise NoRunError(f"Dataset '{dataset}' has no training run of model '{model}'; train one first.")
-        return entry.run
+        return check.run
 
     # -- item vectors -------------------------------------------------------------------------------
     def vectors(self, dataset: str, model: str) -> tuple[RunInfo, ItemIndex]:
         """The latest run's item vectors, loaded from the graph once per run and process."""
         run = self.run(dataset, model)
-        entry = self._entries[(dataset, model)]
-        with entry.lock:
-            if entry.vectors is None:
-                if not run.embedding_property:
-                    raise NoVectorsError(f"Run '{run.run_id}' stored no vectors; retrain '{model}' to cold-start.")
-                entry.vectors = ItemIndex(load_item_vectors(self.store, dataset, model, run.run_id))
+        if not run.embedding_property:
+            raise NoVectorsError(f"Run '{run.run_id}' stored no vectors; retrain '{model}' to cold-start.")
+        with self._lock:
+            slot = self._vectors.setdefault((dataset, model, run.run_id), _Vectors())
+            for key in [k for k in self._vectors if k[:2] == (dataset, model) and k[2] != run.run_id]:
+                del self._vectors[key]          # an older run's vectors: no longer served
+        with slot.lock:
+            if slot.index is None:
+                slot.index = ItemIndex(load_item_vectors(self.store, dataset, model, run.run_id))
                 self.loads += 1
-        if not len(entry.vectors):
+        if not len(slot.index):
             raise NoVectorsError(f"Run '{run.run_id}' left no item vectors in the graph; retrain '{model}'.")
-        return run, entry.vectors
+        return run, slot.index
 
     # -- recommendations ------------------------------------------------------------------------------
     def cached(self, key: tuple) -> bytes | None:
