@@ -14,10 +14,12 @@ def register(main: click.Group) -> click.Command:
                   help="Seconds between looks for a newer TrainingRun.")
     @click.option("--max-items", type=click.IntRange(1), default=100, show_default=True,
                   help="Largest cold-start item list.")
+    @click.option("--preload-k", type=click.IntRange(0), default=20, show_default=True,
+                  help="On a new run, cache every user's top-K in one query (0: read per request).")
     @click.option("--access-log/--no-access-log", default=False, show_default=True)
     @click.pass_context
     def serve_command(ctx: click.Context, host: str, port: int, reload_check: float, max_items: int,
-                      access_log: bool) -> None:
+                      preload_k: int, access_log: bool) -> None:
         """Serve recommendations, explanations and cold start over HTTP (Neo4j may start later)."""
         import uvicorn
 
@@ -25,7 +27,8 @@ def register(main: click.Group) -> click.Command:
         from serving import ServeConfig, create_app
         from serving.store import ServingStore
 
-        config = ServeConfig.from_env(host=host, port=port, reload_check_seconds=reload_check, max_items=max_items)
+        config = ServeConfig.from_env(host=host, port=port, reload_check_seconds=reload_check, max_items=max_items,
+                                        preload_k=preload_k)
         config.check_bind()
         settings = resolve_settings(local_home=ctx.obj["home"], database=ctx.obj["database"])
         store = ServingStore(settings, config)

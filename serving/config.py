@@ -22,6 +22,7 @@ class ServeConfig:
     max_items: int = 100                     # cold start: largest accepted item list
     max_k: int = 100                         # largest top-K served
     cache_entries: int = 50_000              # recommendation responses kept per process (LRU)
+    preload_k: int = 20                      # on a new run, cache every user's top-k at once (0: off)
     neo4j_retry_seconds: float = 3.0         # per request, before answering 503
     neo4j_connect_seconds: float = 2.0
 

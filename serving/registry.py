@@ -2,13 +2,15 @@
 recent recommendation responses.
 
 The latest ``TrainingRun`` is looked up at most every ``reload_check_seconds``; when a newer run
-appears its vectors are loaded once (lazily, on the first cold start) and responses cached under the
-old run id stop matching. Responses are cached as JSON bytes, so a repeated read costs no Neo4j query.
+appears its vectors are loaded once (lazily, on the first cold start), every user's top-``preload_k``
+is read in one query in the background, and responses cached under the old run id stop matching.
+Responses are cached as JSON bytes, so a cached read costs no Neo4j query.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from collections import OrderedDict
@@ -17,11 +19,13 @@ from typing import Any
 
 from kg_store.connection import GraphStore
 from kg_store.embeddings import load_item_vectors
-from kg_store.errors import UnknownDatasetError, UnknownUserError
+from kg_store.errors import KgrecError, UnknownDatasetError, UnknownUserError
 from kg_store.graph_model import check_dataset_name
 from serving.cold_start import ItemIndex
 from serving.config import ServeConfig
 from serving.errors import NoRunError, NoVectorsError
+
+log = logging.getLogger("kgrec.serve")
 
 
 @dataclass
@@ -58,6 +62,7 @@ class ModelRegistry:
         self._vectors: dict[tuple[str, str, str], _Vectors] = {}
         self._lock = threading.Lock()
         self._refreshing = threading.Lock()
+        self._preloads: dict[tuple[str, str, str], threading.Event] = {}
         self._responses: OrderedDict[tuple, bytes] = OrderedDict()
         self.loads = 0                      # item-vector loads so far (tests check "once per run")
 
@@ -94,7 +99,38 @@ class ModelRegistry:
         [row] = self.store.read("serving/latest_run", dataset=dataset, model=model)
         check = _Check(time.monotonic(), row["dataset_found"], _run_info(row["runs"][0]) if row["runs"] else None)
         self._checks[(dataset, model)] = check
+        if check.run is not None and self.config.preload_k:
+            self._start_preload(dataset, model, check.run.run_id)
         return self._require(dataset, model, check)
+
+    # -- preload ------------------------------------------------------------------------------------
+    def _start_preload(self, dataset: str, model: str, run_id: str) -> None:
+        """Once per run: a background thread fills the cache with every user's default top-K."""
+        with self._lock:
+            if (dataset, model, run_id) in self._preloads:
+                return
+            self._preloads[(dataset, model, run_id)] = threading.Event()
+        threading.Thread(target=self._preload, args=(dataset, model, run_id), daemon=True,
+                         name=f"preload {dataset}/{model}").start()
+
+    def _preload(self, dataset: str, model: str, run_id: str) -> None:
+        k = self.config.preload_k
+        try:
+            rows = self.store.read("serving/all_recommendations", dataset=dataset, model=model, limit=k)
+            for row in rows[:self.config.cache_entries]:
+                self._remember((dataset, model, run_id, row["user"], k),
+                               _body(dataset, row["user"], model, run_id, row["items"]))
+        except KgrecError as error:   # Neo4j away: reads fall back to one query each; try again next run
+            log.warning("preload of %s/%s failed: %s", dataset, model, error)
+            with self._lock:
+                self._preloads.pop((dataset, model, run_id), None)
+            return
+        self._preloads[(dataset, model, run_id)].set()
+
+    def preloaded(self, dataset: str, model: str, run_id: str, timeout: float = 0.0) -> bool:
+        """Whether the run's preload finished (waiting up to ``timeout`` seconds)."""
+        event = self._preloads.get((dataset, model, run_id))
+        return event is not None and event.wait(timeout)
 
     @staticmethod
     def _require(dataset: str, model: str, check: _Check) -> RunInfo:
@@ -141,8 +177,7 @@ class ModelRegistry:
         [row] = self.store.read("serving/user_recommendations", dataset=dataset, user=user, model=model, limit=k)
         if not row["user_found"]:
             raise UnknownUserError(f"Dataset '{dataset}' has no user {user}.")
-        body = json.dumps({"dataset": dataset, "user": user, "model": model, "run_id": run.run_id,
-                           "items": row["items"]}).encode()
+        body = _body(dataset, user, model, run.run_id, row["items"])
         self._remember(key, body)
         return body
 
@@ -151,6 +186,10 @@ class ModelRegistry:
             self._responses[key] = body
             while len(self._responses) > self.config.cache_entries:
                 self._responses.popitem(last=False)
+
+
+def _body(dataset: str, user: int, model: str, run_id: str, items: list[dict[str, Any]]) -> bytes:
+    return json.dumps({"dataset": dataset, "user": user, "model": model, "run_id": run_id, "items": items}).encode()
 
 
 def _run_info(row: dict[str, Any]) -> RunInfo:

@@ -127,6 +127,20 @@ def test_explanation_reuses_the_inspection_queries(store: GraphStore, client: Te
     assert response.json()["paths"]
 
 
+def test_a_new_run_preloads_every_users_top_k(serving_store: ServingStore, trained) -> None:
+    dataset, outcome = trained
+    preloading = create_app(serving_store, ServeConfig(reload_check_seconds=60.0, preload_k=4)).app
+    direct = TestClient(create_app(serving_store, ServeConfig(preload_k=0)))
+    registry = preloading.state.registry
+    assert TestClient(preloading).get(f"/datasets/{dataset}/users/0/recommendations", params={"k": 4}).status_code == 200
+    assert registry.preloaded(dataset, "lightgcn", outcome.run_id, timeout=30)
+    for user in range(12):
+        body = registry.cached((dataset, "lightgcn", outcome.run_id, user, 4))
+        assert body is not None, user
+        expected = direct.get(f"/datasets/{dataset}/users/{user}/recommendations", params={"k": 4}).json()
+        assert json.loads(body) == expected and len(expected["items"]) == 4
+
+
 # -- cold start ----------------------------------------------------------------------------------------
 def test_cold_start_scores_the_mean_of_the_stored_item_vectors(store: GraphStore, client: TestClient, trained) -> None:
     dataset, outcome = trained
