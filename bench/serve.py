@@ -195,7 +195,7 @@ def main() -> None:
     reads = {p.name: p for p in phases}
     result = {"when": datetime.now(UTC).isoformat(timespec="seconds"), "dataset": args.dataset, "model": args.model,
               "users": len(users), "items": len(items), "cpus": os.cpu_count(), "python": platform.python_version(),
-              "server": "kgrec serve: one uvicorn process (h11), 127.0.0.1, Neo4j 5.26 on the same machine",
+              "server": "kgrec serve: one uvicorn process (httptools, uvloop), 127.0.0.1, Neo4j 5.26 on the same machine",
               "note": args.note, "phases": [asdict(p) for p in phases],
               "goal": {"reads_p99_ms_max": 50, "concurrency": 50,
                        **{f"met_{name}": reads[name].p99_ms <= 50 and reads[name].errors == 0 and args.concurrency == 50
