@@ -332,7 +332,7 @@ def _describe(store, args) -> None:
     from knowledge.llm.cache import import_jsonl
 
     torch.set_num_threads(args.threads)
-    backend = create_backend("transformers", batch_size=args.batch_size, num_threads=args.threads)
+    backend = create_backend(args.backend, batch_size=args.batch_size, num_threads=args.threads)
     carried = CACHE_DIR / f"{args.dataset}-descriptions.jsonl"
     if carried.exists():
         read, created = import_jsonl(store, carried)
@@ -389,6 +389,8 @@ def main() -> None:
     parser.add_argument("--dataset", default="ml-100k")
     parser.add_argument("--imdb", type=Path, default=IMDB, help="movielens100k_details.json")
     parser.add_argument("--seed", type=int, default=7, help="Seed of the distractor draw.")
+    parser.add_argument("--backend", choices=["transformers", "llama-cpp"], default="transformers",
+                        help="Local runtime of the packaged SmolLM2 GGUF; answers are cached per runtime.")
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads for the LLM.")
     parser.add_argument("--stop-after", type=int, default=None, help="Send at most N new prompts this run.")

@@ -1,5 +1,6 @@
 """LLM knowledge end to end on a real dataset: infer interests with the packaged SmolLM2 from train
-histories, cluster them into an interest set, and train CIKGRec with that set and without interests.
+histories, cluster them into an interest set, and train CIKGRec with that set against no interests
+and/or another set (``--compare-with authors`` on dbbook2014: the CIKGRec authors' shipped clusters).
 
 Resumable: the LLM answers live in the Neo4j cache, so a re-run after a kill sends only what was
 never answered; each finished step appends one JSON line to ``bench/results/knowledge_e2e.jsonl``.
@@ -10,6 +11,7 @@ Uses the server that ``kgrec`` connects to (``NEO4J_URI`` or the local one: ``kg
 
     .venv/bin/python bench/knowledge_e2e.py --dataset ml-100k --path DIR [--domain movies]
         [--seeds 3] [--epochs 60] [--threads 2] [--skip-train]
+    .venv/bin/python bench/knowledge_e2e.py --dataset dbbook2014 --domain books --compare-with authors
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ def _infer(store, args) -> None:
     from knowledge.llm.base import create_backend
 
     torch.set_num_threads(args.threads)
-    backend = create_backend("transformers", batch_size=args.batch_size, num_threads=args.threads)
+    backend = create_backend(args.backend, batch_size=args.batch_size, num_threads=args.threads)
     from knowledge.llm.cache import export_jsonl, import_jsonl
 
     carried = CACHE_DIR / f"{args.dataset}-interests.jsonl"
@@ -76,7 +78,10 @@ def _train(store, args) -> None:
     from kgrec.training import train_and_write
 
     seeds = [2024 + n for n in range(args.seeds)]
-    for label, options in ((args.set, {"interest_set": args.set}), ("no-interests", {"use_interests": False})):
+    variants = [(args.set, {"interest_set": args.set})]
+    for other in args.compare_with:
+        variants.append((other, {"use_interests": False} if other == "no-interests" else {"interest_set": other}))
+    for label, options in variants:
         outcome = train_and_write(store, args.dataset, "cikgrec", seeds=seeds, epochs=args.epochs,
                                   threads=args.threads, write_back=False, **options)
         _append({"step": "train", "dataset": args.dataset, "variant": label, "seeds": seeds, "max_epochs": args.epochs,
@@ -92,12 +97,17 @@ def main() -> None:
     parser.add_argument("--domain", default="items")
     parser.add_argument("--set", default="smollm2-hdbscan")
     parser.add_argument("--max-items", type=int, default=30)
+    parser.add_argument("--backend", choices=["transformers", "llama-cpp"], default="transformers",
+                        help="Local runtime of the packaged SmolLM2 GGUF; answers are cached per runtime.")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--min-cluster-size", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=60)
     parser.add_argument("--skip-train", action="store_true")
+    parser.add_argument("--compare-with", nargs="+", default=["no-interests"],
+                        help="What our set trains against: 'no-interests' and/or other interest sets "
+                             "(dbbook2014: 'authors', the CIKGRec authors' shipped clusters).")
     parser.add_argument("--stop-after", type=int, default=None, help="Send at most N new prompts this run.")
     args = parser.parse_args()
 

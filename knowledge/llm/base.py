@@ -124,6 +124,7 @@ class ChatBackend(ABC):
 _REGISTRY: dict[str, tuple[str, str]] = {
     "openai": ("knowledge.llm.openai_http", "OpenAIChatBackend"),
     "transformers": ("knowledge.llm.local", "TransformersChatBackend"),
+    "llama-cpp": ("knowledge.llm.llama_cpp", "LlamaCppChatBackend"),
 }
 
 
