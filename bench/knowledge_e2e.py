@@ -105,6 +105,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=60)
     parser.add_argument("--skip-train", action="store_true")
+    parser.add_argument("--skip-cluster", action="store_true", help="Train on the set as it is in the graph.")
     parser.add_argument("--compare-with", nargs="+", default=["no-interests"],
                         help="What our set trains against: 'no-interests' and/or other interest sets "
                              "(dbbook2014: 'authors', the CIKGRec authors' shipped clusters).")
@@ -120,7 +121,8 @@ def main() -> None:
     _infer(store, args)
     if args.stop_after is not None:
         return
-    _cluster(store, args)
+    if not args.skip_cluster:
+        _cluster(store, args)
     if not args.skip_train:
         _train(store, args)
 
