@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from ingest import read_cikg, read_movielens, write_dataset
 from kg_store.connection import GraphStore
 from kg_store.datasets import dataset_info, dataset_stats, drop_dataset, list_datasets
 from kg_store.errors import BadInputError, UnknownDatasetError
+from kg_store.writeback import save_training_run, training_runs
 from kgrec import api
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -70,8 +72,11 @@ def test_datasets_live_side_by_side_and_drop_is_scoped(store, cikg_folder) -> No
     try:
         for name in names:
             api.ingest_cikg(store, cikg_folder, name, progress=False)
+            save_training_run(store, name, "bprmf", f"run-{name}", {}, {}, datetime.now(UTC))
         drop_dataset(store, names[0])
         assert names[0] not in {row["name"] for row in list_datasets(store)}
+        assert [run["run_id"] for run in training_runs(store, names[0])] == []
+        assert [run["run_id"] for run in training_runs(store, names[1])] == [f"run-{names[1]}"]
         with pytest.raises(UnknownDatasetError, match=names[0]):
             dataset_stats(store, names[0])
         assert _observed(store, names[1]) == _expected_stats(cikg_folder, names[1])

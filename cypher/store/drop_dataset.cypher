@@ -1,4 +1,4 @@
-// Delete every node of one dataset with its relationships, in bounded transactions.
+// Delete every node of one dataset (its training runs too) with its relationships, in bounded transactions.
 CALL () {
   MATCH (n:User {dataset: $dataset}) RETURN n
   UNION ALL
@@ -7,6 +7,8 @@ CALL () {
   MATCH (n:Entity {dataset: $dataset}) RETURN n
   UNION ALL
   MATCH (n:Interest {dataset: $dataset}) RETURN n
+  UNION ALL
+  MATCH (n:TrainingRun {dataset: $dataset}) RETURN n
   UNION ALL
   MATCH (n:Dataset {name: $dataset}) RETURN n
 }
