@@ -1,9 +1,11 @@
 """The one writer: sends any source's records to Neo4j, in the order :data:`WRITE_PLAN` declares.
 
 Order matters for safety, not speed: the dataset is marked ``loading`` first and ``complete``
-last, nodes go before the relationships that need them, and every statement is a MERGE, so a
-load killed at any point is finished by running it again, without duplicates. Batching, retries
-and progress are :func:`kg_store.batching.write_in_batches`'s job.
+last, and nodes go before the relationships that need them. A first load into a new dataset (no
+``:Dataset`` node and no node of it yet) uses CREATE, which skips MERGE's look-up of an existing
+relationship; every other load, including one resumed after a crash (its ``:Dataset`` node is
+still ``loading``), uses MERGE, so a load killed at any point is finished by running it again,
+without duplicates. Batching, retries and progress are :func:`kg_store.batching.write_in_batches`'s job.
 """
 
 from __future__ import annotations
@@ -34,7 +36,8 @@ class WriteStep:
     """
 
     kind: RecordKind
-    query: str
+    query: str                 # the idempotent MERGE query
+    create_query: str          # the CREATE query of a first load into a new dataset
     label: str
     writes: str
     lane: str = USER_SIDE
@@ -48,18 +51,22 @@ WRITE_PLAN: tuple[tuple[WriteStep, ...], ...] = (
     # stage 1: every node, so that later steps can MATCH them, then the item-entity links, which
     # lock both items and entities and so must not run beside the KG lane
     (
-        WriteStep(RecordKind.USERS, "ingest/merge_users", "users", NODES),
-        WriteStep(RecordKind.ITEMS, "ingest/merge_items", "items", NODES),
-        WriteStep(RecordKind.ENTITIES, "ingest/merge_entities", "entities", NODES),
-        WriteStep(RecordKind.INTERESTS, "ingest/merge_interests", "interests", NODES, params=_AUTHORS),
-        WriteStep(RecordKind.ITEM_ENTITIES, "ingest/merge_item_entities", "item-entity links", RELATIONSHIPS),
+        WriteStep(RecordKind.USERS, "ingest/merge_users", "ingest/create_users", "users", NODES),
+        WriteStep(RecordKind.ITEMS, "ingest/merge_items", "ingest/create_items", "items", NODES),
+        WriteStep(RecordKind.ENTITIES, "ingest/merge_entities", "ingest/create_entities", "entities", NODES),
+        WriteStep(RecordKind.INTERESTS, "ingest/merge_interests", "ingest/create_interests", "interests", NODES,
+                  params=_AUTHORS),
+        WriteStep(RecordKind.ITEM_ENTITIES, "ingest/merge_item_entities", "ingest/create_item_entities",
+                  "item-entity links", RELATIONSHIPS),
     ),
     # stage 2: the user-side relationships and the KG triples, which lock disjoint nodes
     (
-        WriteStep(RecordKind.INTERACTIONS, "ingest/merge_interactions", "interactions", RELATIONSHIPS),
-        WriteStep(RecordKind.USER_INTERESTS, "ingest/merge_user_interests", "user interests", RELATIONSHIPS,
-                  params=_AUTHORS),
-        WriteStep(RecordKind.TRIPLES, "ingest/merge_triples", "KG triples", RELATIONSHIPS, lane=KG_SIDE),
+        WriteStep(RecordKind.INTERACTIONS, "ingest/merge_interactions", "ingest/create_interactions",
+                  "interactions", RELATIONSHIPS),
+        WriteStep(RecordKind.USER_INTERESTS, "ingest/merge_user_interests", "ingest/create_user_interests",
+                  "user interests", RELATIONSHIPS, params=_AUTHORS),
+        WriteStep(RecordKind.TRIPLES, "ingest/merge_triples", "ingest/create_triples", "KG triples",
+                  RELATIONSHIPS, lane=KG_SIDE),
     ),
 )
 
@@ -73,6 +80,7 @@ class IngestReport:
     relationships_written: int = 0
     seconds: float = 0.0
     version: int = 0
+    mode: str = "merge"     # "create": a first load into a new dataset; "merge": any other load
     has_kg: bool = False
     has_interests: bool = False
     skipped: list[SkippedLine] = field(default_factory=list)
@@ -95,6 +103,23 @@ class IngestReport:
         self.steps[step.label] = round(seconds, 3)
 
 
+# The columns that make a row unique in the graph: a node's id, an interaction's (user, item)
+# pair; pairs and triples as a whole. CREATE is used only when no key repeats.
+_KEY_COLUMNS = {RecordKind.USERS: 1, RecordKind.ITEMS: 1, RecordKind.ENTITIES: 1, RecordKind.INTERESTS: 1,
+                RecordKind.INTERACTIONS: 2}
+
+
+def _keys_unique(step: WriteStep, rows: list) -> bool:
+    width = _KEY_COLUMNS.get(step.kind)
+    keys = [tuple(row[:width]) if width else tuple(row) for row in rows]
+    return len(set(keys)) == len(keys)
+
+
+def _query_for(step: WriteStep, rows: list, fresh: bool) -> str:
+    """CREATE on a first load whose rows repeat no key; MERGE otherwise (idempotent)."""
+    return step.create_query if fresh and _keys_unique(step, rows) else step.query
+
+
 def _rows_for(step: WriteStep, records: DatasetRecords, allow: RelationAllowList) -> list:
     rows = records.rows(step.kind)
     if step.kind is RecordKind.TRIPLES:  # relation index -> checked relationship type
@@ -104,7 +129,9 @@ def _rows_for(step: WriteStep, records: DatasetRecords, allow: RelationAllowList
 
 def write_dataset(store: GraphStore, records: DatasetRecords, batch_size: int = DEFAULT_BATCH_SIZE,
                   progress: Progress = None, concurrent: bool = False) -> IngestReport:
-    """Write validated records into the graph idempotently; returns counts and timings.
+    """Write validated records into the graph; returns counts and timings.
+
+    Running it again with the same records changes nothing, whether the first run finished or not.
 
     With ``concurrent``, the two lanes of each stage run in two sessions at once. Off by default:
     on a warm server it saves about 10 %, but loads into a server whose JVM has just started were
@@ -114,14 +141,16 @@ def write_dataset(store: GraphStore, records: DatasetRecords, batch_size: int = 
     allow = RelationAllowList(records.relation_types)
     prepared = {step: _rows_for(step, records, allow) for stage in WRITE_PLAN for step in stage}
     apply_schema(store)
-    store.write("ingest/begin_dataset", dataset=records.name, source=records.source,
-                relation_uris=records.relations, relation_types=records.relation_types,
-                has_kg=records.has_kg, has_interests=records.has_interests)
-    report = IngestReport(records.name, has_kg=records.has_kg, has_interests=records.has_interests)
+    fresh = store.write("ingest/begin_dataset", dataset=records.name, source=records.source,
+                        relation_uris=records.relations, relation_types=records.relation_types,
+                        has_kg=records.has_kg, has_interests=records.has_interests)[0]["fresh"]
+    report = IngestReport(records.name, has_kg=records.has_kg, has_interests=records.has_interests,
+                          mode="create" if fresh else "merge")
 
     def run(step: WriteStep) -> None:
         step_started = time.perf_counter()
-        counters = write_in_batches(store, step.query, prepared[step], batch_size=batch_size,
+        query = _query_for(step, prepared[step], fresh)
+        counters = write_in_batches(store, query, prepared[step], batch_size=batch_size,
                                     description=f"{records.name}: {step.label}", progress=progress,
                                     dataset=records.name, **dict(step.params))
         report.record(step, counters, time.perf_counter() - step_started)

@@ -14,6 +14,7 @@ import click
 from ingest.catalog import CATALOG, CatalogEntry, get_entry
 from ingest.download import fetch_dataset
 from ingest.locate import data_home, describe_locations, locate_dataset, locate_if_present
+from ingest.synthetic import SyntheticConfig, write_synthetic
 
 
 def _entry_row(entry: CatalogEntry) -> dict:
@@ -80,3 +81,17 @@ def register(main: click.Group) -> None:
             for place in describe_locations(name):
                 click.echo(f"{'found ' if place.exists else 'absent'}  {place.label:<14}  {place.path}")
         click.echo(str(locate_dataset(name)))
+
+    @data.command("synth")
+    @click.argument("out", type=click.Path(file_okay=False, path_type=Path))
+    @click.option("--interactions", type=click.IntRange(min=10), default=SyntheticConfig.interactions,
+                  show_default=True, help="Scale: every other count follows DBbook2014's ratios (846434 for benches).")
+    @click.option("--seed", type=int, default=SyntheticConfig.seed, show_default=True)
+    @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+    def data_synth(out: Path, interactions: int, seed: int, as_json: bool) -> None:
+        """Write a synthetic CIKG-layout set with DBbook2014's shape into OUT (for `kgrec ingest cikg`)."""
+        made = write_synthetic(out, SyntheticConfig(interactions=interactions, seed=seed))
+        row = {**{k: v for k, v in made.__dict__.items() if k != "folder"}, "folder": str(made.folder)}
+        click.echo(json.dumps(row, indent=2) if as_json else
+                   f"{made.folder}: {made.users:,} users, {made.items:,} items, {made.interactions:,} interactions, "
+                   f"{made.triples:,} triples, {made.user_interests:,} interest edges")
