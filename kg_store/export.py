@@ -4,8 +4,9 @@ The arrays and their file format are :class:`~kg_store.graph_export.GraphExport`
 needed to use them); this module only streams them out of Neo4j and caches them.
 
 Each node kind gets contiguous indices 0..n-1 (sorted by the graph's ``id``); edges come back as
-integer arrays of indices. Results are streamed (``fetch_size``) into typed arrays, so peak memory
-stays near the size of the result. The export is cached on disk under a key made of the dataset's
+integer arrays of indices. Each query returns parallel lists (columns) for a chunk of start nodes
+rather than one record per row, which is about 5x faster through the driver; chunks bound the
+lists held at once on the server. The export is cached on disk under a key made of the dataset's
 creation time and version, which every ingest that changes the graph bumps: a second export of an
 unchanged graph is a file read, a changed graph is exported again.
 """
@@ -14,36 +15,47 @@ from __future__ import annotations
 
 import hashlib
 import time
-from array import array
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from kg_store.connection import GraphStore
-from kg_store.cypher_files import load_query
 from kg_store.datasets import dataset_info
+from kg_store.errors import StoreError
 from kg_store.graph_export import EXPORT_FORMAT, SPLIT_CODES, GraphExport
 from kg_store.graph_model import check_dataset_name
 from kg_store.interest_sets import AUTHORS_SET, check_interest_set_name
 from kg_store.paths import kgrec_cache_home
 
-FETCH_SIZE = 20_000
+# Start nodes per relationship query: each query returns one record of parallel lists, so this
+# bounds the lists the server builds in its heap (and the client decodes) at once.
+CHUNK_NODES = 50_000
 
 
-def _stream(store: GraphStore, query_name: str, dataset: str, columns: int,
-            convert: dict[int, dict] | None = None, **params: Any) -> np.ndarray:
-    """Rows of a named query as an (n, columns) int64 array, fetched in chunks."""
-    buffer = array("q")
-    query = load_query(query_name)
-    with store.session(fetch_size=FETCH_SIZE) as session:
-        result = session.run(query, dataset=dataset, **params)
-        for record in result:
-            values = record.values()
-            if convert:
-                values = [convert[k][v] if k in convert else v for k, v in enumerate(values)]
-            buffer.extend(values)
-    return np.frombuffer(buffer, dtype=np.int64).reshape(-1, columns).copy() if buffer else np.zeros((0, columns), np.int64)
+def _ids(store: GraphStore, kind: str, dataset: str, **params: Any) -> np.ndarray:
+    """Sorted ids of one node kind, fetched as one list."""
+    return np.sort(np.asarray(store.read(f"export/columns/{kind}", dataset=dataset, **params)[0]["id"], np.int64))
+
+
+def _chunks(ids: np.ndarray) -> list[tuple[int, int]]:
+    """Inclusive id ranges of at most CHUNK_NODES consecutive sorted ids."""
+    return [(int(ids[k]), int(ids[min(k + CHUNK_NODES, len(ids)) - 1])) for k in range(0, len(ids), CHUNK_NODES)]
+
+
+def _columns(store: GraphStore, name: str, dataset: str, start_ids: np.ndarray, columns: tuple[str, ...],
+             **params: Any) -> dict[str, list]:
+    """The named query's parallel lists, chunk by chunk of start-node ids, concatenated.
+
+    Streaming columns rather than records is what makes the export fast: the driver decodes a few
+    long lists instead of building a record object per row.
+    """
+    out: dict[str, list] = {column: [] for column in columns}
+    for lo, hi in _chunks(start_ids):
+        row = store.read(f"export/columns/{name}", dataset=dataset, lo=lo, hi=hi, **params)[0]
+        for column in columns:
+            out[column].extend(row[column])
+    return out
 
 
 def _index(ids: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -83,28 +95,32 @@ def export_dataset(store: GraphStore, dataset: str, cache_dir: Path | None = Non
 
 def _export_from_graph(store: GraphStore, dataset: str, cache_key: str, relation_types: list[str],
                        interest_set: str) -> GraphExport:
-    ids = {kind: np.sort(_stream(store, f"export/{kind}", dataset, 1)[:, 0]) for kind in ("users", "items", "entities")}
-    ids["interests"] = np.sort(_stream(store, "export/interests", dataset, 1, interest_set=interest_set)[:, 0])
-    interactions = _stream(store, "export/interactions", dataset, 3, {2: SPLIT_CODES})
-    relation_codes = {name: k for k, name in enumerate(relation_types)}
+    users, items, entities = (_ids(store, kind, dataset) for kind in ("users", "items", "entities"))
+    interests = _ids(store, "interests", dataset, interest_set=interest_set)
+    inter = _columns(store, "interactions", dataset, users, ("user", "item", "split"), split_codes=SPLIT_CODES)
+    split = np.asarray(inter["split"], np.int8)
+    if (split < 0).any():
+        raise StoreError(f"Dataset {dataset} has interactions with a split other than {', '.join(SPLIT_CODES)}.")
+    kg = _columns(store, "triples", dataset, entities, ("head", "relation", "tail"))
+    codes = {name: k for k, name in enumerate(relation_types)}
+    for name in sorted(set(kg["relation"]) - set(codes)):
+        relation_types.append(name)  # a type not on the dataset node: append it
+        codes[name] = len(relation_types) - 1
+    links = _columns(store, "item_entities", dataset, items, ("item", "entity"))
+    held = _columns(store, "user_interests", dataset, interests, ("user", "interest"), interest_set=interest_set)
 
-    class _Codes(dict):
-        def __missing__(self, name: str) -> int:  # a type not on the dataset node: append it
-            relation_types.append(name)
-            self[name] = len(relation_types) - 1
-            return self[name]
+    def pair(ids_a: np.ndarray, a: list, ids_b: np.ndarray, b: list) -> np.ndarray:
+        return np.stack([_index(ids_a, np.asarray(a, np.int64)), _index(ids_b, np.asarray(b, np.int64))], 1)
 
-    triples = _stream(store, "export/triples", dataset, 3, {1: _Codes(relation_codes)})
-    item_entities = _stream(store, "export/item_entities", dataset, 2)
-    user_interests = _stream(store, "export/user_interests", dataset, 2, interest_set=interest_set)
-    users, items, entities, interests = ids["users"], ids["items"], ids["entities"], ids["interests"]
+    relation = np.fromiter((codes[name] for name in kg["relation"]), np.int64, len(kg["relation"]))
+    triples = pair(entities, kg["head"], entities, kg["tail"])
     return GraphExport(
         dataset=dataset, cache_key=cache_key,
         user_ids=users, item_ids=items, entity_ids=entities, interest_ids=interests,
         relation_types=relation_types,
-        interactions=np.stack([_index(users, interactions[:, 0]), _index(items, interactions[:, 1])], 1),
-        interaction_split=interactions[:, 2].astype(np.int8),
-        item_entities=np.stack([_index(items, item_entities[:, 0]), _index(entities, item_entities[:, 1])], 1),
-        triples=np.stack([_index(entities, triples[:, 0]), triples[:, 1], _index(entities, triples[:, 2])], 1),
-        user_interests=np.stack([_index(users, user_interests[:, 0]), _index(interests, user_interests[:, 1])], 1),
+        interactions=pair(users, inter["user"], items, inter["item"]),
+        interaction_split=split,
+        item_entities=pair(items, links["item"], entities, links["entity"]),
+        triples=np.stack([triples[:, 0], relation, triples[:, 1]], 1),
+        user_interests=pair(users, held["user"], interests, held["interest"]),
     )

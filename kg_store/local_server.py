@@ -231,6 +231,15 @@ class LocalNeo4j:
         with os.fdopen(fd, "w") as handle:
             json.dump({"user": DEFAULT_USER, "password": password}, handle)
 
+    def admin(self, *args: str) -> subprocess.CompletedProcess:
+        """Run ``neo4j-admin ARGS`` on this home (offline commands such as ``database import full``
+        need the server stopped); returns the finished process with its output."""
+        self.jars.ensure()
+        self.home.mkdir(parents=True, exist_ok=True)
+        self._write_config()
+        return subprocess.run(self._java(ADMIN_MAIN_CLASS, *args), env=self._admin_env(),
+                              capture_output=True, text=True)
+
     # -- lifecycle -------------------------------------------------------------------------------
     def start(self, timeout: float = 180.0) -> ServerStatus:
         """Start the server (idempotent) and wait until Bolt accepts a login."""

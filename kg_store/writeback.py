@@ -1,15 +1,15 @@
 """Results back into the graph: top-K recommendations as edges, and a node per training run.
 
 ``(:User)-[:RECOMMENDED {score, rank, model, run_id}]->(:Item)`` replaces the same model's
-previous edges user by user (delete + create in one transaction per batch), so readers never see
-a user with two runs mixed; ``(:TrainingRun)`` keeps the config and metrics as JSON text, and where
-the run's model file and vectors are (``kg_store.embeddings`` writes the vectors).
+previous edges user by user (delete + create in one transaction per batch of users, sent as
+parallel lists), so readers never see a user with two runs mixed; ``(:TrainingRun)`` keeps the
+config and metrics as JSON text, and where the run's model file and vectors are (``kg_store.embeddings`` writes the vectors).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,30 +18,43 @@ import numpy as np
 from kg_store.batching import write_in_batches
 from kg_store.connection import GraphStore
 from kg_store.datasets import dataset_info
-from kg_store.errors import UnknownUserError, UnsafeNameError
-from kg_store.progress import Progress
+from kg_store.errors import ConfigError, UnknownUserError, UnsafeNameError
+from kg_store.progress import Progress, stage
 from kg_store.schema import apply_schema
 
-WRITE_BATCH_USERS = 500
+# Users per transaction: 2,000 users x top-20 = 40,000 edges, a few MB of transaction state.
+WRITE_BATCH_USERS = 2_000
+
+
+def _column_batches(user_ids: np.ndarray, item_ids: np.ndarray, top_items: np.ndarray, top_scores: np.ndarray,
+                    batch_users: int) -> Iterator[dict[str, list]]:
+    """Parallel lists per batch of users: each distinct item once, the lists as positions into it."""
+    for start in range(0, len(top_items), batch_users):
+        block = top_items[start:start + batch_users]
+        used, positions = np.unique(block, return_inverse=True)
+        yield {"users": user_ids[start:start + batch_users].astype(np.int64).tolist(),
+               "item_ids": item_ids[used].astype(np.int64).tolist(),
+               "items": positions.reshape(block.shape).tolist(),
+               "scores": top_scores[start:start + batch_users].astype(np.float64).tolist()}
 
 
 def write_recommendations(store: GraphStore, dataset: str, model: str, run_id: str, user_ids: np.ndarray,
                           item_ids: np.ndarray, top_items: np.ndarray, top_scores: np.ndarray,
-                          progress: Progress = None) -> int:
+                          progress: Progress = None, batch_users: int = WRITE_BATCH_USERS) -> int:
     """Write ranked items per user. ``top_items``/``top_scores``: (n_users, K) indices into ``item_ids``.
 
-    Returns the number of edges written.
+    One transaction per batch of users deletes their old edges of ``model`` and creates the new
+    ones, so readers never see a user with two runs mixed. Returns the number of edges written.
     """
     dataset_info(store, dataset)
     apply_schema(store)
-    rows = [
-        [int(user_ids[u]), [[int(item_ids[i]), float(s), rank + 1]
-                            for rank, (i, s) in enumerate(zip(items, scores, strict=True))]]
-        for u, (items, scores) in enumerate(zip(top_items, top_scores, strict=True))
-    ]
-    write_in_batches(store, "recommend/replace_recommendations", rows, batch_size=WRITE_BATCH_USERS,
-                     description=f"{dataset}: recommendations of {model}", progress=progress,
-                     dataset=dataset, model=model, run_id=run_id)
+    if batch_users < 1:
+        raise ConfigError(f"batch_users must be at least 1, got {batch_users}.")
+    with stage(f"{dataset}: recommendations of {model}", len(top_items), progress) as advance:
+        for batch in _column_batches(np.asarray(user_ids), np.asarray(item_ids), np.asarray(top_items),
+                                     np.asarray(top_scores), batch_users):
+            store.write_batch("recommend/replace_recommendations", batch, dataset=dataset, model=model, run_id=run_id)
+            advance(len(batch["users"]))
     store.autocommit("recommend/delete_stale_recommendations", dataset=dataset, model=model, run_id=run_id)
     return int(top_items.size)
 

@@ -1,12 +1,22 @@
-// rows: [[user id, [[item id, score, rank], ...]], ...]
-// Replaces this model's previous recommendations of each user in the batch, in one transaction.
-UNWIND $rows AS row
-MATCH (u:User {dataset: $dataset, id: row[0]})
+// $rows: one batch as parallel lists: users (user ids), item_ids (the distinct items the batch
+// ranks), items[k] (positions in item_ids of user k's ranked items, best first), scores[k].
+// Replaces this model's previous recommendations of each user in the batch, in one transaction,
+// so a reader sees a user's old list or new list, never a mix. Each item is looked up once per
+// batch, not once per edge; an item missing from the graph is skipped.
+CALL () {
+  UNWIND $rows.item_ids AS id
+  OPTIONAL MATCH (i:Item {dataset: $dataset, id: id})
+  RETURN collect([i]) AS found   // [i], not i: collect() would drop a null and shift the positions
+}
+WITH [x IN found | x[0]] AS nodes
+UNWIND range(0, size($rows.users) - 1) AS k
+MATCH (u:User {dataset: $dataset, id: $rows.users[k]})
 CALL (u) {
   MATCH (u)-[old:RECOMMENDED {model: $model}]->()
   DELETE old
 }
-WITH u, row
-UNWIND row[1] AS rec
-MATCH (i:Item {dataset: $dataset, id: rec[0]})
-CREATE (u)-[:RECOMMENDED {score: rec[1], rank: rec[2], model: $model, run_id: $run_id}]->(i)
+WITH u, k, nodes
+UNWIND range(0, size($rows.items[k]) - 1) AS r
+WITH u, nodes[$rows.items[k][r]] AS i, $rows.scores[k][r] AS score, r + 1 AS rank
+WHERE i IS NOT NULL
+CREATE (u)-[:RECOMMENDED {score: score, rank: rank, model: $model, run_id: $run_id}]->(i)

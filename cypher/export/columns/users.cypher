@@ -1,0 +1,3 @@
+// Every user id of one dataset as one list: one record, so the driver decodes a list, not rows.
+MATCH (n:User {dataset: $dataset})
+RETURN collect(n.id) AS id
