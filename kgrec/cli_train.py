@@ -94,12 +94,15 @@ def register(main: click.Group, store_factory) -> None:
     @click.option("--transe-steps", type=_choice("transe_steps"), default=None)
     @click.option("--progress/--no-progress", default=None,
                   help="Force progress bars on or off (default: bars on a terminal, one line per stage in a log).")
+    @click.option("--estimate", is_flag=True,
+                  help="Print the expected time per epoch, evaluation time and peak memory (from the graph's "
+                       "counts and a few calibration steps), then stop without training.")
     @click.option("--json", "as_json", is_flag=True)
     @click.pass_context
     def train(ctx: click.Context, model: str, dataset: str, seeds: int, no_write: bool, top_k: int,
               no_interests: bool, no_reconstruction: bool, no_contrastive: bool, no_kg: bool,
               mask_schedule: str | None, progress: bool | None, as_json: bool, interest_set: str | None,
-              preset: str | None, **options: Any) -> None:
+              preset: str | None, estimate: bool, **options: Any) -> None:
         """Train MODEL on DATASET from the graph; print test metrics; write top-K back.
 
         ``transe`` trains TransE with PyKEEN on the KG alone and writes each entity's vector to
@@ -123,6 +126,13 @@ def register(main: click.Group, store_factory) -> None:
                           "use_contrastive": not no_contrastive, "use_kg": not no_kg})
         if mask_schedule:
             overrides["mask"] = replace(MaskSchedule(), kind=mask_schedule)
+        if estimate:
+            from kgrec.estimate import describe, estimate_training
+
+            found = estimate_training(store_factory(ctx), dataset, model, interest_set=interest_set, preset=preset,
+                                      **overrides)
+            click.echo(json.dumps(found.as_dict(), indent=2) if as_json else describe(found))
+            return
         outcome = train_and_write(store_factory(ctx), dataset, model, seeds=[2024 + n for n in range(seeds)],
                                   k=top_k, write_back=not no_write, progress=progress, interest_set=interest_set,
                                   preset=preset, **overrides)

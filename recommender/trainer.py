@@ -125,22 +125,43 @@ class Trainer:
         batches = range(0, len(pairs), self.config.batch_size)
         for start in iterate(batches, f"epoch {epoch}", self.progress):
             end = start + self.config.batch_size
-            users, pos, neg = (torch.from_numpy(a[start:end]).to(self.device)
-                               for a in (pairs[:, 0], pairs[:, 1], negatives))
-            losses = self.model.batch_loss(users, pos, neg, epoch)
-            if not torch.isfinite(losses["total"]):
-                raise TrainingError(
-                    f"The {self.model_name} loss became {float(losses['total'].detach())} at epoch {epoch}; "
-                    f"lower the learning rate (now {self.config.lr}) or the loss weights."
-                )
-            self.optimizer.zero_grad(set_to_none=True)
-            losses["total"].backward()
-            self.optimizer.step()
+            losses = self._step(pairs[start:end, 0], pairs[start:end, 1], negatives[start:end], epoch)
             for name, value in losses.items():
-                sums[name] = sums.get(name, 0.0) + value.item()
+                sums[name] = sums.get(name, 0.0) + value
         logged = {name: value / len(batches) for name, value in sums.items()}
         logged.update(self.model.epoch_end(self.optimizer, epoch, self.generator))
         return logged
+
+    def _step(self, users: np.ndarray, pos: np.ndarray, neg: np.ndarray, epoch: int) -> dict[str, float]:
+        """One optimisation step on a batch of (user, positive, negative) index arrays."""
+        tensors = (torch.from_numpy(a).to(self.device) for a in (users, pos, neg))
+        losses = self.model.batch_loss(*tensors, epoch)
+        if not torch.isfinite(losses["total"]):
+            raise TrainingError(
+                f"The {self.model_name} loss became {float(losses['total'].detach())} at epoch {epoch}; "
+                f"lower the learning rate (now {self.config.lr}) or the loss weights."
+            )
+        self.optimizer.zero_grad(set_to_none=True)
+        losses["total"].backward()
+        self.optimizer.step()
+        return {name: value.item() for name, value in losses.items()}
+
+    def steps_per_epoch(self) -> int:
+        return -(-len(self.data.train) // self.config.batch_size)
+
+    def time_steps(self, steps: int) -> float:
+        """Median seconds of one full-size optimisation step, over ``steps`` steps after one warm-up
+        (for ``kgrec train --estimate``; the model is changed, so use a throw-away trainer)."""
+        self.model.train()
+        size = min(self.config.batch_size, len(self.data.train))
+        times = []
+        for _ in range(steps + 1):
+            picked = self.data.train[self.rng.integers(0, len(self.data.train), size)]
+            negatives = self.sampler.sample(picked[:, 0])
+            started = time.perf_counter()
+            self._step(picked[:, 0], picked[:, 1], negatives, 0)
+            times.append(time.perf_counter() - started)
+        return float(np.median(times[1:]))
 
     # -- evaluation --------------------------------------------------------------------------------
     def evaluate(self, split: str) -> dict[str, np.ndarray]:
