@@ -36,10 +36,14 @@ class DescribeConfig:
     max_history: int = 20
     batch_size: int = 8
     grounded_only: bool = False     # skip the title-only (ablation) prompts
+    # > 1 breaks the loops small models fall into when decoding greedily, but it also penalises
+    # copying the page's facts (names, years) from the prompt, so grounded descriptions keep 1.0
+    repetition_penalty: float = 1.0
 
     @property
     def params(self) -> GenerationParams:
-        return GenerationParams(max_new_tokens=self.max_new_tokens, temperature=0.0)
+        return GenerationParams(max_new_tokens=self.max_new_tokens, temperature=0.0,
+                                repetition_penalty=self.repetition_penalty)
 
 
 @dataclass

@@ -167,3 +167,18 @@ def test_llama_cpp_cuts_a_prompt_longer_than_its_context(smollm2_llama_cpp: obje
 def test_llama_cpp_names_a_file_that_is_not_gguf(tmp_path: Path) -> None:
     with pytest.raises(LLMUnavailableError, match="not one"):
         create_backend("llama-cpp", model=str(tmp_path / "weights.bin"))
+
+
+def test_repetition_penalty_is_in_the_key_only_when_set() -> None:
+    plain, penalised = GenerationParams(), GenerationParams(repetition_penalty=1.2)
+    assert "repetition_penalty" not in plain.as_dict()  # keys cached before the option existed still match
+    assert penalised.as_dict()["repetition_penalty"] == 1.2
+    with pytest.raises(ConfigError, match="repetition_penalty"):
+        GenerationParams(repetition_penalty=0)
+
+
+def test_llama_cpp_repetition_penalty_reaches_the_sampler(smollm2_llama_cpp: object) -> None:
+    prompt = "Write the word film again and again."
+    plain, same, penalised = (smollm2_llama_cpp.complete([ChatRequest.user(
+        prompt, GenerationParams(max_new_tokens=24, repetition_penalty=penalty))])[0] for penalty in (1.0, 1.0, 1.5))
+    assert plain.text == same.text and plain.text != penalised.text

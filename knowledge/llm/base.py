@@ -30,15 +30,23 @@ class GenerationParams:
     temperature: float = 0.0  # 0 means greedy: the same prompt gives the same answer
     top_p: float = 1.0
     seed: int = 0
+    # > 1 discourages repeating tokens: small models decoding greedily fall into loops without it
+    repetition_penalty: float = 1.0
 
     def __post_init__(self) -> None:
         if self.max_new_tokens < 1:
             raise ConfigError(f"max_new_tokens must be at least 1, got {self.max_new_tokens}.")
         if self.temperature < 0 or not 0 < self.top_p <= 1:
             raise ConfigError(f"temperature must be >= 0 and top_p in (0, 1], got {self.temperature}, {self.top_p}.")
+        if self.repetition_penalty <= 0:
+            raise ConfigError(f"repetition_penalty must be > 0, got {self.repetition_penalty}.")
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The settings that shape an answer; the penalty only when set, so keys cached before it existed hold."""
+        values = asdict(self)
+        if self.repetition_penalty == 1.0:
+            del values["repetition_penalty"]
+        return values
 
     @property
     def greedy(self) -> bool:

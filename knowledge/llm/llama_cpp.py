@@ -145,7 +145,8 @@ class LlamaCppChatBackend(ChatBackend):
         params = request.params
         response = self.llama.create_chat_completion(
             messages=messages, max_tokens=params.max_new_tokens, temperature=params.temperature,
-            top_p=params.top_p, top_k=0 if params.greedy else 40, seed=params.seed)
+            top_p=params.top_p, top_k=0 if params.greedy else 40, seed=params.seed,
+            repeat_penalty=params.repetition_penalty)
         usage = response.get("usage") or {}
         return Completion(text=(response["choices"][0]["message"].get("content") or "").strip(),
                           prompt_tokens=int(usage.get("prompt_tokens", 0)),

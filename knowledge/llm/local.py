@@ -178,6 +178,8 @@ class TransformersChatBackend(ChatBackend):
         import torch
 
         kwargs: dict[str, Any] = {"max_new_tokens": params.max_new_tokens, "pad_token_id": self.tokenizer.pad_token_id}
+        if params.repetition_penalty != 1.0:
+            kwargs["repetition_penalty"] = params.repetition_penalty
         if params.greedy:
             return {**kwargs, "do_sample": False, "temperature": None, "top_p": None, "top_k": None}
         torch.manual_seed(params.seed)

@@ -106,8 +106,11 @@ class OpenAIChatBackend(ChatBackend):
 
     def _payload(self, request: ChatRequest, messages: list[dict[str, str]]) -> dict[str, Any]:
         params = request.params
-        return {"model": self.config.model, "messages": messages, "max_tokens": params.max_new_tokens,
-                "temperature": params.temperature, "top_p": params.top_p, "seed": params.seed}
+        payload = {"model": self.config.model, "messages": messages, "max_tokens": params.max_new_tokens,
+                   "temperature": params.temperature, "top_p": params.top_p, "seed": params.seed}
+        if params.repetition_penalty != 1.0:  # not OpenAI's API; vLLM, llama.cpp server and others read it
+            payload["repetition_penalty"] = params.repetition_penalty
+        return payload
 
     def _post_with_retries(self, payload: dict[str, Any]) -> dict[str, Any]:
         reason = ""
