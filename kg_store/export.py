@@ -18,9 +18,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+import neo4j
 import numpy as np
 
 from kg_store.connection import GraphStore
+from kg_store.cypher_files import load_query
 from kg_store.datasets import dataset_info
 from kg_store.errors import StoreError
 from kg_store.graph_export import EXPORT_FORMAT, SPLIT_CODES, GraphExport
@@ -33,9 +35,16 @@ from kg_store.paths import kgrec_cache_home
 CHUNK_NODES = 50_000
 
 
+def _one_record(store: GraphStore, name: str, **params: Any) -> neo4j.Record:
+    """The single record of a column query, as the driver decoded it (``Record.data()`` would walk
+    every list element again in Python, which costs more than the query)."""
+    query = load_query(f"export/columns/{name}")
+    return store.read_with(lambda tx: tx.run(query, params).single(strict=True))
+
+
 def _ids(store: GraphStore, kind: str, dataset: str, **params: Any) -> np.ndarray:
     """Sorted ids of one node kind, fetched as one list."""
-    return np.sort(np.asarray(store.read(f"export/columns/{kind}", dataset=dataset, **params)[0]["id"], np.int64))
+    return np.sort(np.asarray(_one_record(store, kind, dataset=dataset, **params)["id"], np.int64))
 
 
 def _chunks(ids: np.ndarray) -> list[tuple[int, int]]:
@@ -52,7 +61,7 @@ def _columns(store: GraphStore, name: str, dataset: str, start_ids: np.ndarray, 
     """
     out: dict[str, list] = {column: [] for column in columns}
     for lo, hi in _chunks(start_ids):
-        row = store.read(f"export/columns/{name}", dataset=dataset, lo=lo, hi=hi, **params)[0]
+        row = _one_record(store, name, dataset=dataset, lo=lo, hi=hi, **params)
         for column in columns:
             out[column].extend(row[column])
     return out
