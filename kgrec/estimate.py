@@ -19,6 +19,7 @@ import torch
 
 from kg_store.connection import GraphStore
 from kg_store.export import export_dataset
+from kg_store.graph_export import GraphExport
 from kg_store.interest_sets import AUTHORS_SET
 from recommender.config import resolve_config
 from recommender.evaluate import users_with
@@ -69,12 +70,20 @@ def _evaluation_seconds(trainer: Trainer) -> float:
 
 def estimate_training(store: GraphStore, dataset: str, model: str, steps: int = CALIBRATION_STEPS,
                       interest_set: str | None = None, **overrides: Any) -> TrainingEstimate:
-    """Calibrate ``model`` on ``dataset`` for a few steps and extrapolate to a whole run."""
-    from recommender.data import from_export
-
+    """Calibrate ``model`` on ``dataset`` (its cached export) for a few steps and extrapolate to a whole run."""
     started = time.perf_counter()
     export = export_dataset(store, dataset, interest_set=interest_set or AUTHORS_SET)
-    model_config, train_config = resolve_config(model, dataset, **overrides)
+    return estimate_for_export(export, model, steps, config_dataset=dataset, started=started, **overrides)
+
+
+def estimate_for_export(export: GraphExport, model: str, steps: int = CALIBRATION_STEPS,
+                        config_dataset: str | None = None, started: float | None = None,
+                        **overrides: Any) -> TrainingEstimate:
+    """The calibration on arrays already exported; ``config_dataset`` picks the dataset defaults."""
+    from recommender.data import from_export
+
+    started = started or time.perf_counter()
+    model_config, train_config = resolve_config(model, config_dataset or export.dataset, **overrides)
     data = from_export(export, valid_ratio=train_config.valid_ratio, seed=train_config.seed)
     trainer = Trainer(data, model, model_config, train_config, progress=False)
     step_s = trainer.time_steps(steps)
@@ -85,8 +94,8 @@ def estimate_training(store: GraphStore, dataset: str, model: str, steps: int = 
     epoch_s = step_s * trainer.steps_per_epoch() + end_s
     n_epochs = train_config.epochs
     return TrainingEstimate(
-        dataset=dataset, model=model, users=data.n_users, items=data.n_items, train_interactions=len(data.train),
-        batch_size=train_config.batch_size, threads=torch.get_num_threads(),
+        dataset=export.dataset, model=model, users=data.n_users, items=data.n_items,
+        train_interactions=len(data.train), batch_size=train_config.batch_size, threads=torch.get_num_threads(),
         steps_per_epoch=trainer.steps_per_epoch(), seconds_per_step=round(step_s, 4),
         epoch_end_seconds=round(end_s, 3), seconds_per_epoch=round(epoch_s, 2), evaluation_seconds=round(eval_s, 2),
         epochs=n_epochs, total_seconds=round(n_epochs * (epoch_s + eval_s)),
