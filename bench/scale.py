@@ -72,6 +72,7 @@ def _import_tool(records, work: Path) -> dict:
                ((h, allow.check(records.relation_types[r]), t) for h, r, t in records.triples))
     server = LocalNeo4j(work / "home", ServerOptions(bolt_port=free_port(), http_port=free_port()))
     args = ["database", "import", "full", "neo4j", "--id-type=integer", "--overwrite-destination=true",
+            f"--report-file={work / 'import.report'}",
             *[f"--nodes={label}={csv_dir / label}.csv" for label in nodes],
             *[f"--relationships={kind}={csv_dir / kind}.csv" for kind in ("INTERACTED", "LINKED_TO", "HAS_INTEREST")],
             f"--relationships={csv_dir / 'triples.csv'}"]
