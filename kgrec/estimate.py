@@ -97,7 +97,7 @@ def estimate_for_export(export: GraphExport, model: str, steps: int = CALIBRATIO
         dataset=export.dataset, model=model, users=data.n_users, items=data.n_items,
         train_interactions=len(data.train), batch_size=train_config.batch_size, threads=torch.get_num_threads(),
         steps_per_epoch=trainer.steps_per_epoch(), seconds_per_step=round(step_s, 4),
-        epoch_end_seconds=round(end_s, 3), seconds_per_epoch=round(epoch_s, 2), evaluation_seconds=round(eval_s, 2),
+        epoch_end_seconds=round(end_s, 3), seconds_per_epoch=round(epoch_s, 2), evaluation_seconds=round(eval_s, 4),
         epochs=n_epochs, total_seconds=round(n_epochs * (epoch_s + eval_s)),
         peak_rss_mb=round(_rss_mb(), 1), calibration_seconds=round(time.perf_counter() - started, 2))
 
