@@ -16,15 +16,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import neo4j
-import numpy as np
 import pytest
+from fixture_graphs import ingest_with_two_recommenders
 
 from kg_store.connection import GraphStore
 from kg_store.cypher_files import load_query
 from kg_store.local_server import LocalNeo4j
 from kg_store.settings import Neo4jSettings
-from kg_store.writeback import write_recommendations
-from kgrec import api
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = ROOT / "tests" / "fixtures" / "cikg_small"
@@ -76,12 +74,7 @@ def png_stats(path: Path) -> tuple[int, int, int]:
 def graph(store: GraphStore) -> Iterator[str]:
     """The fixture graph with two models' recommendations for user 0; dropped afterwards."""
     dataset = f"test_{uuid.uuid4().hex[:10]}"
-    api.ingest_cikg(store, FIXTURE, dataset, progress=False)
-    users, items = np.arange(12), np.arange(10)
-    write_recommendations(store, dataset, "model_a", "run_a", users[:1], items,
-                          np.array([[1, 2, 3]]), np.array([[0.9, 0.8, 0.7]]))
-    write_recommendations(store, dataset, "model_b", "run_b", users[:1], items,
-                          np.array([[2, 4]]), np.array([[0.6, 0.5]]))
+    ingest_with_two_recommenders(store, FIXTURE, dataset)
     yield dataset
     store.autocommit_text(load_query("store/drop_dataset"), dataset=dataset)
 

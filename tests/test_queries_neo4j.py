@@ -12,14 +12,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import click
-import numpy as np
 import pytest
 from click.testing import CliRunner
+from fixture_graphs import ingest_with_two_recommenders
 
 from kg_store.cypher_files import load_query
 from kg_store.queries import QueryError, list_queries, run_named_query
-from kg_store.writeback import write_recommendations
-from kgrec import api, cli_query
+from kgrec import cli_query
 from kgrec.cli import KgrecGroup
 
 FIXTURES = Path(__file__).parent / "fixtures" / "cikg_small"
@@ -63,12 +62,7 @@ class Fixture:
 def graph(store) -> Iterator[tuple[object, str, Fixture]]:
     """Ingested once per module (the queries only read), dropped afterwards."""
     dataset_name = f"test_{uuid.uuid4().hex[:10]}"
-    api.ingest_cikg(store, FIXTURES, dataset_name, progress=False)
-    users, items = np.arange(12), np.arange(10)
-    write_recommendations(store, dataset_name, "model_a", "run_a", users[:1], items,
-                          np.array([[1, 2, 3]]), np.array([[0.9, 0.8, 0.7]]))
-    write_recommendations(store, dataset_name, "model_b", "run_b", users[:1], items,
-                          np.array([[2, 4]]), np.array([[0.6, 0.5]]))
+    ingest_with_two_recommenders(store, FIXTURES, dataset_name)
     yield store, dataset_name, Fixture(FIXTURES)
     store.autocommit_text(load_query("store/drop_dataset"), dataset=dataset_name)
 

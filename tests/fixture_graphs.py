@@ -1,0 +1,21 @@
+"""Small graphs several test modules share, built on the real Neo4j."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from kg_store.connection import GraphStore
+from kg_store.writeback import write_recommendations
+from kgrec import api
+
+
+def ingest_with_two_recommenders(store: GraphStore, folder: Path, dataset: str) -> None:
+    """The CIKG fixture plus two models' recommendations for user 0 (model_a: 1, 2, 3; model_b: 2, 4)."""
+    api.ingest_cikg(store, folder, dataset, progress=False)
+    users, items = np.arange(12), np.arange(10)
+    write_recommendations(store, dataset, "model_a", "run_a", users[:1], items,
+                          np.array([[1, 2, 3]]), np.array([[0.9, 0.8, 0.7]]))
+    write_recommendations(store, dataset, "model_b", "run_b", users[:1], items,
+                          np.array([[2, 4]]), np.array([[0.6, 0.5]]))
