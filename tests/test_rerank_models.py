@@ -191,3 +191,26 @@ def test_prm_rejects_lists_longer_than_its_positions() -> None:
 def test_unknown_reranker_lists_the_names() -> None:
     with pytest.raises(UnknownModelError, match="dlcm, prm, setrank"):
         build_rerank_model("listnet", tiny_spec())
+
+
+def _lists_of_lengths(*lengths: int):
+    import numpy as np
+
+    from recommender.ctr.data import CandidateLists, ListArrays
+
+    width = max(lengths)
+    mask = np.array([[k < n for k in range(width)] for n in lengths])
+    zeros = np.zeros(mask.shape)
+    arrays = ListArrays(np.arange(len(lengths)), zeros.astype(np.int64), zeros.astype(np.float32), mask, None)
+    return CandidateLists(data=None, name="sampled", splits={"train": arrays})  # type: ignore[arg-type]
+
+
+def test_prm_positions_are_sized_to_the_longest_stored_list() -> None:
+    """Sampled lists hold every test positive, so some exceed PRM's default 64 positions (185 on ml-100k)."""
+    from recommender.ctr.trainer import _fit_list_size
+
+    lists = _lists_of_lengths(10, 185, 3)
+    assert lists.longest_list == 185
+    assert _fit_list_size("prm", lists, {})["max_list_size"] == 185
+    assert _fit_list_size("prm", lists, {"max_list_size": 300})["max_list_size"] == 300  # explicit wins
+    assert "max_list_size" not in _fit_list_size("dlcm", lists, {})  # no position table

@@ -550,6 +550,11 @@ class CandidateLists:
     name: str
     splits: dict[str, ListArrays]
 
+    @property
+    def longest_list(self) -> int:
+        """Candidates in the longest list of any split (models with position tables size them by it)."""
+        return max((int(arrays.mask.sum(axis=1).max(initial=0)) for arrays in self.splits.values()), default=0)
+
     def rerank_batches(self, split: str, batch_size: int, shuffle: bool = False, seed: int = 0) -> Iterator[RerankBatch]:
         """Rerank batches of one split; lists padded to the longest in each batch."""
         if split not in self.splits:

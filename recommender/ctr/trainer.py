@@ -15,7 +15,7 @@ from __future__ import annotations
 import copy
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -27,7 +27,7 @@ from recommender.ctr.data import CandidateLists, CTRData
 from recommender.ctr.metrics import ctr_metrics, rerank_metrics
 from recommender.ctr.models.base import build_ctr_model
 from recommender.errors import ModelConfigError
-from recommender.rerank.base import build_rerank_model
+from recommender.rerank.base import build_rerank_model, rerank_model_class
 
 CTR_SELECT = "auc"
 RERANK_SELECT = "ndcg@7"
@@ -200,6 +200,15 @@ def train_ctr_model(data: CTRData, model_name: str, config: CTRTrainConfig | Non
     return fit("ctr", model, config, pairs, lambda m, split: ctr_evaluate(m, data, split, config), CTR_SELECT)
 
 
+def _fit_list_size(model_name: str, lists: CandidateLists, overrides: dict[str, Any]) -> dict[str, Any]:
+    """Size a position table (PRM's ``max_list_size``) to the longest stored list unless set explicitly:
+    the sampled lists hold every test positive, so their length follows the user's test history."""
+    config_fields = {f.name for f in fields(rerank_model_class(model_name).config_class)}
+    if "max_list_size" not in config_fields or "max_list_size" in overrides:
+        return overrides
+    return {**overrides, "max_list_size": max(lists.longest_list, 1)}
+
+
 def train_rerank_model(lists: CandidateLists, model_name: str, config: CTRTrainConfig | None = None,
                        **model_overrides: Any) -> CTRTrainResult:
     """Build ``model_name`` from the rerank registry (seeded) and train it on the candidate ``lists``."""
@@ -207,6 +216,7 @@ def train_rerank_model(lists: CandidateLists, model_name: str, config: CTRTrainC
     if 7 not in config.ks:
         raise ModelConfigError(f"Rerankers stop on {RERANK_SELECT}; keep 7 among ks (got {config.ks}).")
     seed_everything(config.seed)
+    model_overrides = _fit_list_size(model_name, lists, model_overrides)
     model = build_rerank_model(model_name, lists.data.spec, **model_overrides)
     positives = lists.data.swing_positives(config.swing_alpha) if config.contrast else None
 
