@@ -41,6 +41,22 @@ def ingest(store: GraphStore, source: str, path: Path | str, dataset: str, batch
     return write_dataset(store, records, batch_size=batch_size, progress=progress)
 
 
+def ingest_bulk(store: GraphStore, source: str, path: Path | str, dataset: str, progress: Progress = None,
+                local_home: Path | None = None, **options: Any) -> IngestReport:
+    """Like :func:`ingest`, but through Neo4j's import tool: only into the **empty** database of kgrec's
+    own local server (in ``local_home``), which is **stopped and restarted** (see :mod:`ingest.bulk`).
+
+    Refuses (``BulkRefusedError``) for a server kgrec does not run (``NEO4J_URI``, Docker) or a
+    database that holds any node; the graph is the one :func:`ingest` would write.
+    """
+    from ingest.bulk import bulk_write_dataset, check_bulk_target
+
+    server = LocalNeo4j(local_home or default_local_home())
+    check_bulk_target(store, server)   # before parsing: a refusal should not wait for a large source
+    records = get_source(source).from_options(path, dataset, **options).read()
+    return bulk_write_dataset(store, server, records, progress=progress)
+
+
 def ingest_cikg(store: GraphStore, path: Path | str, dataset: str, batch_size: int = DEFAULT_BATCH_SIZE,
                 skip_bad_lines: bool = False, progress: Progress = None) -> IngestReport:
     """Validate a CIKG-layout folder completely, then write it (idempotent)."""
@@ -58,11 +74,13 @@ def ingest_movielens(store: GraphStore, path: Path | str, dataset: str, batch_si
 
 def ingest_named(store: GraphStore, name: str, dataset: str | None = None, path: Path | str | None = None,
                  batch_size: int = DEFAULT_BATCH_SIZE, progress: Progress = None,
-                 skip_bad_lines: bool = False, verify: bool = True) -> IngestReport:
+                 skip_bad_lines: bool = False, verify: bool = True, bulk: bool = False,
+                 local_home: Path | None = None) -> IngestReport:
     """Load a catalog dataset found by the one lookup order, checksums verified, with its layout's source.
 
     ``verify=False`` loads a folder whose files differ from the catalog's (a copy you edited, or
-    MovieLens 1M without timestamps); the source still validates every line.
+    MovieLens 1M without timestamps); the source still validates every line. ``bulk``: through the
+    import tool, as :func:`ingest_bulk` (empty database of kgrec's local server, which is restarted).
     """
     from ingest.catalog import get_entry
     from ingest.download import verify_folder
@@ -72,4 +90,7 @@ def ingest_named(store: GraphStore, name: str, dataset: str | None = None, path:
     folder = locate_dataset(name, Path(path) if path is not None else None)
     if verify:
         verify_folder(entry, folder)
+    if bulk:
+        return ingest_bulk(store, entry.layout, folder, dataset or name, progress, local_home,
+                           skip_bad_lines=skip_bad_lines)
     return ingest(store, entry.layout, folder, dataset or name, batch_size, progress, skip_bad_lines=skip_bad_lines)

@@ -17,6 +17,8 @@ from ingest.writer import IngestReport
 from kg_store.batching import DEFAULT_BATCH_SIZE
 from kgrec import api
 
+BULK_HELP = ("Load with Neo4j's import tool: only into an EMPTY database of kgrec's own local server (not "
+             "NEO4J_URI/Docker), which is STOPPED AND RESTARTED for it; the graph is the same as without --bulk.")
 SPLIT_HELP = "Share of each user's interactions in the test split (sources without a split)."
 
 
@@ -34,6 +36,7 @@ def _write_options(func: Callable) -> Callable:
                         help="Force progress bars on or off (default: bars on a terminal, one line per "
                              "stage in a log).")(func)
     func = click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")(func)
+    func = click.option("--bulk", is_flag=True, help=BULK_HELP)(func)
     return func
 
 
@@ -60,16 +63,20 @@ def print_report(report: IngestReport, as_json: bool) -> None:
     if report.duplicates:
         counts = ", ".join(f"{name}: {n:,}" for name, n in sorted(report.duplicates.items()))
         click.echo(f"note: repeated lines loaded once ({counts})")
+    how = " with the import tool (the local server was restarted)" if report.mode == "bulk" else ""
     click.echo(
-        f"Ingested '{report.dataset}' in {report.seconds:.1f} s: {report.nodes_written:,} nodes "
+        f"Ingested '{report.dataset}'{how} in {report.seconds:.1f} s: {report.nodes_written:,} nodes "
         f"({report.nodes_created:,} new), {report.relationships_written:,} relationships "
         f"({report.relationships_created:,} new); graph version {report.version}."
     )
 
 
 def _run_source(ctx: click.Context, store_factory: Callable, source: str, path: Path, dataset: str,
-                batch_size: int, progress: bool | None, as_json: bool, **options: Any) -> None:
-    report = api.ingest(store_factory(ctx), source, path, dataset, batch_size, progress, **options)
+                batch_size: int, progress: bool | None, as_json: bool, bulk: bool, **options: Any) -> None:
+    if bulk:
+        report = api.ingest_bulk(store_factory(ctx), source, path, dataset, progress, ctx.obj["home"], **options)
+    else:
+        report = api.ingest(store_factory(ctx), source, path, dataset, batch_size, progress, **options)
     print_report(report, as_json)
 
 
@@ -128,5 +135,6 @@ def register(main: click.Group, store_factory: Callable[[click.Context], Any]) -
         """Load a catalog dataset found by the lookup order (--path, KGREC_DATA_DIR, data home, shipped)."""
         report = api.ingest_named(store_factory(ctx), name, dataset=dataset, path=explicit,
                                   batch_size=options["batch_size"], progress=options["progress"],
-                                  skip_bad_lines=options["skip_bad_lines"], verify=verify)
+                                  skip_bad_lines=options["skip_bad_lines"], verify=verify,
+                                  bulk=options["bulk"], local_home=ctx.obj["home"])
         print_report(report, options["as_json"])

@@ -1,0 +1,342 @@
+"""``kgrec ingest --bulk``: the same graph as :func:`ingest.writer.write_dataset`, through Neo4j's import tool.
+
+Where the database is empty and kgrec's own local server (:class:`kg_store.local_server.LocalNeo4j`)
+holds it, the records are written as CSV files, the server is **stopped**, ``neo4j-admin database
+import full --overwrite-destination`` builds the database from them, the server is **started again**,
+the schema (constraints and indexes) is applied and the ``:Dataset`` node gets the same
+bookkeeping a normal first load leaves (``ingest/begin_dataset`` then ``ingest/finish_dataset``:
+status ``complete``, version 1). Everything else refuses with a clear error: a server kgrec does
+not run (``NEO4J_URI``, Docker), a database that holds any node (Community Edition has one user
+database, which the import replaces whole), a property value the import tool cannot write as the
+driver would.
+
+The graph is exactly the one the normal writer makes: the same labels, keys and property types
+(rows whose properties differ in type or presence go to separate CSV files, so a missing value is
+a missing property and an ``int`` stays a ``long``), duplicate keys collapsed the way MERGE does,
+relationships whose ends are missing left out as the writer's MATCH does. The CSV files live in a
+temporary folder that is removed afterwards.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+import tempfile
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ingest.records import DatasetRecords
+from ingest.writer import IngestReport
+from kg_store.connection import GraphStore
+from kg_store.errors import KgrecError, LocalServerError
+from kg_store.graph_model import RelationAllowList, check_dataset_name
+from kg_store.interest_sets import AUTHORS_SET
+from kg_store.local_server import LocalNeo4j
+from kg_store.progress import Progress, note, stage
+from kg_store.schema import apply_schema
+
+ARRAY_DELIMITER = "\x1f"           # unit separator: never part of a parsed value (checked)
+ARRAY_DELIMITER_OPTION = "U+001F"
+
+
+class BulkRefusedError(KgrecError):
+    """``--bulk`` cannot be used here (not kgrec's own server, database not empty, unmappable value)."""
+
+
+# -- property values as the import tool reads them -----------------------------------------------
+def _scalar_type(value: Any, where: str) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        if not -(2 ** 63) <= value < 2 ** 63:
+            raise BulkRefusedError(f"{where}: {value} does not fit a long; use plain ingest (without --bulk).")
+        return "long"
+    if isinstance(value, float):
+        return "double"
+    if isinstance(value, str):
+        if ARRAY_DELIMITER in value:
+            raise BulkRefusedError(f"{where}: a text holds the character U+001F; use plain ingest (without --bulk).")
+        return "string"
+    raise BulkRefusedError(f"{where}: values of type {type(value).__name__} cannot be bulk-imported; "
+                           "use plain ingest (without --bulk).")
+
+
+def _value_type(value: Any, where: str) -> str:
+    """The import tool's column type for one value (``string``, ``long[]``...)."""
+    if isinstance(value, (list, tuple)):
+        kinds = {_scalar_type(v, where) for v in value}
+        if len(kinds) != 1:
+            # an empty list has no element type in a CSV header, a mixed one cannot be stored at all
+            raise BulkRefusedError(f"{where}: a list value that is empty or mixes types cannot be bulk-imported; "
+                                   "use plain ingest (without --bulk).")
+        return kinds.pop() + "[]"
+    return _scalar_type(value, where)
+
+
+def _quote(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"'
+
+
+def _scalar_cell(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "NaN"
+        if math.isinf(value):
+            return "Infinity" if value > 0 else "-Infinity"
+        return repr(value)
+    if isinstance(value, int):
+        return str(value)
+    return str(value)
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, str):
+        return _quote(value)
+    if isinstance(value, (list, tuple)):
+        return _quote(ARRAY_DELIMITER.join(_scalar_cell(v) for v in value))
+    return _scalar_cell(value)
+
+
+def _signature(props: dict[str, Any], where: str) -> tuple[tuple[str, str], ...]:
+    """(key, type) of every present property; rows with the same signature share a CSV file."""
+    return tuple((key, _value_type(value, f"{where} property '{key}'"))
+                 for key, value in props.items() if value is not None)
+
+
+# -- what the writer's MERGE/CREATE leaves in the graph ------------------------------------------
+def _merged_nodes(rows: list) -> list[tuple[int, dict[str, Any]]]:
+    """One row per id: ``MERGE (n {id}) SET n += props`` applied in order (a null removes a key)."""
+    if len({row[0] for row in rows}) == len(rows):
+        return [(row[0], row[1]) for row in rows]
+    merged: dict[int, dict[str, Any]] = {}
+    for node_id, props in rows:
+        current = merged.setdefault(node_id, {})
+        for key, value in props.items():
+            if value is None:
+                current.pop(key, None)
+            else:
+                current[key] = value
+    return list(merged.items())
+
+
+def _merged_interactions(rows: list) -> list:
+    """One edge per (user, item) pair, the last row's properties (``MERGE ... SET``)."""
+    if len({(row[0], row[1]) for row in rows}) == len(rows):
+        return rows
+    last: dict[tuple[int, int], tuple] = {}
+    for row in rows:
+        last[(row[0], row[1])] = row
+    return list(last.values())
+
+
+def _unique(rows: Iterable[tuple]) -> list[tuple]:
+    return list(dict.fromkeys(tuple(row) for row in rows))
+
+
+@dataclass
+class _CsvSet:
+    """The CSV files of one import and the ``--nodes``/``--relationships`` arguments naming them."""
+
+    folder: Path
+    arguments: list[str] = field(default_factory=list)
+    multiline: bool = False
+    nodes: int = 0
+    relationships: int = 0
+    _files: int = 0
+
+    def _path(self, stem: str) -> Path:
+        self._files += 1
+        return self.folder / f"{self._files:03d}-{stem}.csv"
+
+    def _write(self, path: Path, header: list[str], lines: Iterable[str]) -> None:
+        with path.open("w", encoding="utf-8", newline="\n") as handle:
+            handle.write(",".join(header) + "\n")
+            for line in lines:
+                if "\n" in line or "\r" in line:
+                    self.multiline = True
+                handle.write(line)
+                handle.write("\n")
+
+    def nodes_file(self, label: str, fixed: dict[str, Any], rows: list[tuple[int, dict[str, Any]]],
+                   advance) -> None:
+        """Nodes of one label in files by property signature; ``fixed`` are the writer's constant keys."""
+        groups: dict[tuple, list] = {}
+        for node_id, props in rows:
+            groups.setdefault(_signature(props, label), []).append((node_id, props))
+        fixed_header = [f"{key}:{_value_type(value, label)}" for key, value in fixed.items()]
+        fixed_cells = ",".join(_cell(value) for value in fixed.values())
+        for signature, members in groups.items():
+            header = [f":ID({label})", *fixed_header, "id:long", *(f"{key}:{kind}" for key, kind in signature)]
+            keys = [key for key, _ in signature]
+            path = self._path(label)
+            self._write(path, header, (",".join([str(node_id), fixed_cells, str(node_id),
+                                                  *(_cell(props[key]) for key in keys)])
+                                       for node_id, props in members))
+            self.arguments.append(f"--nodes={label}={path}")
+            self.nodes += len(members)
+            advance(len(members))
+
+    def relationships_file(self, rel_type: str, start: str, end: str, rows: list[tuple[int, int, dict[str, Any]]],
+                           advance) -> None:
+        groups: dict[tuple, list] = {}
+        for row in rows:
+            groups.setdefault(_signature(row[2], rel_type), []).append(row)
+        for signature, members in groups.items():
+            header = [f":START_ID({start})", f":END_ID({end})", *(f"{key}:{kind}" for key, kind in signature)]
+            keys = [key for key, _ in signature]
+            path = self._path(rel_type)
+            self._write(path, header, (",".join([str(a), str(b), *(_cell(props[key]) for key in keys)])
+                                       for a, b, props in members))
+            self.arguments.append(f"--relationships={rel_type}={path}")
+            self.relationships += len(members)
+            advance(len(members))
+
+    def plain_relationships_file(self, rel_type: str, start: str, end: str, pairs: list[tuple[int, int]],
+                                 advance) -> None:
+        """Relationships without properties (item-entity links, KG triples): the fast path."""
+        if not pairs:
+            return
+        path = self._path(rel_type)
+        self._write(path, [f":START_ID({start})", f":END_ID({end})"], (f"{a},{b}" for a, b in pairs))
+        self.arguments.append(f"--relationships={rel_type}={path}")
+        self.relationships += len(pairs)
+        advance(len(pairs))
+
+
+def write_csv(records: DatasetRecords, folder: Path, created: datetime, progress: Progress = None) -> _CsvSet:
+    """The records as the import tool's CSV files, graph-identical to :func:`ingest.writer.write_dataset`.
+
+    The ``:Dataset`` node is written with status ``loading`` (name, source, created, version 0);
+    the rest of its bookkeeping is set by the writer's own queries once the server is back.
+    """
+    name = check_dataset_name(records.name)
+    allow = RelationAllowList(records.relation_types)
+    out = _CsvSet(folder)
+    users, items = _merged_nodes(records.users), _merged_nodes(records.items)
+    entities, interests = _merged_nodes(records.entities), _merged_nodes(records.interests)
+    ids = {label: {node_id for node_id, _ in rows}
+           for label, rows in (("User", users), ("Item", items), ("Entity", entities), ("Interest", interests))}
+    interactions = [(u, i, {"split": s, "rating": r, "ts": t}) for u, i, s, r, t in
+                    _merged_interactions(records.interactions) if u in ids["User"] and i in ids["Item"]]
+    links = [(i, e) for i, e in _unique(records.item_entities) if i in ids["Item"] and e in ids["Entity"]]
+    user_interests = [(u, j, {"set": AUTHORS_SET, "weight": 1.0}) for u, j in _unique(records.user_interests)
+                      if u in ids["User"] and j in ids["Interest"]]
+    triples: dict[str, list[tuple[int, int]]] = {}
+    for h, r, t in _unique(records.triples):
+        if h in ids["Entity"] and t in ids["Entity"]:
+            triples.setdefault(allow.check(records.relation_types[r]), []).append((h, t))
+    total = (sum(len(rows) for rows in (users, items, entities, interests, interactions, links, user_interests))
+             + sum(len(pairs) for pairs in triples.values()))
+    with stage(f"{name}: CSV for the import tool", total, progress) as advance:
+        dataset_path = out._path("Dataset")
+        out._write(dataset_path, [":ID(Dataset)", "name:string", "created:datetime", "version:long",
+                                  "source:string", "status:string"],
+                   [",".join(["0", _quote(name), created.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), "0",
+                              _quote(records.source), _quote("loading")])])
+        out.arguments.append(f"--nodes=Dataset={dataset_path}")
+        constant = {"dataset": name}
+        out.nodes_file("User", constant, users, advance)
+        out.nodes_file("Item", constant, items, advance)
+        out.nodes_file("Entity", constant, entities, advance)
+        out.nodes_file("Interest", {**constant, "set": AUTHORS_SET}, interests, advance)
+        out.plain_relationships_file("LINKED_TO", "Item", "Entity", links, advance)
+        out.relationships_file("INTERACTED", "User", "Item", interactions, advance)
+        out.relationships_file("HAS_INTEREST", "User", "Interest", user_interests, advance)
+        for rel_type, pairs in triples.items():
+            out.plain_relationships_file(rel_type, "Entity", "Entity", pairs, advance)
+    return out
+
+
+# -- the target: kgrec's own server, empty --------------------------------------------------------
+def check_bulk_target(store: GraphStore, server: LocalNeo4j) -> None:
+    """Refuse unless ``store`` is ``server`` (kgrec's own local server, running) and holds no node."""
+    settings = store.settings
+    if not settings.source.startswith("local server in"):
+        raise BulkRefusedError(
+            f"--bulk needs kgrec's own local server; this connection comes from {settings.source} "
+            f"({settings.uri}). The import tool stops and restarts the server, which kgrec can only do "
+            "for the server it runs ('kgrec neo4j start'); unset NEO4J_URI or load without --bulk.")
+    status = server.status()
+    if settings.uri != status.bolt_uri or Path(settings.source.removeprefix("local server in ")) != server.home:
+        raise BulkRefusedError(f"--bulk: the connection ({settings.uri}) is not the local server in {server.home} "
+                               f"({status.bolt_uri}); load without --bulk.")
+    if not status.running:
+        raise BulkRefusedError(f"--bulk: the local server in {server.home} is not running; start it with "
+                               "'kgrec neo4j start'.")
+    if store.read("ingest/graph_has_nodes")[0]["has_nodes"]:
+        raise BulkRefusedError(
+            f"--bulk needs an empty database: the import tool replaces database '{settings.database}' whole, "
+            "and it holds data. Load into it without --bulk (other datasets stay), or drop everything first.")
+
+
+def _wait_for_store(store: GraphStore) -> None:
+    """A managed read after the restart: retried, so the driver drops its connections to the old process."""
+    store.read("ingest/graph_has_nodes")
+
+
+def bulk_write_dataset(store: GraphStore, server: LocalNeo4j, records: DatasetRecords, progress: Progress = None,
+                       work_dir: Path | None = None) -> IngestReport:
+    """Load ``records`` into the empty database of kgrec's local server with the import tool.
+
+    Stops and restarts the server (said on stderr unless ``progress`` is False); returns the same
+    report as the writer, ``mode='bulk'``, with the step times (CSV, stop, import, start, schema).
+    """
+    started = time.perf_counter()
+    check_bulk_target(store, server)
+    report = IngestReport(records.name, has_kg=records.has_kg, has_interests=records.has_interests, mode="bulk")
+    work = Path(tempfile.mkdtemp(prefix="kgrec-bulk-", dir=work_dir))
+    try:
+        step = time.perf_counter()
+        csv = write_csv(records, work, datetime.now(UTC), progress)
+        report.steps["csv"] = round(time.perf_counter() - step, 3)
+        note(f"{records.name}: stopping the local Neo4j in {server.home} for the import tool "
+             f"(--bulk replaces database '{store.settings.database}'), then starting it again", progress)
+        step = time.perf_counter()
+        server.stop()
+        report.steps["stop"] = round(time.perf_counter() - step, 3)
+        step = time.perf_counter()
+        try:
+            with stage(f"{records.name}: neo4j-admin database import", None, progress, unit="steps") as advance:
+                arguments = ["database", "import", "full", store.settings.database, "--overwrite-destination=true",
+                             "--id-type=integer", f"--array-delimiter={ARRAY_DELIMITER_OPTION}",
+                             f"--report-file={work / 'import.report'}",
+                             f"--multiline-fields={'true' if csv.multiline else 'false'}", *csv.arguments]
+                result = server.admin(*arguments)
+                advance(1)
+        finally:
+            report.steps["import"] = round(time.perf_counter() - step, 3)
+            step = time.perf_counter()
+            server.start()
+            report.steps["start"] = round(time.perf_counter() - step, 3)
+            note(f"{records.name}: the local Neo4j in {server.home} was restarted", progress)
+        if result.returncode != 0:
+            tail = (result.stdout + result.stderr).strip().splitlines()[-8:]
+            raise LocalServerError("neo4j-admin database import failed (the server was restarted): "
+                                   + " | ".join(tail))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    step = time.perf_counter()
+    _wait_for_store(store)
+    apply_schema(store, force=True)   # the imported database has no constraints or indexes yet
+    store.write("ingest/begin_dataset", dataset=records.name, source=records.source,
+                relation_uris=records.relations, relation_types=records.relation_types,
+                has_kg=records.has_kg, has_interests=records.has_interests)
+    changed = csv.nodes + csv.relationships > 0
+    report.version = store.write("ingest/finish_dataset", dataset=records.name, changed=changed)[0]["version"]
+    report.steps["schema"] = round(time.perf_counter() - step, 3)
+    report.nodes_created = report.nodes_written = csv.nodes
+    report.relationships_created = report.relationships_written = csv.relationships
+    report.skipped, report.duplicates = list(records.skipped), dict(records.duplicates)
+    report.notes = [*records.notes, f"--bulk: the local Neo4j in {server.home} was stopped, imported into "
+                                    "and restarted"]
+    report.seconds = round(time.perf_counter() - started, 3)
+    return report
+
+
+__all__ = ["BulkRefusedError", "bulk_write_dataset", "check_bulk_target", "write_csv"]
