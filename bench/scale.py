@@ -8,7 +8,8 @@ bench and warmed up by one small synthetic load, export and write-back, then dro
   database of a second, stopped home; wall time including the JVM start (CSV writing not counted);
 - **kgrec ingest**: parse + ``write_dataset`` into a new dataset (a first load: CREATE);
 - **export**: ``export_dataset`` without the cache, twice, the better one's rows/s;
-- **write-back**: top-20 of every user (random scores), a first run and a replacing run, edges/s;
+- **write-back**: top-20 of every user (random scores) as TOP_K lists, a first run and a replacing
+  run, then lists + RECOMMENDED edges (replacing), rows/s;
 - **training** (``--train``): LightGCN and CIKGRec, each in its own process (so peak RSS is its
   own) on the exported arrays: seconds per epoch, full-ranking test evaluation over all users
   (batched), peak RSS.
@@ -116,6 +117,8 @@ def _export(store, dataset: str, save_to: Path, repeat: int = 2) -> dict:
 
 
 def _writeback(store, dataset: str, export_path: Path) -> dict:
+    """Top-20 of every user as TOP_K lists alone (a first run, then a replacing one), then lists + the
+    RECOMMENDED edges (edges="always", replacing again): rows (user x item) per second for each."""
     from kg_store.graph_export import GraphExport
     from kg_store.writeback import write_recommendations
 
@@ -124,12 +127,13 @@ def _writeback(store, dataset: str, export_path: Path) -> dict:
     top = np.stack([rng.choice(export.n_items, TOP_K, replace=False) for _ in range(export.n_users)])
     scores = np.sort(rng.random(top.shape, dtype=np.float32), axis=1)[:, ::-1]
     row = {}
-    for label, run_id in (("first", "bench-a"), ("replace", "bench-b")):
+    for label, run_id, edges in (("lists_first", "bench-a", "never"), ("lists_replace", "bench-b", "never"),
+                                 ("lists_and_edges_replace", "bench-c", "always")):
         started = time.perf_counter()
-        edges = write_recommendations(store, dataset, "bench", run_id, export.user_ids, export.item_ids, top, scores,
-                                      progress=False)
+        rows = write_recommendations(store, dataset, "bench", run_id, export.user_ids, export.item_ids, top, scores,
+                                     progress=False, edges=edges)
         seconds = time.perf_counter() - started
-        row[label] = {"seconds": round(seconds, 3), "edges": edges, "edges_per_s": round(edges / seconds)}
+        row[label] = {"seconds": round(seconds, 3), "rows": rows, "rows_per_s": round(rows / seconds)}
     return row
 
 

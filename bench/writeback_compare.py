@@ -1,11 +1,13 @@
-"""Write-back side by side: the row-per-user query it replaced vs today's column batches.
+"""Write-back side by side: edges written row by row (the original query) vs TOP_K lists alone vs
+lists + the RECOMMENDED edge view, in rows (user x item) per second.
 
 Loads a synthetic set (``--interactions``, default DBbook2014's size) as a new dataset, then
 writes the top-20 of every user (random scores) with each way in turn, ``--repeat`` times, each
-write replacing the previous one's edges. Uses ``NEO4J_*`` or the local server; drops the dataset
-at the end. Writes ``bench/results/writeback_compare.json``.
+write a new run replacing the previous one of its model (the first lists write of all is a first
+run). Uses ``NEO4J_*`` or the local server; drops the dataset at the end. Writes
+``bench/results/writeback_compare.json`` (``--out``).
 
-    .venv/bin/python bench/writeback_compare.py [--interactions 65961] [--repeat 2]
+    .venv/bin/python bench/writeback_compare.py [--interactions 65961] [--repeat 2] [--ways rows lists lists+edges]
 """
 
 from __future__ import annotations
@@ -24,25 +26,33 @@ sys.path.insert(0, str(REPO))
 OLD_BATCH_USERS = 500   # the old write-back's batch size
 
 
-def _old_way(store, dataset: str, users, items, top, scores) -> None:
+def _rows_way(store, dataset: str, users, items, top, scores, run_id: str) -> None:
     from kg_store.batching import write_in_batches
 
     rows = [[int(users[u]), [[int(items[i]), float(s), r + 1] for r, (i, s) in enumerate(zip(t, sc, strict=True))]]
             for u, (t, sc) in enumerate(zip(top, scores, strict=True))]
     write_in_batches(store, "bench/replace_recommendations_rows", rows, batch_size=OLD_BATCH_USERS,
-                     dataset=dataset, model="bench", run_id="old")
+                     dataset=dataset, model="bench-rows", run_id=run_id)
 
 
-def _new_way(store, dataset: str, users, items, top, scores) -> None:
-    from kg_store.writeback import write_recommendations
+def _lists_way(edges: str):
+    def write(store, dataset: str, users, items, top, scores, run_id: str) -> None:
+        from kg_store.writeback import write_recommendations
 
-    write_recommendations(store, dataset, "bench", "new", users, items, top, scores, progress=False)
+        write_recommendations(store, dataset, "bench", run_id, users, items, top, scores, progress=False, edges=edges)
+    return write
+
+
+WAYS = {"rows": ("edges row by row (original)", _rows_way), "lists": ("TOP_K lists", _lists_way("never")),
+        "lists+edges": ("TOP_K lists + RECOMMENDED edges", _lists_way("always"))}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--interactions", type=int, default=65_961)
     parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--dataset", default=None, help="Name of the (new) dataset; dropped at the end.")
+    parser.add_argument("--ways", nargs="+", choices=list(WAYS), default=list(WAYS))
     parser.add_argument("--note", default="")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "writeback_compare.json")
     args = parser.parse_args()
@@ -51,7 +61,7 @@ def main() -> None:
     from kg_store.datasets import drop_dataset
     from kgrec.api import connect
 
-    store, dataset = connect(), f"bench-writeback-{args.interactions}"
+    store, dataset = connect(), args.dataset or f"bench-writeback-{args.interactions}"
     with tempfile.TemporaryDirectory() as tmp:
         made = write_synthetic(Path(tmp), SyntheticConfig(interactions=args.interactions))
         write_dataset(store, read_cikg(made.folder, dataset), progress=False)
@@ -62,12 +72,13 @@ def main() -> None:
     runs = []
     try:
         for attempt in range(args.repeat):
-            for label, way in (("rows (before)", _old_way), ("columns (now)", _new_way)):
+            for way in args.ways:
+                label, write = WAYS[way]
                 started = time.perf_counter()
-                way(store, dataset, users, items, top, scores)
+                write(store, dataset, users, items, top, scores, f"{way}-{attempt}")
                 seconds = time.perf_counter() - started
-                runs.append({"way": label, "attempt": attempt, "seconds": round(seconds, 3), "edges": int(top.size),
-                             "edges_per_s": round(top.size / seconds)})
+                runs.append({"way": way, "what": label, "attempt": attempt, "seconds": round(seconds, 3),
+                             "rows": int(top.size), "rows_per_s": round(top.size / seconds)})
                 print(runs[-1], flush=True)
     finally:
         drop_dataset(store, dataset)

@@ -9,6 +9,8 @@
     (:Item)-[:LINKED_TO]->(:Entity)           item tied to its KG entity
     (:Entity)-[:<RELATION>]->(:Entity)        one KG triple; type from the relation list
     (:User)-[:HAS_INTEREST]->(:Interest)
+    (:User)-[:TOP_K {items, scores}]->(:TrainingRun)   a run's top-K for the user (kg_store.writeback)
+    (:User)-[:RECOMMENDED {score, rank, model, run_id}]->(:Item)   optional view of those lists
 
 Cypher cannot take a label or relationship type as a value, so names that come from data
 (KG relations) are normalised and then checked here before they reach a query.
@@ -21,7 +23,7 @@ import re
 from kg_store.errors import InvalidDatasetNameError, UnsafeNameError
 
 NODE_LABELS = ("User", "Item", "Entity", "Interest")
-CORE_RELATIONSHIP_TYPES = ("INTERACTED", "LINKED_TO", "HAS_INTEREST", "RECOMMENDED")
+CORE_RELATIONSHIP_TYPES = ("INTERACTED", "LINKED_TO", "HAS_INTEREST", "RECOMMENDED", "TOP_K")
 SPLITS = ("train", "valid", "test")
 
 _SAFE_TYPE = re.compile(r"^[A-Z][A-Z0-9_]{0,99}$")

@@ -1,14 +1,25 @@
-"""Results back into the graph: top-K recommendations as edges, and a node per training run.
+"""Results back into the graph: each user's top-K as one list per run, and a node per training run.
 
-``(:User)-[:RECOMMENDED {score, rank, model, run_id}]->(:Item)`` replaces the same model's
-previous edges user by user (delete + create in one transaction per batch of users, sent as
-parallel lists), so readers never see a user with two runs mixed; ``(:TrainingRun)`` keeps the
-config and metrics as JSON text, and where the run's model file and vectors are (``kg_store.embeddings`` writes the vectors).
+Canonical store: ``(:User)-[:TOP_K {items: [item ids, best first], scores: [...]}]->(:TrainingRun)``,
+one relationship per (user, run); the run node carries model, run_id and a ``created`` time. One
+write per user instead of one relationship per recommended item is what makes write-back fast
+(issue 15: >= 100k rows/s; edges with four properties each managed 8-20k). The run node is made
+first (``start_training_run``), batches of users are written as parallel lists, one transaction per
+batch (MERGE + SET, so re-running a run id replaces, never duplicates), and only then the older
+runs' lists of the same dataset and model are deleted. Readers take, per user, the list of the
+newest run (by ``created``) that has one, so they never see two runs mixed, and a crash mid-write
+leaves every user with one consistent list.
+
+``(:User)-[:RECOMMENDED {score, rank, model, run_id}]->(:Item)`` edges are an optional, derived view
+for Neo4j Browser and explanation paths (``edges``: written by default for runs up to
+``EDGES_AUTO_MAX_ROWS`` rows). ``(:TrainingRun)`` keeps the config and metrics as JSON text, and
+where the run's model file and vectors are (``kg_store.embeddings`` writes the vectors).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -17,46 +28,113 @@ import numpy as np
 
 from kg_store.batching import write_in_batches
 from kg_store.connection import GraphStore
+from kg_store.cypher_files import load_query
 from kg_store.datasets import dataset_info
 from kg_store.errors import ConfigError, UnknownUserError, UnsafeNameError
 from kg_store.progress import Progress, stage
 from kg_store.schema import apply_schema
 
-# Users per transaction: 2,000 users x top-20 = 40,000 edges, a few MB of transaction state.
+log = logging.getLogger("kgrec.writeback")
+
+# Users per transaction: 2,000 users x top-20 = 40,000 rows, a few MB of transaction state.
 WRITE_BATCH_USERS = 2_000
+# edges="auto" writes the RECOMMENDED view only up to this many rows (users x K) per run: enough for
+# dbbook2014 and ml-100k, while an 846k-interaction set's 1.4 M edges would cost minutes.
+EDGES_AUTO_MAX_ROWS = 200_000
+EDGE_MODES = ("auto", "always", "never")
 
 
-def _column_batches(user_ids: np.ndarray, item_ids: np.ndarray, top_items: np.ndarray, top_scores: np.ndarray,
-                    batch_users: int) -> Iterator[dict[str, list]]:
-    """Parallel lists per batch of users: each distinct item once, the lists as positions into it."""
+def _batches(user_ids: np.ndarray, item_ids: np.ndarray, top_items: Sequence[np.ndarray] | np.ndarray,
+             top_scores: Sequence[np.ndarray] | np.ndarray, batch_users: int,
+             positions: bool) -> Iterator[dict[str, list]]:
+    """Parallel lists per batch of users: ``items`` (item ids per user, best first) and ``scores``;
+    with ``positions`` also each distinct item once (``item_ids``) and the lists as positions into it."""
+    square = isinstance(top_items, np.ndarray) and top_items.ndim == 2    # every list as long: no loop per user
     for start in range(0, len(top_items), batch_users):
-        block = top_items[start:start + batch_users]
-        used, positions = np.unique(block, return_inverse=True)
-        yield {"users": user_ids[start:start + batch_users].astype(np.int64).tolist(),
-               "item_ids": item_ids[used].astype(np.int64).tolist(),
-               "items": positions.reshape(block.shape).tolist(),
-               "scores": top_scores[start:start + batch_users].astype(np.float64).tolist()}
+        end = start + batch_users
+        if square:
+            block = top_items[start:end].astype(np.int64)
+            items = item_ids[block].astype(np.int64).tolist()
+            scores = np.asarray(top_scores[start:end], dtype=np.float64).tolist()
+        else:
+            block = [np.asarray(row, dtype=np.int64) for row in top_items[start:end]]
+            items = [item_ids[row].astype(np.int64).tolist() for row in block]
+            scores = [np.asarray(row, dtype=np.float64).tolist() for row in top_scores[start:end]]
+        batch = {"users": user_ids[start:end].astype(np.int64).tolist(), "items": items, "scores": scores}
+        if positions:
+            lengths = [len(row) for row in block]
+            flat = np.concatenate([np.ravel(row) for row in block]) if lengths else np.zeros(0, np.int64)
+            used, inverse = np.unique(flat, return_inverse=True)
+            batch["item_ids"] = item_ids[used].astype(np.int64).tolist()
+            batch["positions"] = [part.tolist() for part in np.split(inverse.ravel(), np.cumsum(lengths)[:-1])]
+        yield batch
+
+
+def _edges_wanted(edges: str, rows: int, dataset: str, model: str) -> bool:
+    if edges not in EDGE_MODES:
+        raise ConfigError(f"edges must be one of {', '.join(EDGE_MODES)}, got {edges!r}.")
+    if edges == "auto" and rows > EDGES_AUTO_MAX_ROWS:
+        log.warning("%s: %s: skipped the RECOMMENDED edges (%s rows > %s; readers use the TOP_K lists); "
+                    "force them with edges='always' (kgrec train --edges always).",
+                    dataset, model, f"{rows:,}", f"{EDGES_AUTO_MAX_ROWS:,}")
+        return False
+    return edges != "never"
+
+
+def start_training_run(store: GraphStore, dataset: str, model: str, run_id: str, config: dict[str, Any] | None = None,
+                       started: datetime | None = None) -> None:
+    """Make the run's node (if new) before its lists point at it; ``save_training_run`` completes it.
+
+    A run id that already belongs to another model or dataset raises ``ConfigError``.
+    """
+    [row] = store.write("recommend/start_training_run", dataset=dataset, model=model, run_id=run_id,
+                        config=None if config is None else json.dumps(config, sort_keys=True, default=str),
+                        started=None if started is None else started.isoformat())
+    if (row["model"], row["dataset"]) != (model, dataset):
+        raise ConfigError(f"Run id {run_id!r} belongs to model {row['model']!r} on dataset {row['dataset']!r}, "
+                          f"not {model!r} on {dataset!r}.")
 
 
 def write_recommendations(store: GraphStore, dataset: str, model: str, run_id: str, user_ids: np.ndarray,
-                          item_ids: np.ndarray, top_items: np.ndarray, top_scores: np.ndarray,
-                          progress: Progress = None, batch_users: int = WRITE_BATCH_USERS) -> int:
-    """Write ranked items per user. ``top_items``/``top_scores``: (n_users, K) indices into ``item_ids``.
+                          item_ids: np.ndarray, top_items: np.ndarray | Sequence[np.ndarray],
+                          top_scores: np.ndarray | Sequence[np.ndarray], progress: Progress = None,
+                          batch_users: int = WRITE_BATCH_USERS, edges: str = "auto") -> int:
+    """Write ranked items per user as TOP_K lists of run ``run_id``; returns the number of rows (items).
 
-    One transaction per batch of users deletes their old edges of ``model`` and creates the new
-    ones, so readers never see a user with two runs mixed. Returns the number of edges written.
+    ``top_items``/``top_scores``: per user (aligned with ``user_ids``), indices into ``item_ids`` and
+    their scores, best first: an (n_users, K) array, or a sequence of 1-D arrays of any lengths.
+    The run node is made when missing (normally ``start_training_run`` made it with the config).
+    ``edges``: "auto" also writes the RECOMMENDED view when the run has at most
+    ``EDGES_AUTO_MAX_ROWS`` rows (else logs one line), "always" or "never".
     """
     dataset_info(store, dataset)
     apply_schema(store)
     if batch_users < 1:
         raise ConfigError(f"batch_users must be at least 1, got {batch_users}.")
+    if len(top_items) != len(user_ids) or len(top_scores) != len(user_ids):
+        raise ConfigError(f"{len(user_ids)} users but {len(top_items)} item lists and {len(top_scores)} score lists.")
+    square = isinstance(top_items, np.ndarray) and top_items.ndim == 2
+    rows = int(top_items.size) if square else int(sum(len(row) for row in top_items))
+    with_edges = _edges_wanted(edges, rows, dataset, model)
+    start_training_run(store, dataset, model, run_id)
+    lists, view = load_query("recommend/write_top_k"), load_query("recommend/replace_recommendations")
+    params = {"dataset": dataset, "model": model, "run_id": run_id}
+
+    def write(batch: dict[str, list]) -> None:
+        def work(tx: Any) -> None:     # one transaction: a batch's lists, and their edges when wanted
+            tx.run(lists, {**params, "rows": batch}).consume()
+            if with_edges:
+                tx.run(view, {**params, "rows": batch}).consume()
+        store.write_with(work)
+
     with stage(f"{dataset}: recommendations of {model}", len(top_items), progress) as advance:
-        for batch in _column_batches(np.asarray(user_ids), np.asarray(item_ids), np.asarray(top_items),
-                                     np.asarray(top_scores), batch_users):
-            store.write_batch("recommend/replace_recommendations", batch, dataset=dataset, model=model, run_id=run_id)
+        for batch in _batches(np.asarray(user_ids), np.asarray(item_ids), top_items, top_scores, batch_users,
+                              positions=with_edges):
+            write(batch)
             advance(len(batch["users"]))
-    store.autocommit("recommend/delete_stale_recommendations", dataset=dataset, model=model, run_id=run_id)
-    return int(top_items.size)
+    store.autocommit("recommend/delete_older_top_k", **params)
+    store.autocommit("recommend/delete_stale_recommendations", **params)
+    return rows
 
 
 def save_training_run(store: GraphStore, dataset: str, model: str, run_id: str, config: dict[str, Any],
@@ -79,7 +157,8 @@ def require_user(store: GraphStore, dataset: str, user: int) -> None:
 
 def read_recommendations(store: GraphStore, dataset: str, user: int, model: str | None = None,
                          limit: int = 100) -> list[dict[str, Any]]:
-    """Stored recommendations of one user, best first per model.
+    """Stored recommendations of one user, best first per model: per model, the TOP_K list of its newest
+    run that has one for the user (rows: model, rank, item, title, score, run_id).
 
     An unknown dataset or user raises, so an empty list always means "not trained yet" rather
     than a mistyped id.

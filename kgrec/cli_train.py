@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from kg_store.writeback import read_recommendations, training_runs
+from kg_store.writeback import EDGE_MODES, EDGES_AUTO_MAX_ROWS, read_recommendations, training_runs
 from recommender.config import CHOICES, PRESETS
 
 MODEL_NAMES = ("bprmf", "lightgcn", "simgcl", "cikgrec", "transe")
@@ -75,6 +75,9 @@ def register(main: click.Group, store_factory) -> None:
     @click.option("--threads", type=click.IntRange(1), default=None, help="CPU threads for torch.")
     @click.option("--k", "top_k", type=click.IntRange(1), default=20, show_default=True, help="Recommendations written per user.")
     @click.option("--no-write", is_flag=True, help="Do not write recommendations back.")
+    @click.option("--edges", type=click.Choice(EDGE_MODES), default="auto", show_default=True,
+                  help="Also write RECOMMENDED edges (the Browser view; readers use the TOP_K lists): auto = "
+                       f"only up to {EDGES_AUTO_MAX_ROWS:,} rows (users x k).")
     @click.option("--interests", "interest_set", default=None, metavar="SET",
                   help="Interest set to train on (default: authors; 'kgrec interests list' shows the sets).")
     @click.option("--no-interests", is_flag=True, help="CIKGRec ablation 'w/o UIK'.")
@@ -102,7 +105,7 @@ def register(main: click.Group, store_factory) -> None:
     def train(ctx: click.Context, model: str, dataset: str, seeds: int, no_write: bool, top_k: int,
               no_interests: bool, no_reconstruction: bool, no_contrastive: bool, no_kg: bool,
               mask_schedule: str | None, progress: bool | None, as_json: bool, interest_set: str | None,
-              preset: str | None, estimate: bool, **options: Any) -> None:
+              preset: str | None, estimate: bool, edges: str, **options: Any) -> None:
         """Train MODEL on DATASET from the graph; print test metrics; write top-K back.
 
         ``transe`` trains TransE with PyKEEN on the KG alone and writes each entity's vector to
@@ -135,7 +138,7 @@ def register(main: click.Group, store_factory) -> None:
             return
         outcome = train_and_write(store_factory(ctx), dataset, model, seeds=[2024 + n for n in range(seeds)],
                                   k=top_k, write_back=not no_write, progress=progress, interest_set=interest_set,
-                                  preset=preset, **overrides)
+                                  preset=preset, edges=edges, **overrides)
         if as_json:
             click.echo(json.dumps({"run_id": outcome.run_id, **outcome.metrics()}, indent=2, default=str))
             return

@@ -3,12 +3,14 @@
 Flow: CTR samples (and, for rerankers, stored candidate lists) from Neo4j -> optional text vectors
 (``text_vec_NAME`` on items and, when present, on users) -> ``recommender.ctr.trainer`` per seed
 (epoch chosen on valid, test scored once) -> mean and std over seeds -> a ``TrainingRun`` node
-(kind, protocol "valid", config, metrics) and ``RECOMMENDED`` edges from the seed with the best
-validation score.
+(kind, protocol "valid", config, metrics) and each test user's top-K list (``TOP_K`` to the run
+node, plus the optional ``RECOMMENDED`` view; see ``kg_store.writeback``) from the seed with the
+best validation score.
 
-What the ``RECOMMENDED`` edges rank: not the whole catalogue. A CTR model ranks each test user's
-own **CTR targets** (the interactions after the profile cut), a reranker each test user's
-**candidate list**; each user's top ``k`` of those are written under the model's name.
+What the lists rank: not the whole catalogue. A CTR model ranks each test user's own **CTR
+targets** (the interactions after the profile cut), a reranker each test user's **candidate
+list**; each user's top ``k`` of those are written under the model's name, so lists differ in
+length from user to user.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import numpy as np
 import torch
 
 from kg_store.connection import GraphStore
-from kg_store.writeback import save_training_run, write_recommendations
+from kg_store.writeback import save_training_run, start_training_run, write_recommendations
 from knowledge.text_features import MissingTextError, load_text_matrix
 from recommender.ctr.data import (
     DEFAULT_MAX_HISTORY,
@@ -130,16 +132,10 @@ def _top_k(users: np.ndarray, items: np.ndarray, scores: np.ndarray, k: int) -> 
 
 def _write_top(store: GraphStore, data: CTRData, model: str, run_id: str,
                top: dict[int, tuple[np.ndarray, np.ndarray]]) -> int:
-    """Write users grouped by list length, since ``write_recommendations`` takes (n, K) arrays."""
-    by_length: dict[int, list[int]] = {}
-    for user, (items, _) in top.items():
-        by_length.setdefault(len(items), []).append(user)
-    written = 0
-    for users in by_length.values():
-        written += write_recommendations(store, data.dataset, model, run_id, data.user_ids[users], data.item_ids,
-                                         np.stack([top[u][0] for u in users]), np.stack([top[u][1] for u in users]),
-                                         progress=False)
-    return written
+    """Every user's list, whatever its length: a TOP_K list holds any number of items."""
+    users = sorted(top)
+    return write_recommendations(store, data.dataset, model, run_id, data.user_ids[users], data.item_ids,
+                                 [top[u][0] for u in users], [top[u][1] for u in users], progress=False)
 
 
 def _ctr_top(result: CTRTrainResult, data: CTRData, k: int) -> dict[int, tuple[np.ndarray, np.ndarray]]:
@@ -162,7 +158,8 @@ def _finish(store: GraphStore, kind: str, model: str, data: CTRData, seeds: list
     best = max(range(len(results)), key=lambda n: results[n].valid[results[n].select_metric])
     outcome = CTROutcome(_run_id(model), kind, model, data.dataset, seeds, results, _summary(results),
                          config, seeds[best], notes)
-    if write_back:
+    if write_back:      # the run node first: the TOP_K lists point at it; metrics and finished after them
+        start_training_run(store, data.dataset, model, outcome.run_id, config, started)
         outcome.recommendations_written = _write_top(store, data, model, outcome.run_id, top(results[best], k))
         save_training_run(store, data.dataset, model, outcome.run_id, config, outcome.metrics(), started)
     return outcome
@@ -181,7 +178,7 @@ def train_ctr(store: GraphStore, dataset: str, model: str, text: str | None = No
               max_history: int = DEFAULT_MAX_HISTORY, **overrides: Any) -> CTROutcome:
     """Train CTR ``model`` per seed; ``overrides`` mix trainer settings (lr, epochs, ...) and model ones.
 
-    ``RECOMMENDED`` edges rank each test user's CTR targets (see the module docstring).
+    The top-K lists rank each test user's CTR targets (see the module docstring).
     """
     started, seeds = datetime.now(UTC), list(seeds or DEFAULT_SEEDS)
     data, notes = _load(store, dataset, text, max_history)
@@ -199,7 +196,7 @@ def train_rerank(store: GraphStore, dataset: str, model: str, list_name: str = S
     """Train reranker ``model`` per seed on candidate list ``list_name``.
 
     The sampled list (positives plus 9 unseen items) is written first when missing; any other list
-    must already be stored. ``RECOMMENDED`` edges rank each test user's candidate list.
+    must already be stored. The top-K lists rank each test user's candidate list.
     """
     started, seeds = datetime.now(UTC), list(seeds or DEFAULT_SEEDS)
     data, notes = _load(store, dataset, text, max_history)

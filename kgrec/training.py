@@ -3,8 +3,9 @@
 Flow: export the dataset's subgraph (cached by graph version) -> ``RecData`` with a validation
 split carved from train -> ``train_model`` under the configured protocol (``valid``, ``refit`` or
 ``test-selected``; checkpoints under the cache, so a killed run resumes) -> test metrics, mean and
-std over seeds -> top-K per user, final user and item vectors (``kg_store.embeddings``) and a
-``TrainingRun`` node (with the saved model's path and sha256) written back.
+std over seeds -> a ``TrainingRun`` node, then top-K per user as TOP_K lists pointing at it (``kg_store.writeback``),
+final user and item vectors (``kg_store.embeddings``), and the run's metrics, ``finished`` time and
+saved model's path and sha256 written back.
 
 Each run's validation pairs are saved in original ids (``user<TAB>item`` after a header line) as
 ``valid_split.tsv`` beside its checkpoints and as ``models/<run_id>.valid.tsv`` beside the saved
@@ -33,7 +34,7 @@ from kg_store.graph_export import GraphExport
 from kg_store.interest_sets import AUTHORS_SET, require_interest_set
 from kg_store.paths import kgrec_cache_home
 from kg_store.progress import Progress
-from kg_store.writeback import save_training_run, write_recommendations
+from kg_store.writeback import save_training_run, start_training_run, write_recommendations
 from recommender.config import ModelConfig, TrainConfig, config_dict, resolve_config
 from recommender.data import RecData, from_export, read_valid_split, write_valid_split
 from recommender.evaluate import sparsity_groups, summarize, top_unseen, users_with, write_rankings
@@ -129,7 +130,7 @@ def best_seed_run(runs: list[SeedRun]) -> SeedRun:
 
 def train_and_write(store: GraphStore, dataset: str, model: str, seeds: list[int] | None = None, k: int = 20,
                     write_back: bool = True, progress: Progress = None, export: GraphExport | None = None,
-                    interest_set: str | None = None, preset: str | None = None,
+                    interest_set: str | None = None, preset: str | None = None, edges: str = "auto",
                     **overrides: Any) -> TrainingOutcome:
     """Train ``model`` on ``dataset`` for each seed; save the best seed's model and config, write its top-``k``.
 
@@ -138,7 +139,8 @@ def train_and_write(store: GraphStore, dataset: str, model: str, seeds: list[int
     ``interest_set`` names the interests to train on; left out, the authors' set is used when the
     dataset has it (and none otherwise), while a named set the dataset lacks is an error.
     ``preset`` names a bundle of settings (``recommender.config.PRESETS``); ``protocol`` in
-    ``overrides`` picks the evaluation protocol (``valid`` by default).
+    ``overrides`` picks the evaluation protocol (``valid`` by default). ``edges``: whether the
+    RECOMMENDED view is written besides the TOP_K lists (``kg_store.writeback.write_recommendations``).
     """
     started = datetime.now(UTC)
     if interest_set is not None:
@@ -156,10 +158,11 @@ def train_and_write(store: GraphStore, dataset: str, model: str, seeds: list[int
                               preset=preset, selected_seed=best.seed)
     path = _save_model(run_id, best.result, model, dataset, best.config, interest_set)
     write_valid_split(path.with_suffix(".valid.tsv"), best.data.valid, export)
-    if write_back:
+    if write_back:      # the run node first: the TOP_K lists point at it; finished and metrics at the end
+        start_training_run(store, dataset, model, run_id, best.config, started)
         items, scores = top_k(best.result.model, best.data, k)
         outcome.recommendations_written = write_recommendations(
-            store, dataset, model, run_id, export.user_ids, export.item_ids, items, scores, progress)
+            store, dataset, model, run_id, export.user_ids, export.item_ids, items, scores, progress, edges=edges)
         artifacts = {"model_path": str(path), "model_sha256": file_sha256(path),
                      **_write_vectors(store, export, dataset, model, run_id, best.result.model, outcome, progress)}
         save_training_run(store, dataset, model, run_id, best.config, outcome.metrics(), started, artifacts=artifacts)

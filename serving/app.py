@@ -3,7 +3,7 @@
 Routes (all JSON):
 
 * ``GET  /health`` — 200 when Neo4j answers, 503 when not (the server itself stays up);
-* ``GET  /datasets/{dataset}/users/{user}/recommendations?model=&k=`` — stored ``RECOMMENDED`` edges;
+* ``GET  /datasets/{dataset}/users/{user}/recommendations?model=&k=`` — the stored ``TOP_K`` list;
 * ``GET  /datasets/{dataset}/users/{user}/explanations/{item}?top=`` — ``kg_store.explain`` paths;
 * ``POST /datasets/{dataset}/cold-start`` — top-K for a new user from stored item vectors.
 

@@ -57,9 +57,19 @@ def run_node(store, dataset: str, run_id: str) -> dict:
 
 
 def recommended(store, dataset: str, model: str) -> list[tuple[int, int, str]]:
-    return [(r["u"], r["i"], r["run"]) for r in store.read_with(lambda tx: tx.run(
+    """(user, item, run) of every TOP_K list entry of ``model``; checks the RECOMMENDED view says the same."""
+    lists = store.read_with(lambda tx: tx.run(
+        "MATCH (u:User {dataset: $d})-[t:TOP_K]->(r:TrainingRun {model: $m}) "
+        "RETURN u.id AS u, t.items AS items, t.scores AS scores, r.run_id AS run", d=dataset, m=model).data())
+    assert all(len(r["items"]) == len(r["scores"]) and r["scores"] == sorted(r["scores"], reverse=True) for r in lists)
+    rows = [(r["u"], i, r["run"]) for r in lists for i in r["items"]]
+    edges = store.read_with(lambda tx: tx.run(
         "MATCH (u:User {dataset: $d})-[r:RECOMMENDED {model: $m}]->(i:Item) RETURN u.id AS u, i.id AS i, "
-        "r.run_id AS run", d=dataset, m=model).data())]
+        "r.run_id AS run, r.rank AS rank", d=dataset, m=model).data())
+    assert sorted((e["u"], e["i"], e["run"]) for e in edges) == sorted(rows)
+    ranks = {(r["u"], i): n for r in lists for n, i in enumerate(r["items"], 1)}
+    assert all(ranks[(e["u"], e["i"])] == e["rank"] for e in edges)
+    return rows
 
 
 def test_cli_choices_follow_the_registries() -> None:
@@ -82,6 +92,8 @@ def test_id_only_ctr_writes_run_and_recommendations_among_test_targets(store, lo
     assert {(u, i) for u, i, _ in edges} <= targets and {run for *_, run in edges} == {outcome.run_id}
     per_user = {u: sum(1 for v, _, _ in edges if v == u) for u, _, _ in edges}
     assert max(per_user.values()) <= 3
+    # each list as long as the user's distinct test targets allow (lists of different lengths side by side)
+    assert per_user == {u: min(3, sum(1 for v, _ in targets if v == u)) for u in {v for v, _ in targets}}
 
 
 def test_epoch_is_chosen_on_valid_and_test_scored_once(store, loaded, monkeypatch) -> None:

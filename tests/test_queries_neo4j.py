@@ -104,7 +104,7 @@ def test_dataset_overview(graph) -> None:
                 ("relationship", "INTERACTED"): len(fx.interactions),
                 ("relationship", "HAS_INTEREST"): len(fx.interests),
                 ("relationship", "LINKED_TO"): len(fx.entity_of),
-                ("relationship", "RECOMMENDED"): 5,
+                ("relationship", "RECOMMENDED"): 5, ("relationship", "TOP_K"): 2,   # two runs' lists for user 0
                 **{("relationship", rel): n for rel, n in Counter(r for _, r, _ in fx.triples).items()}}
     assert counts == expected
 

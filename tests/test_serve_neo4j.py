@@ -104,17 +104,24 @@ def test_health(client: TestClient) -> None:
     assert response.status_code == 200 and response.json() == {"status": "ok", "neo4j": "up"}
 
 
-def test_recommendations_come_from_the_edges_with_titles(store: GraphStore, client: TestClient, trained) -> None:
+def test_recommendations_come_from_the_top_k_list_with_titles(store: GraphStore, client: TestClient, trained) -> None:
     dataset, outcome = trained
     response = client.get(f"/datasets/{dataset}/users/2/recommendations", params={"model": "lightgcn", "k": 3})
     assert response.status_code == 200
     body = response.json()
     assert body["run_id"] == outcome.run_id and body["user"] == 2
-    edges = store.read_with(lambda tx: tx.run(
+    [stored] = store.read_with(lambda tx: tx.run(
+        "MATCH (:User {dataset: $d, id: 2})-[t:TOP_K]->(r:TrainingRun {model: 'lightgcn'}) "
+        "RETURN t.items AS items, t.scores AS scores, r.run_id AS run", d=dataset).data())
+    titles = {r["item"]: r["title"] for r in store.read_with(lambda tx: tx.run(
+        "MATCH (i:Item {dataset: $d}) RETURN i.id AS item, i.title AS title", d=dataset).data())}
+    assert stored["run"] == outcome.run_id and len(stored["items"]) == 5
+    assert body["items"] == [{"item": i, "title": titles[i], "score": s, "rank": n, "run_id": outcome.run_id}
+                             for n, (i, s) in enumerate(zip(stored["items"][:3], stored["scores"][:3], strict=True), 1)]
+    edges = store.read_with(lambda tx: tx.run(      # the Browser view (written for a small run) agrees
         "MATCH (:User {dataset: $d, id: 2})-[r:RECOMMENDED {model: 'lightgcn'}]->(i) "
-        "RETURN i.id AS item, i.title AS title, r.rank AS rank ORDER BY r.rank LIMIT 3", d=dataset).data())
-    assert [(i["item"], i["title"], i["rank"]) for i in body["items"]] == [(e["item"], e["title"], e["rank"]) for e in edges]
-    assert [i["rank"] for i in body["items"]] == [1, 2, 3]
+        "RETURN i.id AS item ORDER BY r.rank", d=dataset).data())
+    assert [e["item"] for e in edges] == stored["items"]
     assert any(i["title"] for i in body["items"])
     assert client.get(f"/datasets/{dataset}/users/2/recommendations", params={"k": 3}).json() == body  # cached
 
@@ -167,6 +174,10 @@ def test_cold_start_can_persist_the_user(store: GraphStore, client: TestClient, 
     assert sorted(seen[0]["items"]) == [1, 4]
     again = client.get(f"/datasets/{dataset}/users/12/recommendations", params={"k": 3}).json()
     assert [i["item"] for i in again["items"]] == [i["item"] for i in body["items"]]
+    [kept] = store.read_with(lambda tx: tx.run(
+        "MATCH (u:User {dataset: $d, id: 12}) RETURN COLLECT { MATCH (u)-[t:TOP_K]->(r) "
+        "RETURN [r.run_id, t.items] } AS lists, COUNT { (u)-[:RECOMMENDED]->() } AS edges", d=dataset).data())
+    assert kept == {"lists": [[body["run_id"], [i["item"] for i in body["items"]]]], "edges": 0}
     store.autocommit_text("MATCH (u:User {dataset: $d, id: 12}) DETACH DELETE u", d=dataset)
 
 
@@ -232,7 +243,10 @@ def test_vectors_load_once_and_reload_on_a_newer_run(store: GraphStore, serving_
     assert body["run_id"] == second.run_id != first.run_id
     assert app.app.state.registry.loads == 2
     read = client.get(f"/datasets/{dataset}/users/2/recommendations", params={"k": 3}).json()
-    assert read["run_id"] == second.run_id
+    assert read["run_id"] == second.run_id and {i["run_id"] for i in read["items"]} == {second.run_id}
+    runs = store.read_with(lambda tx: tx.run(       # the first run's lists went once the second's were written
+        "MATCH (:User {dataset: $d})-[:TOP_K]->(r:TrainingRun) RETURN DISTINCT r.run_id AS run", d=dataset).data())
+    assert runs == [{"run": second.run_id}]
 
 
 # -- tokens and binding --------------------------------------------------------------------------------

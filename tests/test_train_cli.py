@@ -19,11 +19,11 @@ def kgrec(*args: str, env: dict) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "kgrec.cli", *args], env=env, capture_output=True, text=True)
 
 
-def test_train_writes_recommendations_and_a_run(cli_env, dataset_name, cikg_folder: Path, tmp_path) -> None:
+def test_train_writes_recommendations_and_a_run(store, cli_env, dataset_name, cikg_folder: Path, tmp_path) -> None:
     env = {**cli_env, "KGREC_CACHE_DIR": str(tmp_path / "cache")}
     assert kgrec("ingest", "cikg", str(cikg_folder), "--dataset", dataset_name, "--no-progress", env=env).returncode == 0
     result = kgrec("train", "cikgrec", "--dataset", dataset_name, "--epochs", "3", "--seeds", "2", "--k", "5",
-                   "--layers", "2", "--no-progress", "--json", env=env)
+                   "--layers", "2", "--no-progress", "--json", "--edges", "never", env=env)
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["seeds"] == [2024, 2025]
@@ -32,6 +32,9 @@ def test_train_writes_recommendations_and_a_run(cli_env, dataset_name, cikg_fold
     recs = json.loads(kgrec("recommend", "--dataset", dataset_name, "--user", "0", "--json", env=env).stdout)
     assert [r["rank"] for r in recs] == [1, 2, 3, 4, 5]
     assert all(r["model"] == "cikgrec" and r["run_id"] == report["run_id"] for r in recs)
+    edges = store.read_with(lambda tx: tx.run(     # --edges never: the TOP_K lists only
+        "MATCH (:User {dataset: $d})-[r:RECOMMENDED]->() RETURN count(r) AS n", d=dataset_name).single()["n"])
+    assert edges == 0
     train_items = {int(x) for x in (cikg_folder / "train.txt").read_text().splitlines()[0].split()[1:]}
     assert not train_items & {r["item"] for r in recs}  # known items are never recommended
     runs = json.loads(kgrec("evaluate", "--dataset", dataset_name, "--json", env=env).stdout)

@@ -2,6 +2,7 @@
 // Parameters: $dataset: string, $user: int, $model_a: string, $model_b: string, $k: int = 10
 // Returns: rank, item_a, score_a, item_b, score_b, a_in_b, b_in_a, overlap
 // a_in_b: item_a is also in model B's top-K; overlap: items in both top-K lists (same on every row).
+// Each model's list is the user's TOP_K list of that model's newest run that has one.
 // :param dataset => 'dbbook2014'
 // :param user => 0
 // :param model_a => 'cikgrec'
@@ -9,14 +10,14 @@
 // :param k => 10
 MATCH (u:User {dataset: $dataset, id: $user})
 CALL (u) {
-  OPTIONAL MATCH (u)-[r:RECOMMENDED {model: $model_a}]->(i:Item)
-  WHERE r.rank <= $k
-  RETURN collect(CASE WHEN r IS NULL THEN null ELSE {rank: r.rank, item: i.id, score: r.score} END) AS a
+  OPTIONAL MATCH (u)-[t:TOP_K]->(run:TrainingRun {model: $model_a})
+  WITH t, run ORDER BY run.created DESC, run.run_id DESC LIMIT 1
+  RETURN [r IN range(0, size(coalesce(t.items, [])[0..$k]) - 1) | {rank: r + 1, item: t.items[r], score: t.scores[r]}] AS a
 }
 CALL (u) {
-  OPTIONAL MATCH (u)-[r:RECOMMENDED {model: $model_b}]->(i:Item)
-  WHERE r.rank <= $k
-  RETURN collect(CASE WHEN r IS NULL THEN null ELSE {rank: r.rank, item: i.id, score: r.score} END) AS b
+  OPTIONAL MATCH (u)-[t:TOP_K]->(run:TrainingRun {model: $model_b})
+  WITH t, run ORDER BY run.created DESC, run.run_id DESC LIMIT 1
+  RETURN [r IN range(0, size(coalesce(t.items, [])[0..$k]) - 1) | {rank: r + 1, item: t.items[r], score: t.scores[r]}] AS b
 }
 WITH a, b, [x IN a | x.item] AS items_a, [y IN b | y.item] AS items_b
 WITH a, b, items_a, items_b, size([x IN items_a WHERE x IN items_b]) AS overlap

@@ -1,8 +1,8 @@
-// $rows: one batch as parallel lists: users (user ids), item_ids (the distinct items the batch
-// ranks), items[k] (positions in item_ids of user k's ranked items, best first), scores[k].
-// Replaces this model's previous recommendations of each user in the batch, in one transaction,
-// so a reader sees a user's old list or new list, never a mix. Each item is looked up once per
-// batch, not once per edge; an item missing from the graph is skipped.
+// RECOMMENDED edges: an optional view of the TOP_K lists for Neo4j Browser and explanation paths
+// (readers use the lists). $rows: one batch as parallel lists: users (user ids), item_ids (the
+// distinct items the batch ranks), positions[k] (positions in item_ids of user k's ranked items,
+// best first), scores[k]. Replaces this model's previous edges of each user in the batch. Each item
+// is looked up once per batch, not once per edge; an item missing from the graph is skipped.
 CALL () {
   UNWIND $rows.item_ids AS id
   OPTIONAL MATCH (i:Item {dataset: $dataset, id: id})
@@ -16,7 +16,7 @@ CALL (u) {
   DELETE old
 }
 WITH u, k, nodes
-UNWIND range(0, size($rows.items[k]) - 1) AS r
-WITH u, nodes[$rows.items[k][r]] AS i, $rows.scores[k][r] AS score, r + 1 AS rank
+UNWIND range(0, size($rows.positions[k]) - 1) AS r
+WITH u, nodes[$rows.positions[k][r]] AS i, $rows.scores[k][r] AS score, r + 1 AS rank
 WHERE i IS NOT NULL
 CREATE (u)-[:RECOMMENDED {score: score, rank: rank, model: $model, run_id: $run_id}]->(i)

@@ -1,5 +1,12 @@
-// Every user's stored top-$limit of one model, best first, with titles (to fill the serving cache at once).
-MATCH (u:User {dataset: $dataset})-[r:RECOMMENDED {model: $model}]->(i:Item)
-WHERE r.rank <= $limit
-WITH u, r, i ORDER BY u.id, r.rank
-RETURN u.id AS user, collect({item: i.id, title: i.title, score: r.score, rank: r.rank, run_id: r.run_id}) AS items
+// Every user's stored top-$limit of one model, best first, with titles (to fill the serving cache at
+// once): per user, the TOP_K list of the newest run of the model that has one for that user.
+MATCH (run:TrainingRun {dataset: $dataset, model: $model})<-[t:TOP_K]-(u:User)
+WITH u, t, run ORDER BY run.created DESC, run.run_id DESC
+WITH u, head(collect([t, run.run_id])) AS newest
+WITH u, newest[0] AS t, newest[1] AS run_id
+RETURN u.id AS user, COLLECT {
+         UNWIND range(0, size(t.items[0..$limit]) - 1) AS k
+         MATCH (i:Item {dataset: $dataset, id: t.items[k]})
+         WITH t, run_id, k, i ORDER BY k
+         RETURN {item: i.id, title: i.title, score: t.scores[k], rank: k + 1, run_id: run_id}
+       } AS items
