@@ -216,6 +216,7 @@ def write_csv(records: DatasetRecords, folder: Path, created: datetime, progress
     the rest of its bookkeeping is set by the writer's own queries once the server is back.
     """
     name = check_dataset_name(records.name)
+    folder.mkdir(parents=True, exist_ok=True)
     allow = RelationAllowList(records.relation_types)
     out = _CsvSet(folder)
     users, items = _merged_nodes(records.users), _merged_nodes(records.items)
@@ -253,6 +254,13 @@ def write_csv(records: DatasetRecords, folder: Path, created: datetime, progress
     return out
 
 
+def import_arguments(csv: _CsvSet, database: str, report_file: Path) -> list[str]:
+    """``neo4j-admin`` arguments that import ``csv`` into ``database``, replacing it."""
+    return ["database", "import", "full", database, "--overwrite-destination=true", "--id-type=integer",
+            f"--array-delimiter={ARRAY_DELIMITER_OPTION}", f"--report-file={report_file}",
+            f"--multiline-fields={'true' if csv.multiline else 'false'}", *csv.arguments]
+
+
 # -- the target: kgrec's own server, empty --------------------------------------------------------
 def check_bulk_target(store: GraphStore, server: LocalNeo4j) -> None:
     """Refuse unless ``store`` is ``server`` (kgrec's own local server, running) and holds no node."""
@@ -273,11 +281,6 @@ def check_bulk_target(store: GraphStore, server: LocalNeo4j) -> None:
         raise BulkRefusedError(
             f"--bulk needs an empty database: the import tool replaces database '{settings.database}' whole, "
             "and it holds data. Load into it without --bulk (other datasets stay), or drop everything first.")
-
-
-def _wait_for_store(store: GraphStore) -> None:
-    """A managed read after the restart: retried, so the driver drops its connections to the old process."""
-    store.read("ingest/graph_has_nodes")
 
 
 def bulk_write_dataset(store: GraphStore, server: LocalNeo4j, records: DatasetRecords, progress: Progress = None,
@@ -303,16 +306,12 @@ def bulk_write_dataset(store: GraphStore, server: LocalNeo4j, records: DatasetRe
         step = time.perf_counter()
         try:
             with stage(f"{records.name}: neo4j-admin database import", None, progress, unit="steps") as advance:
-                arguments = ["database", "import", "full", store.settings.database, "--overwrite-destination=true",
-                             "--id-type=integer", f"--array-delimiter={ARRAY_DELIMITER_OPTION}",
-                             f"--report-file={work / 'import.report'}",
-                             f"--multiline-fields={'true' if csv.multiline else 'false'}", *csv.arguments]
-                result = server.admin(*arguments)
+                result = server.admin(*import_arguments(csv, store.settings.database, work / "import.report"))
                 advance(1)
         finally:
             report.steps["import"] = round(time.perf_counter() - step, 3)
             step = time.perf_counter()
-            server.start()
+            server.start(wait_for_http=False)   # Browser's HTTP connector opens a few seconds later
             report.steps["start"] = round(time.perf_counter() - step, 3)
             note(f"{records.name}: the local Neo4j in {server.home} was restarted", progress)
         if result.returncode != 0:
@@ -322,8 +321,9 @@ def bulk_write_dataset(store: GraphStore, server: LocalNeo4j, records: DatasetRe
     finally:
         shutil.rmtree(work, ignore_errors=True)
     step = time.perf_counter()
-    _wait_for_store(store)
-    apply_schema(store, force=True)   # the imported database has no constraints or indexes yet
+    store.reconnect()
+    # the imported database has no constraints or indexes yet, and no older data to upgrade
+    apply_schema(store, force=True, definitions_only=True)
     store.write("ingest/begin_dataset", dataset=records.name, source=records.source,
                 relation_uris=records.relations, relation_types=records.relation_types,
                 has_kg=records.has_kg, has_interests=records.has_interests)
@@ -339,4 +339,4 @@ def bulk_write_dataset(store: GraphStore, server: LocalNeo4j, records: DatasetRe
     return report
 
 
-__all__ = ["BulkRefusedError", "bulk_write_dataset", "check_bulk_target", "write_csv"]
+__all__ = ["BulkRefusedError", "bulk_write_dataset", "check_bulk_target", "import_arguments", "write_csv"]

@@ -100,6 +100,16 @@ class GraphStore:
         self.settings = settings
         self.driver = _driver_for(settings)
 
+    def reconnect(self) -> None:
+        """A fresh driver for these settings, after the server restarted under it (``ingest --bulk``):
+        the old driver's pooled connections are dead, and finding that out costs retries with back-off."""
+        key = (self.settings.uri, self.settings.user)
+        with _drivers_lock:
+            old = _drivers.pop(key, None)
+        self.driver = _driver_for(self.settings)
+        if old is not None and old is not self.driver:
+            old.close()
+
     def verify(self) -> None:
         """Fail fast with a clear sentence when the server is down or the login is wrong."""
         with translate_errors(self.settings):

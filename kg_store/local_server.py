@@ -241,8 +241,9 @@ class LocalNeo4j:
                               capture_output=True, text=True)
 
     # -- lifecycle -------------------------------------------------------------------------------
-    def start(self, timeout: float = 180.0) -> ServerStatus:
-        """Start the server (idempotent) and wait until Bolt accepts a login."""
+    def start(self, timeout: float = 180.0, wait_for_http: bool = True) -> ServerStatus:
+        """Start the server (idempotent) and wait until Bolt accepts a login (and, with
+        ``wait_for_http``, Browser's HTTP connector listens: it opens a few seconds after Bolt)."""
         current = self.status()
         if current.running:
             return current
@@ -268,10 +269,10 @@ class LocalNeo4j:
         )
         console.close()
         (self.home / PID_FILE).write_text(str(process.pid))
-        self._wait_until_ready(process, timeout)
+        self._wait_until_ready(process, timeout, wait_for_http)
         return self.status()
 
-    def _wait_until_ready(self, process: subprocess.Popen, timeout: float) -> None:
+    def _wait_until_ready(self, process: subprocess.Popen, timeout: float, wait_for_http: bool = True) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if process.poll() is not None:
@@ -280,7 +281,7 @@ class LocalNeo4j:
                     f"see {self.home / 'logs' / 'console.log'}."
                 )
             # ready means Bolt accepts a login and Browser's HTTP connector listens (it can open later)
-            if (_port_open(self.options.bolt_port) and _port_open(self.options.http_port)
+            if (_port_open(self.options.bolt_port) and (not wait_for_http or _port_open(self.options.http_port))
                     and probe_login(self.connection_settings())):
                 return
             time.sleep(0.5)
