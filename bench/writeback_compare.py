@@ -2,12 +2,12 @@
 lists + the RECOMMENDED edge view, in rows (user x item) per second.
 
 Loads a synthetic set (``--interactions``, default DBbook2014's size) as a new dataset, then
-writes the top-20 of every user (random scores) with each way in turn, ``--repeat`` times, each
-write a new run replacing the previous one of its model (the first lists write of all is a first
-run). Uses ``NEO4J_*`` or the local server; drops the dataset at the end. Writes
-``bench/results/writeback_compare.json`` (``--out``).
+writes the top-20 of every user (random scores) with each way ``--repeat`` times in a row, each
+write a new run replacing the previous one of its model (each way has its own model; attempt 0 is
+a first run, later ones replace). Uses ``NEO4J_*`` or the local server; drops the dataset at the
+end. Writes ``bench/results/writeback_compare.json`` (``--out``).
 
-    .venv/bin/python bench/writeback_compare.py [--interactions 65961] [--repeat 2] [--ways rows lists lists+edges]
+    .venv/bin/python bench/writeback_compare.py [--interactions 65961] [--repeat 2] [--ways lists lists+edges rows]
 """
 
 from __future__ import annotations
@@ -39,7 +39,8 @@ def _lists_way(edges: str):
     def write(store, dataset: str, users, items, top, scores, run_id: str) -> None:
         from kg_store.writeback import write_recommendations
 
-        write_recommendations(store, dataset, "bench", run_id, users, items, top, scores, progress=False, edges=edges)
+        write_recommendations(store, dataset, f"bench-{edges}", run_id, users, items, top, scores, progress=False,
+                              edges=edges)
     return write
 
 
@@ -52,7 +53,7 @@ def main() -> None:
     parser.add_argument("--interactions", type=int, default=65_961)
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--dataset", default=None, help="Name of the (new) dataset; dropped at the end.")
-    parser.add_argument("--ways", nargs="+", choices=list(WAYS), default=list(WAYS))
+    parser.add_argument("--ways", nargs="+", choices=list(WAYS), default=["lists", "lists+edges", "rows"])
     parser.add_argument("--note", default="")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "writeback_compare.json")
     args = parser.parse_args()
@@ -71,13 +72,14 @@ def main() -> None:
     scores = np.sort(rng.random(top.shape), axis=1)[:, ::-1]
     runs = []
     try:
-        for attempt in range(args.repeat):
-            for way in args.ways:
+        for way in args.ways:           # one way's attempts in a row: a write of 111k edges slows the next
+            for attempt in range(args.repeat):      # write down for seconds (the server's own clean-up)
                 label, write = WAYS[way]
                 started = time.perf_counter()
                 write(store, dataset, users, items, top, scores, f"{way}-{attempt}")
                 seconds = time.perf_counter() - started
-                runs.append({"way": way, "what": label, "attempt": attempt, "seconds": round(seconds, 3),
+                runs.append({"way": way, "what": label, "attempt": attempt, "replacing": attempt > 0,
+                             "seconds": round(seconds, 3),
                              "rows": int(top.size), "rows_per_s": round(top.size / seconds)})
                 print(runs[-1], flush=True)
     finally:

@@ -5,10 +5,11 @@ one relationship per (user, run); the run node carries model, run_id and a ``cre
 write per user instead of one relationship per recommended item is what makes write-back fast
 (issue 15: >= 100k rows/s; edges with four properties each managed 8-20k). The run node is made
 first (``start_training_run``), batches of users are written as parallel lists, one transaction per
-batch (MERGE + SET, so re-running a run id replaces, never duplicates), and only then the older
-runs' lists of the same dataset and model are deleted. Readers take, per user, the list of the
-newest run (by ``created``) that has one, so they never see two runs mixed, and a crash mid-write
-leaves every user with one consistent list.
+batch (MERGE + SET, so re-running a run id replaces, never duplicates; the same transaction deletes
+those users' lists of older runs of the model), and after the last batch the older runs' lists left
+on users the new run did not cover go. Readers take, per user, the list of the newest run (by
+``created``) that has one, so they never see two runs mixed, and a crash mid-write leaves every user
+with one consistent list (the new run's or the old one's).
 
 ``(:User)-[:RECOMMENDED {score, rank, model, run_id}]->(:Item)`` edges are an optional, derived view
 for Neo4j Browser and explanation paths (``edges``: written by default for runs up to

@@ -124,6 +124,9 @@ def test_a_crash_part_way_leaves_every_user_one_whole_list(store, dataset_name, 
         ranked = new[user] if written else old[user]
         assert [(r["rank"], r["item"], r["run_id"]) for r in rows] == \
             [(n, int(ITEMS[i]), "run-b" if written else "run-a") for n, i in enumerate(ranked, 1)]
+    # one list per user: the first batch's transaction replaced its users' lists as a whole
+    assert [(r["user"], r["run"]) for r in _lists(store, dataset_name)] == \
+        [(u, "run-b" if u < 5 else "run-a") for u in USERS.tolist()]
     # the run written again from the start completes and leaves one list per user
     write_recommendations(store, dataset_name, "lightgcn", "run-b", USERS, ITEMS, new, scores[:, :3], progress=False)
     assert [(r["user"], r["run"]) for r in _lists(store, dataset_name)] == [(u, "run-b") for u in USERS.tolist()]

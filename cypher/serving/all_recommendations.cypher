@@ -1,6 +1,7 @@
 // Every user's stored top-$limit of one model, best first, with titles (to fill the serving cache at
 // once): per user, the TOP_K list of the newest run of the model that has one for that user.
 MATCH (run:TrainingRun {dataset: $dataset, model: $model})<-[t:TOP_K]-(u:User)
+USING SCAN run:TrainingRun   // from the few run nodes, not a scan of every TOP_K of every dataset
 WITH u, t, run ORDER BY run.created DESC, run.run_id DESC
 WITH u, head(collect([t, run.run_id])) AS newest
 WITH u, newest[0] AS t, newest[1] AS run_id
