@@ -138,6 +138,13 @@ def write_recommendations(store: GraphStore, dataset: str, model: str, run_id: s
     return rows
 
 
+def lists_from_edges(store: GraphStore, dataset: str) -> list[dict[str, Any]]:
+    """Upgrade a dataset written before TOP_K lists: each run without lists gets them from its
+    RECOMMENDED edges (kept). Returns ``{run_id, model, lists}`` per run it upgraded."""
+    dataset_info(store, dataset)
+    return store.write("recommend/lists_from_edges", dataset=dataset)
+
+
 def save_training_run(store: GraphStore, dataset: str, model: str, run_id: str, config: dict[str, Any],
                       metrics: dict[str, Any], started: datetime, finished: datetime | None = None,
                       artifacts: dict[str, str | int] | None = None) -> None:

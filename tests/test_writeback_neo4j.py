@@ -1,10 +1,13 @@
 """Write-back on a real Neo4j: one TOP_K list per (user, run), the optional RECOMMENDED view, replacing
-runs, re-running a run id, a crash part way through, lists of any length, and clean-up with the dataset."""
+runs, re-running a run id, a crash part way through, lists of any length, clean-up with the dataset,
+and the upgrade of a dataset written before lists."""
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import subprocess
+import sys
 from datetime import UTC, datetime
 
 import numpy as np
@@ -13,7 +16,7 @@ import pytest
 import kg_store.writeback as writeback
 from kg_store.datasets import dataset_stats, drop_dataset
 from kg_store.errors import ConfigError
-from kg_store.writeback import read_recommendations, save_training_run, write_recommendations
+from kg_store.writeback import lists_from_edges, read_recommendations, save_training_run, write_recommendations
 from kgrec import api
 
 USERS, ITEMS = np.arange(12), np.arange(10) + 100     # item ids differ from their indices on purpose
@@ -188,3 +191,27 @@ def test_dropping_the_dataset_removes_runs_and_lists(store, dataset_name, cikg_f
         "OPTIONAL MATCH ()-[t:TOP_K]->(r:TrainingRun {dataset: $d}) RETURN count(r) AS runs, count(t) AS lists",
         d=dataset_name).single().data())
     assert left == {"runs": 0, "lists": 0}
+
+
+def test_a_dataset_written_before_lists_is_upgraded_from_its_edges(store, dataset_name, cikg_folder, cli_env) -> None:
+    _ingest(store, dataset_name, cikg_folder)
+    old, scores = _ranked(10)
+    write_recommendations(store, dataset_name, "lightgcn", "run-old", USERS, ITEMS, old, scores, progress=False,
+                          edges="always")
+    save_training_run(store, dataset_name, "lightgcn", "run-old", {}, {}, datetime.now(UTC))
+    store.write_with(lambda tx: tx.run(       # as the write-back before lists left it: edges, no lists
+        "MATCH (r:TrainingRun {run_id: 'run-old'}) REMOVE r.created WITH r MATCH ()-[t:TOP_K]->(r) DELETE t").consume())
+    assert read_recommendations(store, dataset_name, 1) == []
+    result = subprocess.run([sys.executable, "-m", "kgrec.cli", "db", "lists-from-edges", "--dataset", dataset_name],
+                            env=cli_env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert f"run run-old (lightgcn): {len(USERS)} lists" in result.stdout
+    assert lists_from_edges(store, dataset_name) == []        # again: nothing left to upgrade
+    for user in (1, 7):
+        rows = read_recommendations(store, dataset_name, user)
+        assert [(r["rank"], r["item"], r["run_id"]) for r in rows] == \
+            [(n, int(ITEMS[i]), "run-old") for n, i in enumerate(old[user], 1)]
+        assert [r["score"] for r in rows] == pytest.approx(scores[user].tolist())
+    new, _ = _ranked(11)                       # a later run replaces the upgraded lists as usual
+    write_recommendations(store, dataset_name, "lightgcn", "run-new", USERS, ITEMS, new, scores, progress=False)
+    assert {r["run"] for r in _lists(store, dataset_name)} == {"run-new"}
