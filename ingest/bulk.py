@@ -23,7 +23,8 @@ import math
 import shutil
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -293,43 +294,52 @@ def bulk_write_dataset(store: GraphStore, server: LocalNeo4j, records: DatasetRe
     started = time.perf_counter()
     check_bulk_target(store, server)
     report = IngestReport(records.name, has_kg=records.has_kg, has_interests=records.has_interests, mode="bulk")
+    name, database = records.name, store.settings.database
+
+    @contextmanager
+    def step(key: str, message: str) -> Iterator[None]:
+        """One timed step, announced on stderr (the import and the restart take tens of seconds each)."""
+        note(f"{name}: {message} ...", progress)
+        began = time.perf_counter()
+        try:
+            yield
+        finally:
+            report.steps[key] = round(time.perf_counter() - began, 3)
+        note(f"{name}: {message}: done in {report.steps[key]:.1f} s", progress)
+
     work = Path(tempfile.mkdtemp(prefix="kgrec-bulk-", dir=work_dir))
     try:
-        step = time.perf_counter()
+        began = time.perf_counter()
         csv = write_csv(records, work, datetime.now(UTC), progress)
-        report.steps["csv"] = round(time.perf_counter() - step, 3)
-        note(f"{records.name}: stopping the local Neo4j in {server.home} for the import tool "
-             f"(--bulk replaces database '{store.settings.database}'), then starting it again", progress)
-        step = time.perf_counter()
-        server.stop()
-        report.steps["stop"] = round(time.perf_counter() - step, 3)
-        step = time.perf_counter()
+        report.steps["csv"] = round(time.perf_counter() - began, 3)
+        note(f"{name}: --bulk STOPS the local Neo4j in {server.home}, replaces database '{database}' with "
+             "the import tool's, and STARTS it again", progress)
+        with step("stop", "stopping the local Neo4j"):
+            server.stop()
         try:
-            with stage(f"{records.name}: neo4j-admin database import", None, progress, unit="steps") as advance:
-                result = server.admin(*import_arguments(csv, store.settings.database, work / "import.report"))
-                advance(1)
+            with step("import", f"neo4j-admin database import full {database}"):
+                result = server.admin(*import_arguments(csv, database, work / "import.report"))
         finally:
-            report.steps["import"] = round(time.perf_counter() - step, 3)
-            step = time.perf_counter()
-            server.start(wait_for_http=False)   # Browser's HTTP connector opens a few seconds later
-            report.steps["start"] = round(time.perf_counter() - step, 3)
-            note(f"{records.name}: the local Neo4j in {server.home} was restarted", progress)
+            with step("start", "starting the local Neo4j again"):
+                server.start(wait_for_http=False)   # Browser's HTTP connector opens a few seconds later
         if result.returncode != 0:
             tail = (result.stdout + result.stderr).strip().splitlines()[-8:]
-            raise LocalServerError("neo4j-admin database import failed (the server was restarted): "
-                                   + " | ".join(tail))
+            raise LocalServerError(
+                f"neo4j-admin database import failed; the server was restarted, but database '{database}' may "
+                f"not come up: then stop the server, delete {server.home / 'data'}/databases/{database} and "
+                f"transactions/{database}, and start it again (empty). Import tool: " + " | ".join(tail))
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    step = time.perf_counter()
-    store.reconnect()
-    # the imported database has no constraints or indexes yet, and no older data to upgrade
-    apply_schema(store, force=True, definitions_only=True)
-    store.write("ingest/begin_dataset", dataset=records.name, source=records.source,
-                relation_uris=records.relations, relation_types=records.relation_types,
-                has_kg=records.has_kg, has_interests=records.has_interests)
-    changed = csv.nodes + csv.relationships > 0
-    report.version = store.write("ingest/finish_dataset", dataset=records.name, changed=changed)[0]["version"]
-    report.steps["schema"] = round(time.perf_counter() - step, 3)
+    with step("schema", "constraints, indexes and the dataset's bookkeeping"):
+        store.reconnect()
+        # the imported database has no constraints or indexes yet, and no older data to upgrade
+        apply_schema(store, force=True, definitions_only=True)
+        store.write("ingest/begin_dataset", dataset=name, source=records.source,
+                    relation_uris=records.relations, relation_types=records.relation_types,
+                    has_kg=records.has_kg, has_interests=records.has_interests)
+        changed = csv.nodes + csv.relationships > 0
+        report.version = store.write("ingest/finish_dataset", dataset=name, changed=changed)[0]["version"]
+    note(f"{name}: the local Neo4j in {server.home} was restarted and holds '{name}'", progress)
     report.nodes_created = report.nodes_written = csv.nodes
     report.relationships_created = report.relationships_written = csv.relationships
     report.skipped, report.duplicates = list(records.skipped), dict(records.duplicates)

@@ -13,13 +13,15 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from ingest import get_source, write_dataset
-from ingest.bulk import BulkRefusedError
+from ingest.bulk import BulkRefusedError, write_csv
+from ingest.records import DatasetRecords
 from kg_store.connection import GraphStore
 from kg_store.export import export_dataset
 from kg_store.local_server import LocalNeo4j, ServerOptions, free_port
@@ -27,7 +29,7 @@ from kgrec import api
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
-pytestmark = pytest.mark.skipif(shutil.which("java") is None, reason="the import tool and a private Neo4j need Java")
+needs_java = pytest.mark.skipif(shutil.which("java") is None, reason="the import tool and a private Neo4j need Java")
 
 # Test-side reads of a whole (small) dataset, to compare two graphs property by property.
 NODES = """
@@ -126,6 +128,7 @@ def empty_private(private: tuple[LocalNeo4j, GraphStore]) -> tuple[LocalNeo4j, G
     return private
 
 
+@needs_java
 def test_bulk_cikg_gives_the_graph_of_a_normal_ingest(empty_private, store: GraphStore, dataset_name: str) -> None:
     server, bulk_store = empty_private
     report = api.ingest_bulk(bulk_store, "cikg", FIXTURES / "cikg_small", "bulk_cikg", progress=False,
@@ -142,6 +145,7 @@ def test_bulk_cikg_gives_the_graph_of_a_normal_ingest(empty_private, store: Grap
     _assert_same_graph(bulk_store, "bulk_cikg", store, dataset_name)
 
 
+@needs_java
 def test_bulk_movielens_from_the_cli(empty_private, store: GraphStore, dataset_name: str) -> None:
     """The command says it restarts the server; MovieLens brings lists, missing values and ratings."""
     server, bulk_store = empty_private
@@ -158,6 +162,7 @@ def test_bulk_movielens_from_the_cli(empty_private, store: GraphStore, dataset_n
     _assert_same_graph(bulk_store, "bulk_ml", store, dataset_name)
 
 
+@needs_java
 def test_bulk_refuses_a_database_with_data_and_other_servers(private, store: GraphStore) -> None:
     server, bulk_store = private
     if not _rows(bulk_store, "MATCH (n) RETURN count(n) > 0 AS any")[0]["any"]:
@@ -173,3 +178,40 @@ def test_bulk_refuses_a_database_with_data_and_other_servers(private, store: Gra
         with pytest.raises(BulkRefusedError):
             api.ingest_bulk(store, "cikg", FIXTURES / "cikg_small", "again", progress=False, local_home=server.home)
     assert server.status().pid == pid
+
+
+def _csv_files(folder: Path) -> dict[str, list[str]]:
+    return {path.name: path.read_text(encoding="utf-8").splitlines() for path in sorted(folder.glob("*.csv"))}
+
+
+def test_csv_keeps_types_missing_values_and_merge_semantics(tmp_path: Path) -> None:
+    """No server: a missing value is a missing property, types stay apart, duplicates merge as MERGE does."""
+    records = DatasetRecords(name="csvcheck", source="test")
+    records.users = [(1, {"age": 3, "zip": None}), (2, {"age": 4.5, "zip": 'a "quoted", text'}), (1, {"zip": "z"})]
+    records.items = [(7, {"genres": ["x", "y"], "title": ""})]
+    records.entities = [(7, {})]
+    records.interactions = [(1, 7, "train", None, None), (1, 7, "test", 5, 10), (2, 7, "train", 1.5, None),
+                            (3, 7, "train", None, None)]      # user 3 does not exist: MATCH would skip it
+    records.item_entities = [(7, 7), (7, 7), (7, 8)]          # a repeat, and an entity that does not exist
+    csv = write_csv(records, tmp_path, datetime.now(UTC), progress=False)
+    files = _csv_files(tmp_path)
+    assert (csv.nodes, csv.relationships) == (4, 3)
+    users = {name: lines for name, lines in files.items() if name.endswith("-User.csv")}
+    assert sorted(lines[0] for lines in users.values()) == [
+        ":ID(User),dataset:string,id:long,age:double,zip:string",
+        ":ID(User),dataset:string,id:long,age:long,zip:string"]   # user 1: age 3 merged with zip 'z'
+    assert '2,"csvcheck",2,4.5,"a ""quoted"", text"' in [line for lines in users.values() for line in lines]
+    [items] = [lines for name, lines in files.items() if name.endswith("-Item.csv")]
+    assert items == [":ID(Item),dataset:string,id:long,genres:string[],title:string", '7,"csvcheck",7,"x\x1fy",""']
+    interactions = sorted(lines for name, lines in files.items() if name.endswith("INTERACTED.csv"))
+    assert interactions == [[":START_ID(User),:END_ID(Item),split:string,rating:double", '2,7,"train",1.5'],
+                            [":START_ID(User),:END_ID(Item),split:string,rating:long,ts:long", '1,7,"test",5,10']]
+    assert [lines for name, lines in files.items() if name.endswith("LINKED_TO.csv")] == \
+        [[":START_ID(Item),:END_ID(Entity)", "7,7"]]
+
+
+@pytest.mark.parametrize("value", [[], [1, "a"], {"a": 1}])
+def test_values_the_import_tool_cannot_write_are_refused(tmp_path: Path, value) -> None:
+    records = DatasetRecords(name="csvcheck", source="test", items=[(1, {"odd": value})])
+    with pytest.raises(BulkRefusedError, match="without --bulk"):
+        write_csv(records, tmp_path, datetime.now(UTC), progress=False)
