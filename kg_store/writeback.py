@@ -177,6 +177,7 @@ def read_recommendations(store: GraphStore, dataset: str, user: int, model: str 
 
 
 def training_runs(store: GraphStore, dataset: str) -> Sequence[dict[str, Any]]:
+    """Finished runs, newest first (an unfinished one has no metrics yet)."""
     return store.read("recommend/training_runs", dataset=dataset)
 
 

@@ -12,7 +12,8 @@ from kgrec import api
 
 
 def ingest_with_two_recommenders(store: GraphStore, folder: Path, dataset: str) -> None:
-    """The CIKG fixture plus two models' recommendations for user 0 (model_a: 1, 2, 3; model_b: 2, 4)."""
+    """The CIKG fixture plus two models' recommendations for user 0 (model_a: 1, 2, 3; model_b: 2, 4): a TOP_K
+    list per run, and the RECOMMENDED edges Browser draws (a small write-back writes them)."""
     api.ingest_cikg(store, folder, dataset, progress=False)
     users, items = np.arange(12), np.arange(10)
     write_recommendations(store, dataset, "model_a", "run_a", users[:1], items,

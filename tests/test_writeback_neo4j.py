@@ -16,7 +16,13 @@ import pytest
 import kg_store.writeback as writeback
 from kg_store.datasets import dataset_stats, drop_dataset
 from kg_store.errors import ConfigError
-from kg_store.writeback import lists_from_edges, read_recommendations, save_training_run, write_recommendations
+from kg_store.writeback import (
+    lists_from_edges,
+    read_recommendations,
+    save_training_run,
+    training_runs,
+    write_recommendations,
+)
 from kgrec import api
 
 USERS, ITEMS = np.arange(12), np.arange(10) + 100     # item ids differ from their indices on purpose
@@ -100,8 +106,10 @@ def test_a_newer_run_deletes_the_older_runs_lists_of_its_model_only(store, datas
     assert len(_lists(store, dataset_name, "bprmf")) == len(USERS)
     assert _edges(store, dataset_name, "lightgcn") == _expected(new[:6], "run-c", USERS[:6])
     assert len(read_recommendations(store, dataset_name, 8)) == old.shape[1]     # bprmf's only
+    assert training_runs(store, dataset_name) == []           # no run finished yet: none listed with metrics
     save_training_run(store, dataset_name, "lightgcn", "run-c", {"lr": 0.1}, {"recall@50": 0.5}, datetime.now(UTC))
     assert len(_lists(store, dataset_name, "lightgcn")) == 6      # completing the run node keeps its lists
+    assert [r["run_id"] for r in training_runs(store, dataset_name)] == ["run-c"]
 
 
 def test_a_crash_part_way_leaves_every_user_one_whole_list(store, dataset_name, cikg_folder, monkeypatch) -> None:
