@@ -23,10 +23,12 @@ import math
 import shutil
 import tempfile
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +44,7 @@ from kg_store.schema import apply_schema
 
 ARRAY_DELIMITER = "\x1f"           # unit separator: never part of a parsed value (checked)
 ARRAY_DELIMITER_OPTION = "U+001F"
+INTERACTION_KEYS = ("split", "rating", "ts")   # ingest/create_interactions.cypher's row[2], row[3], row[4]
 
 
 class BulkRefusedError(KgrecError):
@@ -104,6 +107,26 @@ def _cell(value: Any) -> str:
     return _scalar_cell(value)
 
 
+def _column_type(column: list, where: str) -> str:
+    """The one column type of values that share a Python type (checked as a whole: ranges, U+001F)."""
+    first = column[0]
+    if type(first) is int:
+        low, high = min(column), max(column)
+        _scalar_type(low, where), _scalar_type(high, where)
+        return "long"
+    if type(first) is float:
+        return "double"
+    if type(first) is str:
+        for value in set(column):
+            _scalar_type(value, where)
+        return "string"
+    kinds = {_value_type(value, where) for value in column}
+    if len(kinds) != 1:
+        raise BulkRefusedError(f"{where}: lists of different element types cannot be bulk-imported; "
+                               "use plain ingest (without --bulk).")
+    return kinds.pop()
+
+
 def _signature(props: dict[str, Any], where: str) -> tuple[tuple[str, str], ...]:
     """(key, type) of every present property; rows with the same signature share a CSV file."""
     return tuple((key, _value_type(value, f"{where} property '{key}'"))
@@ -156,12 +179,15 @@ class _CsvSet:
         return self.folder / f"{self._files:03d}-{stem}.csv"
 
     def _write(self, path: Path, header: list[str], lines: Iterable[str]) -> None:
+        """Header and lines, joined in chunks; notes whether any value holds a line break."""
+        lines = iter(lines)
         with path.open("w", encoding="utf-8", newline="\n") as handle:
             handle.write(",".join(header) + "\n")
-            for line in lines:
-                if "\n" in line or "\r" in line:
+            while chunk := list(islice(lines, 65_536)):
+                text = "\n".join(chunk)
+                if "\r" in text or text.count("\n") != len(chunk) - 1:
                     self.multiline = True
-                handle.write(line)
+                handle.write(text)
                 handle.write("\n")
 
     def nodes_file(self, label: str, fixed: dict[str, Any], rows: list[tuple[int, dict[str, Any]]],
@@ -183,17 +209,22 @@ class _CsvSet:
             self.nodes += len(members)
             advance(len(members))
 
-    def relationships_file(self, rel_type: str, start: str, end: str, rows: list[tuple[int, int, dict[str, Any]]],
+    def relationships_file(self, rel_type: str, start: str, end: str, keys: tuple[str, ...], rows: list[tuple],
                            advance) -> None:
+        """Relationships ``(start id, end id, *values of keys)`` in files by the values' types (None: absent)."""
         groups: dict[tuple, list] = {}
         for row in rows:
-            groups.setdefault(_signature(row[2], rel_type), []).append(row)
-        for signature, members in groups.items():
-            header = [f":START_ID({start})", f":END_ID({end})", *(f"{key}:{kind}" for key, kind in signature)]
-            keys = [key for key, _ in signature]
+            groups.setdefault(tuple(map(type, row[2:])), []).append(row)
+        for types, members in groups.items():
+            present = [k for k, kind in enumerate(types) if kind is not type(None)]
+            kinds = [_column_type([row[2 + k] for row in members], f"{rel_type} property '{keys[k]}'")
+                     for k in present]
+            header = [f":START_ID({start})", f":END_ID({end})",
+                      *(f"{keys[k]}:{kind}" for k, kind in zip(present, kinds, strict=True))]
+            columns = [2 + k for k in present]
             path = self._path(rel_type)
-            self._write(path, header, (",".join([str(a), str(b), *(_cell(props[key]) for key in keys)])
-                                       for a, b, props in members))
+            self._write(path, header, (",".join([str(row[0]), str(row[1]), *(_cell(row[c]) for c in columns)])
+                                       for row in members))
             self.arguments.append(f"--relationships={rel_type}={path}")
             self.relationships += len(members)
             advance(len(members))
@@ -210,10 +241,12 @@ class _CsvSet:
         advance(len(pairs))
 
 
-def write_csv(records: DatasetRecords, folder: Path, created: datetime, progress: Progress = None) -> _CsvSet:
+def write_csv(records: DatasetRecords, folder: Path, created: datetime, progress: Progress = None,
+              nodes_done: Callable[[], None] | None = None) -> _CsvSet:
     """The records as the import tool's CSV files, graph-identical to :func:`ingest.writer.write_dataset`.
 
-    The ``:Dataset`` node is written with status ``loading`` (name, source, created, version 0);
+    ``nodes_done`` is called once the node files are written (``--bulk`` then stops the server while
+    the relationships are written). The ``:Dataset`` node is written with status ``loading`` (name, source, created, version 0);
     the rest of its bookkeeping is set by the writer's own queries once the server is back.
     """
     name = check_dataset_name(records.name)
@@ -224,10 +257,10 @@ def write_csv(records: DatasetRecords, folder: Path, created: datetime, progress
     entities, interests = _merged_nodes(records.entities), _merged_nodes(records.interests)
     ids = {label: {node_id for node_id, _ in rows}
            for label, rows in (("User", users), ("Item", items), ("Entity", entities), ("Interest", interests))}
-    interactions = [(u, i, {"split": s, "rating": r, "ts": t}) for u, i, s, r, t in
-                    _merged_interactions(records.interactions) if u in ids["User"] and i in ids["Item"]]
+    interactions = [row for row in _merged_interactions(records.interactions)
+                    if row[0] in ids["User"] and row[1] in ids["Item"]]
     links = [(i, e) for i, e in _unique(records.item_entities) if i in ids["Item"] and e in ids["Entity"]]
-    user_interests = [(u, j, {"set": AUTHORS_SET, "weight": 1.0}) for u, j in _unique(records.user_interests)
+    user_interests = [(u, j, AUTHORS_SET, 1.0) for u, j in _unique(records.user_interests)
                       if u in ids["User"] and j in ids["Interest"]]
     triples: dict[str, list[tuple[int, int]]] = {}
     for h, r, t in _unique(records.triples):
@@ -247,9 +280,11 @@ def write_csv(records: DatasetRecords, folder: Path, created: datetime, progress
         out.nodes_file("Item", constant, items, advance)
         out.nodes_file("Entity", constant, entities, advance)
         out.nodes_file("Interest", {**constant, "set": AUTHORS_SET}, interests, advance)
+        if nodes_done is not None:   # node properties, the values that may be refused, are all written
+            nodes_done()
         out.plain_relationships_file("LINKED_TO", "Item", "Entity", links, advance)
-        out.relationships_file("INTERACTED", "User", "Item", interactions, advance)
-        out.relationships_file("HAS_INTEREST", "User", "Interest", user_interests, advance)
+        out.relationships_file("INTERACTED", "User", "Item", INTERACTION_KEYS, interactions, advance)
+        out.relationships_file("HAS_INTEREST", "User", "Interest", ("set", "weight"), user_interests, advance)
         for rel_type, pairs in triples.items():
             out.plain_relationships_file(rel_type, "Entity", "Entity", pairs, advance)
     return out
@@ -289,7 +324,9 @@ def bulk_write_dataset(store: GraphStore, server: LocalNeo4j, records: DatasetRe
     """Load ``records`` into the empty database of kgrec's local server with the import tool.
 
     Stops and restarts the server (said on stderr unless ``progress`` is False); returns the same
-    report as the writer, ``mode='bulk'``, with the step times (CSV, stop, import, start, schema).
+    report as the writer, ``mode='bulk'``, with the step times (CSV and stop run side by side, then
+    import, start, schema). A node property the import tool cannot write is refused before the
+    server is touched.
     """
     started = time.perf_counter()
     check_bulk_target(store, server)
@@ -309,13 +346,29 @@ def bulk_write_dataset(store: GraphStore, server: LocalNeo4j, records: DatasetRe
 
     work = Path(tempfile.mkdtemp(prefix="kgrec-bulk-", dir=work_dir))
     try:
-        began = time.perf_counter()
-        csv = write_csv(records, work, datetime.now(UTC), progress)
-        report.steps["csv"] = round(time.perf_counter() - began, 3)
-        note(f"{name}: --bulk STOPS the local Neo4j in {server.home}, replaces database '{database}' with "
-             "the import tool's, and STARTS it again", progress)
-        with step("stop", "stopping the local Neo4j"):
-            server.stop()
+        note(f"{name}: --bulk will STOP the local Neo4j in {server.home}, replace database '{database}' with "
+             "the import tool's, and START it again", progress)
+
+        def stop() -> None:
+            with step("stop", "stopping the local Neo4j"):
+                server.stop()
+
+        # the server shuts down (a checkpoint, seconds of JVM) while the relationship files are written;
+        # the node files, whose properties are the values that may be refused, are written before
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            stopping: list[Future] = []
+            began = time.perf_counter()
+            try:
+                csv = write_csv(records, work, datetime.now(UTC), progress,
+                                nodes_done=lambda: stopping.append(pool.submit(stop)))
+            except BaseException:
+                if stopping:
+                    stopping[0].result()
+                    note(f"{name}: no import; starting the local Neo4j again", progress)
+                    server.start(wait_for_http=False)
+                raise
+            report.steps["csv"] = round(time.perf_counter() - began, 3)
+            stopping[0].result()
         try:
             with step("import", f"neo4j-admin database import full {database}"):
                 result = server.admin(*import_arguments(csv, database, work / "import.report"))

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from ingest import get_source, write_dataset
-from ingest.bulk import BulkRefusedError, write_csv
+from ingest.bulk import BulkRefusedError, bulk_write_dataset, write_csv
 from ingest.records import DatasetRecords
 from kg_store.connection import GraphStore
 from kg_store.export import export_dataset
@@ -163,11 +163,14 @@ def test_bulk_movielens_from_the_cli(empty_private, store: GraphStore, dataset_n
 
 
 @needs_java
-def test_bulk_refuses_a_database_with_data_and_other_servers(private, store: GraphStore) -> None:
-    server, bulk_store = private
-    if not _rows(bulk_store, "MATCH (n) RETURN count(n) > 0 AS any")[0]["any"]:
-        api.ingest(bulk_store, "cikg", FIXTURES / "cikg_small", "normal_cikg", progress=False)
+def test_bulk_refuses_a_database_with_data_and_other_servers(empty_private, store: GraphStore) -> None:
+    server, bulk_store = empty_private
     pid = server.status().pid
+    odd = DatasetRecords(name="odd", source="test", items=[(1, {"tags": []})])
+    with pytest.raises(BulkRefusedError, match="without --bulk"):   # refused before the server is touched
+        bulk_write_dataset(bulk_store, server, odd, progress=False)
+    assert server.status().pid == pid
+    api.ingest(bulk_store, "cikg", FIXTURES / "cikg_small", "normal_cikg", progress=False)
     with pytest.raises(BulkRefusedError, match="empty database"):
         api.ingest_bulk(bulk_store, "cikg", FIXTURES / "cikg_small", "again", progress=False, local_home=server.home)
     assert server.status().pid == pid   # not restarted
