@@ -9,6 +9,11 @@ cosine vector index per (label, property) — ``embedding_user_lightgcn``, ``emb
 Properties rather than ``(:Embedding)`` nodes: a vector index covers one label and property, and a
 node-level vector needs no extra hop when served; the latest run overwrites the previous one, while
 ``TrainingRun.model_path`` keeps every run's full state.
+
+Models that propagate over interest nodes (CIKGRec with interests on) also leave their final interest
+vectors, under the same property, on the ``Interest`` nodes of the set the run trained with (an
+``Interest`` is keyed by dataset, set and id), indexed as ``embedding_interest_<model>``; cold start
+uses them as the new user's interest neighbours. Models without interest nodes write none.
 """
 
 from __future__ import annotations
@@ -20,11 +25,12 @@ import numpy as np
 from kg_store.batching import write_in_batches
 from kg_store.connection import GraphStore
 from kg_store.errors import UnsafeNameError
+from kg_store.interest_sets import check_interest_set_name
 from kg_store.progress import Progress
 
 EMBEDDING_PROPERTIES = {"bprmf": "emb_bprmf", "lightgcn": "emb_lightgcn", "simgcl": "emb_simgcl",
                         "cikgrec": "emb_cikgrec"}
-LABELS = ("User", "Item")
+LABELS = ("User", "Item", "Interest")
 WRITE_BATCH = 2000
 INDEX_WAIT_SECONDS = 300
 
@@ -52,6 +58,16 @@ class EmbeddingReport:
     items: int
     indexes: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class InterestVectors:
+    """One run's interest vectors in id order, with labels and the interest set they belong to."""
+
+    set: str | None            # None when the run wrote no interest vectors
+    ids: np.ndarray            # (n,) int64 interest ids within the set
+    labels: list[str | None]
+    vectors: np.ndarray        # (n, d) float32
 
 
 @dataclass(frozen=True)
@@ -108,6 +124,37 @@ def write_embeddings(store: GraphStore, dataset: str, model: str, run_id: str, u
         report.notes.extend([note] if note else [])
         report.indexes.extend([] if note else [keys.index(label)])
     return report
+
+
+def write_interest_embeddings(store: GraphStore, dataset: str, model: str, run_id: str, interest_set: str,
+                              interest_ids: np.ndarray, vectors: np.ndarray,
+                              progress: Progress = None) -> EmbeddingReport:
+    """Store final interest vectors of ``run_id`` on the ``Interest`` nodes of ``interest_set`` (same property
+    as the run's user and item vectors) and make sure ``embedding_interest_<model>`` exists."""
+    keys = embedding_keys(model)
+    check_interest_set_name(interest_set)
+    dimensions = int(np.asarray(vectors).shape[1])
+    report = EmbeddingReport(keys.property, dimensions, 0, 0)
+    write_in_batches(store, "embeddings/set_interest_embeddings", _rows(interest_ids, vectors),
+                     batch_size=WRITE_BATCH, description=f"{dataset}: Interest vectors of {model}",
+                     progress=progress, dataset=dataset, interest_set=interest_set, property=keys.property,
+                     run_property=keys.run_property, run_id=run_id)
+    note = ensure_index(store, "Interest", keys, dimensions)
+    report.notes.extend([note] if note else [])
+    report.indexes.extend([] if note else [keys.index("Interest")])
+    return report
+
+
+def load_interest_vectors(store: GraphStore, dataset: str, model: str, run_id: str) -> InterestVectors:
+    """The interest vectors ``run_id`` wrote (empty, with set None, for a run or model that wrote none)."""
+    keys = embedding_keys(model)
+    rows = store.read("embeddings/interest_embeddings", dataset=dataset, property=keys.property,
+                      run_property=keys.run_property, run_id=run_id)
+    vectors = np.asarray([row["vector"] for row in rows], dtype=np.float32)
+    return InterestVectors(set=rows[0]["set"] if rows else None,
+                           ids=np.asarray([row["id"] for row in rows], dtype=np.int64),
+                           labels=[row["label"] for row in rows],
+                           vectors=vectors.reshape(len(rows), -1) if rows else np.zeros((0, 0), dtype=np.float32))
 
 
 def load_item_vectors(store: GraphStore, dataset: str, model: str, run_id: str) -> ItemVectors:

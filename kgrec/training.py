@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from kg_store.connection import GraphStore
-from kg_store.embeddings import EMBEDDING_PROPERTIES, write_embeddings
+from kg_store.embeddings import EMBEDDING_PROPERTIES, write_embeddings, write_interest_embeddings
 from kg_store.export import export_dataset
 from kg_store.graph_export import GraphExport
 from kg_store.interest_sets import AUTHORS_SET, require_interest_set
@@ -164,23 +164,36 @@ def train_and_write(store: GraphStore, dataset: str, model: str, seeds: list[int
         outcome.recommendations_written = write_recommendations(
             store, dataset, model, run_id, export.user_ids, export.item_ids, items, scores, progress, edges=edges)
         artifacts = {"model_path": str(path), "model_sha256": file_sha256(path),
-                     **_write_vectors(store, export, dataset, model, run_id, best.result.model, outcome, progress)}
+                     **_write_vectors(store, export, dataset, model, run_id, best.result.model, outcome, progress,
+                                     interest_set)}
         save_training_run(store, dataset, model, run_id, best.config, outcome.metrics(), started, artifacts=artifacts)
     return outcome
 
 
 def _write_vectors(store: GraphStore, export: GraphExport, dataset: str, model: str, run_id: str,
-                   trained: RankingModel, outcome: TrainingOutcome, progress: Progress) -> dict[str, str | int]:
-    """Final user and item vectors onto the nodes (models in the allow-list only); TrainingRun properties."""
+                   trained: RankingModel, outcome: TrainingOutcome, progress: Progress,
+                   interest_set: str = AUTHORS_SET) -> dict[str, str | int]:
+    """Final user and item vectors onto the nodes (models in the allow-list only); TrainingRun properties.
+
+    A model with interest nodes also leaves its final interest vectors on the ``Interest`` nodes of
+    ``interest_set`` (the set it trained with), and the run records that set."""
     if model not in EMBEDDING_PROPERTIES:
         return {}
     trained.eval()
     with torch.no_grad():
         users, items = (t.detach().cpu().numpy() for t in trained.final_embeddings())
+        interests = trained.final_interest_embeddings()
     report = write_embeddings(store, dataset, model, run_id, export.user_ids, export.item_ids, users, items, progress)
     outcome.notes.extend(report.notes)
-    return {"embedding_property": report.property, "embedding_dim": report.dimensions,
-            "embedding_users": report.users, "embedding_items": report.items}
+    artifacts: dict[str, str | int] = {"embedding_property": report.property, "embedding_dim": report.dimensions,
+                                       "embedding_users": report.users, "embedding_items": report.items}
+    if interests is not None and len(export.interest_ids):
+        vectors = interests.detach().cpu().numpy()
+        written = write_interest_embeddings(store, dataset, model, run_id, interest_set, export.interest_ids,
+                                            vectors, progress)
+        outcome.notes.extend(written.notes)
+        artifacts.update(embedding_interests=len(export.interest_ids), interest_set=interest_set)
+    return artifacts
 
 
 def file_sha256(path: Path) -> str:

@@ -5,7 +5,8 @@ Routes (all JSON):
 * ``GET  /health`` — 200 when Neo4j answers, 503 when not (the server itself stays up);
 * ``GET  /datasets/{dataset}/users/{user}/recommendations?model=&k=`` — the stored ``TOP_K`` list;
 * ``GET  /datasets/{dataset}/users/{user}/explanations/{item}?top=`` — ``kg_store.explain`` paths;
-* ``POST /datasets/{dataset}/cold-start`` — top-K for a new user from stored item vectors.
+* ``POST /datasets/{dataset}/cold-start`` — top-K for a new user from stored item vectors, plus the
+  run's interest vectors when interests are given or inferred (``serving.cold_start``).
 
 Errors come back as ``{"error": {"status", "code", "message"}}``.
 """
@@ -23,16 +24,18 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
 from kg_store.connection import GraphStore
+from kg_store.embeddings import embedding_keys
 from kg_store.errors import KgrecError, StoreError
 from kg_store.explain import explain
-from serving.cold_start import METHOD, cold_start
+from serving.cold_start import METHOD, METHOD_WITH_INTERESTS, InterestIndex, cold_start
 from serving.config import ServeConfig
 from serving.errors import InvalidRequestError, UnauthorizedError, status_of
 from serving.fast_path import CachedReads
-from serving.registry import ModelRegistry
+from serving.registry import ModelRegistry, RunInfo
 from serving.schemas import MODEL_NAME, ColdStartRequest, ColdStartResponse, Health
 
 log = logging.getLogger("kgrec.serve")
+INFERRED_INTERESTS = 3          # infer_interests: this many interests, the most held by users of the items
 
 Dataset = Annotated[str, Path(min_length=1, max_length=64)]
 Model = Annotated[str, Query(pattern=MODEL_NAME)]
@@ -123,16 +126,43 @@ def create_app(store: GraphStore, config: ServeConfig | None = None) -> CachedRe
     def cold_start_user(dataset: Dataset, request: ColdStartRequest) -> ColdStartResponse:
         if len(request.items) > config.max_items:
             raise InvalidRequestError(f"items: at most {config.max_items} item ids, got {len(request.items)}.")
+        if request.interests is not None and len(request.interests) > config.max_items:
+            raise InvalidRequestError(f"interests: at most {config.max_items} ids, got {len(request.interests)}.")
         _check_k(request.k, config)
         run, index = registry.vectors(dataset, request.model)
-        found = cold_start(index, dataset, request.items, request.k)
+        index.rows(dataset, request.items)             # unknown items: 404 before anything else is read
+        used, interest_set, interest_vectors = [], None, None
+        if request.interests is not None or request.infer_interests:
+            interests = registry.interests(dataset, request.model, run)
+            used = _interests(store, dataset, request, run, interests)
+            interest_set = interests.set
+            interest_vectors = interests.matrix[interests.rows(dataset, [u["id"] for u in used])] if used else None
+        found = cold_start(index, dataset, request.items, request.k, interest_vectors)
         items = [{"item": int(index.ids[row]), "title": index.title(row), "score": score, "rank": rank}
                  for rank, (row, score) in enumerate(zip(found.rows, found.scores, strict=True), 1)]
         user = _persist(store, dataset, request, run.run_id, items) if request.persist else None
-        return ColdStartResponse(dataset=dataset, model=request.model, run_id=run.run_id, method=METHOD,
-                                 user=user, items=items)
+        return ColdStartResponse(dataset=dataset, model=request.model, run_id=run.run_id,
+                                 method=METHOD_WITH_INTERESTS if used else METHOD, user=user,
+                                 interest_set=interest_set, interests=used, items=items)
 
     return CachedReads(app, registry, config)
+
+
+def _interests(store: GraphStore, dataset: str, request: ColdStartRequest, run: RunInfo,
+               interests: InterestIndex) -> list[dict]:
+    """The interests to aggregate: the given ids (validated: unknown ones are a 404), then, with
+    ``infer_interests``, the run's set's interests most held by users of the given items."""
+    given = list(dict.fromkeys(request.interests or []))
+    used = [{"id": int(interests.ids[row]), "label": interests.label(row), "inferred": False}
+            for row in interests.rows(dataset, given)] if given else []
+    if request.infer_interests:
+        keys = embedding_keys(request.model)
+        rows = store.read("serving/infer_interests", dataset=dataset, items=sorted(set(request.items)),
+                          interest_set=interests.set, property=keys.property, run_property=keys.run_property,
+                          run_id=run.run_id, limit=INFERRED_INTERESTS)
+        used += [{"id": int(row["id"]), "label": row["label"], "inferred": True}
+                 for row in rows if int(row["id"]) not in given]
+    return used
 
 
 def _check_k(k: int, config: ServeConfig) -> None:

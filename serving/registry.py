@@ -18,12 +18,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kg_store.connection import GraphStore
-from kg_store.embeddings import load_item_vectors
+from kg_store.embeddings import load_interest_vectors, load_item_vectors
 from kg_store.errors import KgrecError, UnknownDatasetError, UnknownUserError
 from kg_store.graph_model import check_dataset_name
-from serving.cold_start import ItemIndex
+from serving.cold_start import InterestIndex, ItemIndex
 from serving.config import ServeConfig
-from serving.errors import NoRunError, NoVectorsError
+from serving.errors import NoInterestVectorsError, NoRunError, NoVectorsError
 
 log = logging.getLogger("kgrec.serve")
 
@@ -46,10 +46,12 @@ class _Check:
 
 @dataclass
 class _Vectors:
-    """One run's item vectors, loaded at most once (the lock makes concurrent first requests wait)."""
+    """One run's item (and, when asked for, interest) vectors, loaded at most once each (the lock makes
+    concurrent first requests wait)."""
 
     lock: threading.Lock = field(default_factory=threading.Lock)
     index: ItemIndex | None = None
+    interests: InterestIndex | None = None
 
 
 class ModelRegistry:
@@ -65,6 +67,7 @@ class ModelRegistry:
         self._preloads: dict[tuple[str, str, str], threading.Event] = {}
         self._responses: OrderedDict[tuple, bytes] = OrderedDict()
         self.loads = 0                      # item-vector loads so far (tests check "once per run")
+        self.interest_loads = 0             # interest-vector loads so far
 
     # -- runs ---------------------------------------------------------------------------------------
     def fresh(self, dataset: str, model: str) -> RunInfo | None:
@@ -157,6 +160,21 @@ class ModelRegistry:
         if not len(slot.index):
             raise NoVectorsError(f"Run '{run.run_id}' left no item vectors in the graph; retrain '{model}'.")
         return run, slot.index
+
+    def interests(self, dataset: str, model: str, run: RunInfo) -> InterestIndex:
+        """``run``'s interest vectors (one interest set), loaded once per run and process on first use;
+        raises ``NoInterestVectorsError`` for a run that stored none (a model without interest nodes)."""
+        with self._lock:
+            slot = self._vectors.setdefault((dataset, model, run.run_id), _Vectors())
+        with slot.lock:
+            if slot.interests is None:
+                slot.interests = InterestIndex(load_interest_vectors(self.store, dataset, model, run.run_id))
+                self.interest_loads += 1
+        if not len(slot.interests):
+            raise NoInterestVectorsError(
+                f"Run '{run.run_id}' of model '{model}' stored no interest vectors: only a model with interest "
+                "nodes (cikgrec trained with interests) can take 'interests' or 'infer_interests'.")
+        return slot.interests
 
     # -- recommendations ------------------------------------------------------------------------------
     def cached(self, key: tuple) -> bytes | None:

@@ -8,7 +8,12 @@ MODEL_NAME = r"^[a-z][a-z0-9_-]{0,31}$"
 
 
 class ColdStartRequest(BaseModel):
-    """A new user named by a few item ids; ``persist`` keeps the user (and its top-K) in the graph."""
+    """A new user named by a few item ids; ``persist`` keeps the user (and its top-K) in the graph.
+
+    ``interests`` (ids in the run's interest set) and ``infer_interests`` (the interests most held by
+    users of the given items, read from the graph) add interest neighbours, for models whose runs
+    stored interest vectors (CIKGRec with interests on).
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -16,6 +21,8 @@ class ColdStartRequest(BaseModel):
     items: list[int] = Field(min_length=1)
     k: int = Field(20, ge=1)
     persist: bool = False
+    interests: list[int] | None = Field(None, description="interest ids of the run's interest set")
+    infer_interests: bool = Field(False, description="add the interests most held by users of the given items")
 
 
 class RecommendedItem(BaseModel):
@@ -25,12 +32,20 @@ class RecommendedItem(BaseModel):
     rank: int
 
 
+class UsedInterest(BaseModel):
+    id: int
+    label: str | None
+    inferred: bool = Field(description="inferred from the given items' users, rather than given")
+
+
 class ColdStartResponse(BaseModel):
     dataset: str
     model: str
     run_id: str
     method: str
     user: int | None = Field(None, description="the persisted user's id, when persist was asked for")
+    interest_set: str | None = Field(None, description="the run's interest set, when interests were used")
+    interests: list[UsedInterest] = Field(default_factory=list, description="the interests aggregated, if any")
     items: list[RecommendedItem]
 
 

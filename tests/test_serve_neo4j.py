@@ -161,6 +161,7 @@ def test_cold_start_scores_the_mean_of_the_stored_item_vectors(store: GraphStore
     assert [i["rank"] for i in body["items"]] == [1, 2, 3, 4]
     assert body["items"][0]["score"] == pytest.approx(float(stored[expected[0]] @ user), rel=1e-5)
     assert body["run_id"] == outcome.run_id and body["user"] is None and "mean" in body["method"]
+    assert body["interests"] == [] and body["interest_set"] is None   # LightGCN: items only
     assert all("title" in i for i in body["items"])
 
 
@@ -199,6 +200,10 @@ BAD = [
     ("post", "/datasets/{d}/cold-start", {"items": [1], "model": "bprmf"}, 404, "no_training_run"),
     ("post", "/datasets/{d}/cold-start", {"items": [1], "model": "DROP me"}, 422, "invalid_request"),
     ("post", "/datasets/{d}/cold-start", {"items": [1], "extra": 1}, 422, "invalid_request"),
+    ("post", "/datasets/{d}/cold-start", {"items": [1], "interests": [0, 1, 2, 3, 4, 5]}, 422, "invalid_request"),
+    ("post", "/datasets/{d}/cold-start", {"items": [1], "interests": ["x"]}, 422, "invalid_request"),
+    ("post", "/datasets/{d}/cold-start", {"items": [1], "interests": [20]}, 409, "no_interest_embeddings"),
+    ("post", "/datasets/{d}/cold-start", {"items": [1], "infer_interests": True}, 409, "no_interest_embeddings"),
     ("post", "/datasets/no_such_set/cold-start", {"items": [1]}, 404, "unknown_dataset"),
     ("get", "/no/such/route", None, 404, "http_error"),
 ]

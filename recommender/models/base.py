@@ -43,6 +43,11 @@ class RankingModel(nn.Module):
         """(users (U, D), items (I, D)) used for scoring."""
         raise NotImplementedError
 
+    def final_interest_embeddings(self) -> torch.Tensor | None:
+        """(interests (J, D)) final vectors of the interest nodes, in ``RecData`` interest order, for
+        models that propagate over interest nodes; None for every other model (the default)."""
+        return None
+
     def epoch_end(self, optimizer: torch.optim.Optimizer, epoch: int, generator: torch.Generator) -> dict[str, float]:
         """Extra work after each epoch (alternating objectives); returns logged losses."""
         return {}

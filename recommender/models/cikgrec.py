@@ -325,3 +325,10 @@ class CIKGRec(RankingModel):
     def final_embeddings(self):
         nodes = propagate(self.cikg, self.embedding, self.config.n_layers)
         return nodes[:self.n_users], nodes[self.n_users:self.n_users + self.n_items]
+
+    def final_interest_embeddings(self) -> torch.Tensor | None:
+        """The interest nodes' rows of the same propagation (the layout's last rows); None with interests off."""
+        if not self.use_interests:
+            return None
+        nodes = propagate(self.cikg, self.embedding, self.config.n_layers)
+        return nodes[self.layout.interest_offset:]
