@@ -214,3 +214,11 @@ def test_prm_positions_are_sized_to_the_longest_stored_list() -> None:
     assert _fit_list_size("prm", lists, {})["max_list_size"] == 185
     assert _fit_list_size("prm", lists, {"max_list_size": 300})["max_list_size"] == 300  # explicit wins
     assert "max_list_size" not in _fit_list_size("dlcm", lists, {})  # no position table
+
+
+def test_prm_position_table_starts_small() -> None:
+    """N(0, 1) positions drowned the candidates' features on random-order lists; they start at std 0.02."""
+    from recommender.rerank.prm import POSITION_INIT_STD
+
+    model = build(1, 0, max_list_size=4096)
+    assert abs(float(model.positions.weight.std()) - POSITION_INIT_STD) < 0.002
