@@ -21,7 +21,6 @@ from recommender.ctr.models.base import mlp
 from recommender.errors import DataError
 from recommender.rerank.base import RerankModel, SelfAttentionConfig, key_padding
 
-
 POSITION_INIT_STD = 0.02
 
 
