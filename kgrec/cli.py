@@ -160,6 +160,20 @@ def db_drop(ctx: click.Context, dataset: str, yes: bool) -> None:
     click.echo(f"Dropped dataset '{dataset}'.")
 
 
+@db.command("lists-from-edges")
+@click.option("--dataset", required=True)
+@click.pass_context
+def db_lists_from_edges(ctx: click.Context, dataset: str) -> None:
+    """Upgrade: TOP_K lists (what readers use) from the RECOMMENDED edges of runs written before lists."""
+    from kg_store.writeback import lists_from_edges
+
+    runs = lists_from_edges(_store(ctx), dataset)
+    for run in runs:
+        click.echo(f"{dataset}: run {run['run_id']} ({run['model']}): {run['lists']:,} lists from its edges")
+    if not runs:
+        click.echo(f"{dataset}: every run already has its lists.")
+
+
 @db.command("check")
 @click.option("--dataset", required=True)
 @click.option("--json", "as_json", is_flag=True)

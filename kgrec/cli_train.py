@@ -56,19 +56,6 @@ def _echo_outcome(outcome: Any, model: str, dataset: str) -> None:
 
 
 def register(main: click.Group, store_factory) -> None:
-    @main.get_command(None, "db").command("lists-from-edges")
-    @click.option("--dataset", required=True)
-    @click.pass_context
-    def lists_from_edges_command(ctx: click.Context, dataset: str) -> None:
-        """Upgrade: TOP_K lists (what readers use) from the RECOMMENDED edges of runs written before lists."""
-        from kg_store.writeback import lists_from_edges
-
-        runs = lists_from_edges(store_factory(ctx), dataset)
-        for run in runs:
-            click.echo(f"{dataset}: run {run['run_id']} ({run['model']}): {run['lists']:,} lists from its edges")
-        if not runs:
-            click.echo(f"{dataset}: every run already has its lists.")
-
     @main.command("train")
     @click.argument("model", type=click.Choice(MODEL_NAMES))
     @click.option("--dataset", required=True)
