@@ -67,36 +67,35 @@ def _import_tool(folder: Path, work: Path) -> dict:
             "relationships": csv.relationships}
 
 
-def _bulk(folder: Path, work: Path) -> dict:
+def _timed_ingest(home: Path, ingest) -> tuple[float, object]:
+    """Wall time of ``ingest(store, home)`` on a freshly started private server, stopped afterwards."""
     from kg_store.connection import GraphStore
-    from kgrec import api
 
-    server = _server(work / "bulk-home")
+    server = _server(home)
     server.start()
     try:
         store = GraphStore(server.connection_settings())
         started = time.perf_counter()
-        report = api.ingest_bulk(store, "cikg", folder, "bench", progress=False, local_home=server.home)
-        wall = time.perf_counter() - started
+        report = ingest(store, server.home)
+        return time.perf_counter() - started, report
     finally:
         server.stop()
+
+
+def _bulk(folder: Path, work: Path) -> dict:
+    from kgrec import api
+
+    wall, report = _timed_ingest(work / "bulk-home", lambda store, home: api.ingest_bulk(
+        store, "cikg", folder, "bench", progress=False, local_home=home))
     return {"wall_s": round(wall, 3), "steps_s": report.steps, "parse_s": round(wall - report.seconds, 3),
             "nodes": report.nodes_written, "relationships": report.relationships_written, "version": report.version}
 
 
 def _normal(folder: Path, work: Path) -> dict:
-    from kg_store.connection import GraphStore
     from kgrec import api
 
-    server = _server(work / "normal-home")
-    server.start()
-    try:
-        store = GraphStore(server.connection_settings())
-        started = time.perf_counter()
-        report = api.ingest(store, "cikg", folder, "bench", progress=False)
-        wall = time.perf_counter() - started
-    finally:
-        server.stop()
+    wall, report = _timed_ingest(work / "normal-home",
+                                 lambda store, home: api.ingest(store, "cikg", folder, "bench", progress=False))
     return {"wall_s": round(wall, 3), "steps_s": report.steps, "mode": report.mode,
             "nodes": report.nodes_written, "relationships": report.relationships_written}
 
