@@ -292,7 +292,7 @@ def _export(store, path: Path, dataset: str) -> int:
     from knowledge.llm.cache import iter_responses
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".jsonl.partial")
+    partial = path.with_suffix(f".jsonl.{os.getpid()}.partial")  # shards may export at the same time
     count = 0
     with partial.open("w", encoding="utf-8") as out:
         for task in TASKS:
@@ -321,7 +321,8 @@ def _row(step: str, args, backend, run, prompts: int, cached: int, pending_after
             "sent": run.sent, "pending_after": pending_after, "prompt_tokens": run.prompt_tokens,
             "completion_tokens": run.completion_tokens, "backend_seconds": round(run.seconds, 1),
             "tokens_per_s": round(run.tokens_per_second, 2), "wall_s": round(time.perf_counter() - started, 1),
-            "threads": args.threads, "batch_size": args.batch_size, "stop_after": args.stop_after, **extra}
+            "threads": args.threads, "batch_size": args.batch_size, "stop_after": args.stop_after, "shard": args.shard,
+            **extra}
 
 
 def _describe(store, args) -> None:
@@ -330,6 +331,7 @@ def _describe(store, args) -> None:
     from knowledge.descriptions import DescribeConfig, describe_items, describe_users
     from knowledge.llm.base import create_backend
     from knowledge.llm.cache import import_jsonl
+    from knowledge.llm.runner import Shard
 
     torch.set_num_threads(args.threads)
     backend = create_backend(args.backend, batch_size=args.batch_size, num_threads=args.threads)
@@ -340,14 +342,15 @@ def _describe(store, args) -> None:
     config = DescribeConfig(domain="movie", batch_size=args.batch_size)
     grounded = DescribeConfig(domain="movie", batch_size=args.batch_size, grounded_only=True)
     budget = args.stop_after if args.stop_after is not None else 10**9
+    shard = Shard.parse(args.shard) if args.shard else None
 
     # items, grounded: the grounded prompts come first in describe_items' order, so a limit of at most
     # the grounded prompts still missing sends only those (and writes every cached ablation answer too)
-    plan = describe_items(store, args.dataset, backend, grounded, dry_run=True, progress=False).runs[0]
+    plan = describe_items(store, args.dataset, backend, grounded, dry_run=True, progress=False, shard=shard).runs[0]
     started = time.perf_counter()
     try:
         report = describe_items(store, args.dataset, backend, config, limit=min(budget, plan.would_send),
-                                progress=False)
+                                progress=False, shard=shard)
     finally:
         _export(store, carried, args.dataset)
     run = report.runs[0]
@@ -355,13 +358,15 @@ def _describe(store, args) -> None:
     items_left = plan.would_send - run.sent
     _append(_row("describe-items", args, backend, run, plan.prompts, plan.cached, items_left, started,
                  prompt_tokens_cut_to_budget=report.cut_tokens, description_source=_sources(store, args.dataset)))
+    if shard is not None and not items_left:  # this part is done; users wait for every part
+        items_left = describe_items(store, args.dataset, backend, grounded, dry_run=True, progress=False).runs[0].would_send
     if items_left:
         print(f"{items_left:,} item prompts left; users wait until every item is described.", flush=True)
         return
 
     started = time.perf_counter()
     try:
-        report = describe_users(store, args.dataset, backend, config, limit=budget, progress=False)
+        report = describe_users(store, args.dataset, backend, config, limit=budget, progress=False, shard=shard)
     finally:
         _export(store, carried, args.dataset)
     run = report.runs[0]
@@ -375,7 +380,7 @@ def _describe(store, args) -> None:
 
     started = time.perf_counter()
     try:
-        report = describe_items(store, args.dataset, backend, config, limit=budget, progress=False)
+        report = describe_items(store, args.dataset, backend, config, limit=budget, progress=False, shard=shard)
     finally:
         count = _export(store, carried, args.dataset)
     run = report.runs[0]
@@ -394,6 +399,9 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads for the LLM.")
     parser.add_argument("--stop-after", type=int, default=None, help="Send at most N new prompts this run.")
+    parser.add_argument("--shard", default=None, metavar="K/N",
+                        help="Send only part K of N of the prompts (run N of these side by side, one per core); "
+                             "each records its own rows, and the parts never overlap.")
     parser.add_argument("--skip-describe", action="store_true", help="Only the IMDb, pages and link steps.")
     parser.add_argument("--no-ungrounded", action="store_true", help="Skip the title-only ablation prompts.")
     parser.add_argument("--redo-prepare", action="store_true", help="Run the IMDb, pages and link steps again.")

@@ -341,6 +341,20 @@ def markdown(rows: list[dict], skips: dict[str, dict]) -> str:
 
 
 # -- main -------------------------------------------------------------------------------------------
+def parse_overrides(pairs: list[str], parser: argparse.ArgumentParser) -> dict[str, Any]:
+    """``KEY=VALUE`` pairs; values are read as JSON when they parse (numbers, booleans), else as text."""
+    settings: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.isidentifier():
+            parser.error(f"--set needs KEY=VALUE, got {pair!r}")
+        try:
+            settings[key] = json.loads(value)
+        except json.JSONDecodeError:
+            settings[key] = value
+    return settings
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--worker", nargs=2, default=None, metavar=("MODEL", "VARIANT"), help=argparse.SUPPRESS)
@@ -356,6 +370,9 @@ def main() -> None:
     parser.add_argument("--parallel", type=int, default=1)
     parser.add_argument("--only", nargs="*", default=None, metavar="NAME",
                         help=f"Models ({', '.join(MODELS)}) and/or variants ({', '.join(VARIANTS)}) to run.")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
+                        help="A model or trainer setting for every job, e.g. contrast_weight=0.01 (repeatable); "
+                             "use it with its own --log, since the log keys jobs by model, variant and seed.")
     parser.add_argument("--log", type=Path, default=LOG, help="JSON-lines log (default: %(default)s).")
     parser.add_argument("--report", action="store_true", help="Only rebuild the tables from the log.")
     args = parser.parse_args()
@@ -373,6 +390,7 @@ def main() -> None:
         settings = {"lr": args.lr, "batch_size": args.batch_size}
         if args.patience:
             settings["patience"] = args.patience
+        settings |= parse_overrides(args.overrides, parser)
         jobs = pending_jobs(models, names, args.seeds, log)
         runnable = prepare(jobs, args.min_coverage, log) if jobs else []
         print(f"{len(runnable)} job(s) to run ({len(jobs) - len(runnable)} skipped for missing text); "

@@ -13,7 +13,8 @@ from typing import Any
 import click
 
 from knowledge.llm.base import backend_names, create_backend
-from knowledge.llm.runner import RunReport
+from kg_store.errors import ConfigError
+from knowledge.llm.runner import RunReport, Shard
 
 
 def llm_options(func: Callable) -> Callable:
@@ -27,12 +28,24 @@ def llm_options(func: Callable) -> Callable:
         click.option("--batch-size", type=click.IntRange(1), default=8, show_default=True,
                      help="Prompts per generate call / per cache write."),
         click.option("--limit", type=click.IntRange(0), default=None, help="Send at most N new prompts."),
+        click.option("--shard", callback=_parse_shard, default=None, metavar="K/N",
+                     help="Send only part K (0-based) of N disjoint parts of the prompts, so N processes or "
+                          "machines sharing this Neo4j split one job; each writes what is answered so far."),
         click.option("--dry-run", is_flag=True, help="Show the prompts and how many would be sent; send none."),
         click.option("--progress/--no-progress", default=None, help="Force progress bars on or off."),
     ]
     for option in reversed(options):
         func = option(func)
     return func
+
+
+def _parse_shard(ctx: click.Context, param: click.Parameter, value: str | None) -> Shard | None:
+    if value is None:
+        return None
+    try:
+        return Shard.parse(value)
+    except ConfigError as error:
+        raise click.BadParameter(str(error)) from None
 
 
 def make_backend(backend: str, model: str) -> Any:
@@ -62,13 +75,13 @@ def register(main: click.Group, store_factory: Callable[[click.Context], Any]) -
     @llm_options
     @click.pass_context
     def enrich_items(ctx: click.Context, dataset: str, domain: str, backend: str, model: str, batch_size: int,
-                     limit: int | None, dry_run: bool, progress: bool | None) -> None:
+                     limit: int | None, shard: Shard | None, dry_run: bool, progress: bool | None) -> None:
         """Item.description (+ description_source, description_ungrounded)."""
         from knowledge.descriptions import DescribeConfig, describe_items
 
         report = describe_items(store_factory(ctx), dataset, make_backend(backend, model),
                                 DescribeConfig(domain=domain, batch_size=batch_size), limit=limit,
-                                dry_run=dry_run, progress=progress)
+                                dry_run=dry_run, progress=progress, shard=shard)
         echo_run(report.runs[0], dry_run)
         if not dry_run:
             click.echo(f"Described {sum(report.sources.values()):,} of {report.subjects:,} items; "
@@ -80,13 +93,13 @@ def register(main: click.Group, store_factory: Callable[[click.Context], Any]) -
     @llm_options
     @click.pass_context
     def enrich_users(ctx: click.Context, dataset: str, domain: str, backend: str, model: str, batch_size: int,
-                     limit: int | None, dry_run: bool, progress: bool | None) -> None:
+                     limit: int | None, shard: Shard | None, dry_run: bool, progress: bool | None) -> None:
         """User.description from demographics and train history."""
         from knowledge.descriptions import DescribeConfig, describe_users
 
         report = describe_users(store_factory(ctx), dataset, make_backend(backend, model),
                                 DescribeConfig(domain=domain, batch_size=batch_size), limit=limit,
-                                dry_run=dry_run, progress=progress)
+                                dry_run=dry_run, progress=progress, shard=shard)
         echo_run(report.runs[0], dry_run)
 
 
@@ -101,13 +114,13 @@ def register_infer(interests: click.Group, store_factory: Callable[[click.Contex
     @llm_options
     @click.pass_context
     def infer(ctx: click.Context, dataset: str, max_items: int, domain: str, backend: str, model: str,
-              batch_size: int, limit: int | None, dry_run: bool, progress: bool | None) -> None:
+              batch_size: int, limit: int | None, shard: Shard | None, dry_run: bool, progress: bool | None) -> None:
         """Ask the LLM for each user's interests from train items only (store a valid split first)."""
         from knowledge.interests.infer import InferConfig, infer_interests
 
         config = InferConfig(max_items=max_items, batch_size=batch_size, domain=domain)
         report = infer_interests(store_factory(ctx), dataset, make_backend(backend, model), config,
-                                 limit=limit, dry_run=dry_run, progress=progress)
+                                 limit=limit, dry_run=dry_run, progress=progress, shard=shard)
         echo_run(report.run, dry_run)
         if not dry_run:
             click.echo(f"{report.users:,} users; {report.unparseable:,} answers without a usable phrase. "

@@ -20,7 +20,7 @@ from kg_store.progress import Progress
 from knowledge.llm.base import ChatBackend, ChatRequest, GenerationParams
 from knowledge.llm.budget import PromptPart, estimate_tokens, fit_to_budget
 from knowledge.llm.cache import request_key
-from knowledge.llm.runner import PromptItem, RunReport, run_prompts
+from knowledge.llm.runner import PromptItem, RunReport, Shard, run_prompts
 
 SYSTEM_PROMPT = "You write short, factual descriptions for a recommender system."
 
@@ -116,7 +116,8 @@ def _answer(report: RunReport, backend: ChatBackend, request: ChatRequest) -> tu
 
 
 def describe_items(store: GraphStore, dataset: str, backend: ChatBackend, config: DescribeConfig | None = None, *,
-                   limit: int | None = None, dry_run: bool = False, progress: Progress = None) -> DescribeReport:
+                   limit: int | None = None, dry_run: bool = False, progress: Progress = None,
+                   shard: Shard | None = None) -> DescribeReport:
     """Grounded and title-only descriptions for every item; written as the answers arrive in the cache."""
     config = config or DescribeConfig()
     dataset_info(store, dataset)
@@ -128,7 +129,7 @@ def describe_items(store: GraphStore, dataset: str, backend: ChatBackend, config
     items: list[PromptItem] = [(f"item:{i}", f"describe-items:{dataset}", request) for i, (request, _) in prompts.items()]
     items += [(f"item:{i}", f"describe-items-ungrounded:{dataset}", request) for i, request in plain.items()]
     run = run_prompts(store, backend, items, limit=limit, dry_run=dry_run, batch_size=config.batch_size,
-                      progress=progress)
+                      progress=progress, shard=shard)
     report.runs.append(run)
     if dry_run:
         return report
@@ -146,7 +147,8 @@ def describe_items(store: GraphStore, dataset: str, backend: ChatBackend, config
 
 
 def describe_users(store: GraphStore, dataset: str, backend: ChatBackend, config: DescribeConfig | None = None, *,
-                   limit: int | None = None, dry_run: bool = False, progress: Progress = None) -> DescribeReport:
+                   limit: int | None = None, dry_run: bool = False, progress: Progress = None,
+                   shard: Shard | None = None) -> DescribeReport:
     """A description per user from demographics and train history (run ``describe_items`` first)."""
     config = config or DescribeConfig()
     dataset_info(store, dataset)
@@ -156,7 +158,7 @@ def describe_users(store: GraphStore, dataset: str, backend: ChatBackend, config
     report.cut_tokens = sum(cut for _, cut in prompts.values())
     run = run_prompts(store, backend, [(f"user:{u}", f"describe-users:{dataset}", request)
                                        for u, (request, _) in prompts.items()],
-                      limit=limit, dry_run=dry_run, batch_size=config.batch_size, progress=progress)
+                      limit=limit, dry_run=dry_run, batch_size=config.batch_size, progress=progress, shard=shard)
     report.runs.append(run)
     if not dry_run:
         written = [[user, *_answer(run, backend, request)] for user, (request, _) in prompts.items()]

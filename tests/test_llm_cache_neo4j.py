@@ -15,10 +15,10 @@ import pytest
 from chat_server import FakeChatServer, http_backend
 
 from kg_store.connection import GraphStore
-from kg_store.errors import BadInputError, LLMUnavailableError
+from kg_store.errors import BadInputError, ConfigError, LLMUnavailableError
 from knowledge.llm.base import ChatRequest
 from knowledge.llm.cache import delete_task, export_jsonl, import_jsonl, iter_responses, stats
-from knowledge.llm.runner import run_prompts
+from knowledge.llm.runner import Shard, run_prompts
 
 
 @pytest.fixture()
@@ -70,6 +70,26 @@ def test_a_failed_run_restarted_sends_no_prompt_twice(store: GraphStore, task: s
     assert failed_requests == 4 + 2 * 2  # 4 answers, then the 2 prompts of batch 3, each tried twice
     assert len(server.log) == 7 + 2 * 2  # distinct prompts + the failed attempts
     assert max(Counter(server.answered()).values()) == 1  # no answered prompt was sent again
+
+
+def test_shards_split_one_job_without_overlap(store: GraphStore, task: str) -> None:
+    prompts = items(task, 12, task)
+    with FakeChatServer() as server:
+        backend = http_backend(server, model=f"model-{task}")
+        first = run_prompts(store, backend, prompts, batch_size=3, progress=False, shard=Shard(0, 2))
+        planned = run_prompts(store, backend, prompts, dry_run=True, progress=False, shard=Shard(1, 2))
+        second = run_prompts(store, backend, prompts, batch_size=3, progress=False, shard=Shard(1, 2))
+        again = run_prompts(store, backend, prompts, progress=False)
+    assert 0 < first.sent < 12 and planned.would_send == 12 - first.sent  # the parts split the job
+    assert second.sent == 12 - first.sent and second.cached == first.sent  # it sees part 0's answers
+    assert again.sent == 0 and len(again.responses) == 12
+    assert sorted(server.answered()) == sorted(f"{task} prompt {i}" for i in range(12))  # each sent once
+
+
+@pytest.mark.parametrize("text", ["2/2", "1", "a/2", "0/0", "-1/2"])
+def test_a_bad_shard_is_refused(text: str) -> None:
+    with pytest.raises(ConfigError, match="K/N"):
+        Shard.parse(text)
 
 
 def test_jsonl_round_trip_into_a_cleaned_store(store: GraphStore, task: str, tmp_path: Path) -> None:

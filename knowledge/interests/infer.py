@@ -21,7 +21,7 @@ from kg_store.splits import ValidSplitReport, store_valid_split
 from knowledge.interests.parse import parse_interests
 from knowledge.llm.base import ChatBackend, ChatRequest, GenerationParams
 from knowledge.llm.cache import request_key
-from knowledge.llm.runner import PromptItem, RunReport, run_prompts
+from knowledge.llm.runner import PromptItem, RunReport, Shard, run_prompts
 
 SYSTEM_PROMPT = "You describe a person's tastes in a few short phrases."
 # Asking for genres and themes "not titles" matters for small models: asked for "interests",
@@ -68,7 +68,8 @@ def _prompt_items(histories: dict[int, History], config: InferConfig, task: str)
 
 
 def infer_interests(store: GraphStore, dataset: str, backend: ChatBackend, config: InferConfig | None = None, *,
-                    limit: int | None = None, dry_run: bool = False, progress: Progress = None) -> InferReport:
+                    limit: int | None = None, dry_run: bool = False, progress: Progress = None,
+                    shard: Shard | None = None) -> InferReport:
     """Prompt the LLM for every user with a train history; answers are cached and linked to users."""
     config = config or InferConfig()
     task = config.task(dataset)
@@ -79,7 +80,7 @@ def infer_interests(store: GraphStore, dataset: str, backend: ChatBackend, confi
     report = InferReport(valid_split=valid, users=len(histories),
                          empty_histories=sum(1 for h in histories.values() if not h))
     report.run = run_prompts(store, backend, _prompt_items(histories, config, task), limit=limit,
-                             dry_run=dry_run, batch_size=config.batch_size, progress=progress)
+                             dry_run=dry_run, batch_size=config.batch_size, progress=progress, shard=shard)
     if dry_run:
         return report
     rows = []

@@ -4,6 +4,10 @@ Enrichment jobs send thousands of prompts for hours; a crash or a kill must not 
 them again. So every key is looked up first, only missing prompts are sent, in batches, and each
 batch's answers are written to Neo4j as soon as it returns: a kill loses at most the batch in
 flight, and a restart sends no answered prompt twice.
+
+A long job can be split over processes or machines that share one Neo4j: ``Shard(k, n)`` keeps
+the prompts whose cache key falls in part k of n. The parts are fixed by the key alone, so they
+never overlap and stay the same across restarts, whatever has been answered meanwhile.
 """
 
 from __future__ import annotations
@@ -19,6 +23,30 @@ from knowledge.llm.base import ChatBackend, ChatRequest, Completion, PartialComp
 from knowledge.llm.cache import CachedResponse, ensure_cache_schema, lookup, request_key, save
 
 PromptItem = tuple[str, str, ChatRequest]  # (subject, task, request)
+
+
+@dataclass(frozen=True)
+class Shard:
+    """Part ``index`` (0-based) of ``count`` disjoint parts of a prompt set."""
+
+    index: int
+    count: int
+
+    def __post_init__(self) -> None:
+        if self.count < 1 or not 0 <= self.index < self.count:
+            raise ConfigError(f"A shard is K/N with 0 <= K < N; got {self.index}/{self.count}.")
+
+    @classmethod
+    def parse(cls, text: str) -> Shard:
+        """``"K/N"`` (as the CLI takes it) -> Shard(K, N)."""
+        index, sep, count = text.partition("/")
+        if not sep or not index.strip().isdigit() or not count.strip().isdigit():
+            raise ConfigError(f"A shard is written K/N (e.g. 0/2), not {text!r}.")
+        return cls(int(index), int(count))
+
+    def owns(self, key: str) -> bool:
+        """Whether the prompt with cache ``key`` (a sha256 hex digest) belongs to this part."""
+        return int(key[:12], 16) % self.count == self.index
 
 
 @dataclass
@@ -43,11 +71,14 @@ class RunReport:
 
 
 def run_prompts(store: GraphStore, backend: ChatBackend, items: Iterable[PromptItem], *, limit: int | None = None,
-                dry_run: bool = False, batch_size: int = 8, progress: Progress = None) -> RunReport:
+                dry_run: bool = False, batch_size: int = 8, progress: Progress = None,
+                shard: Shard | None = None) -> RunReport:
     """Answer every (subject, task, request), from the cache where possible; see the module docstring.
 
     Duplicate prompts in ``items`` are sent once (the first item's subject and task are stored).
     ``limit`` caps how many prompts are sent; ``dry_run`` sends nothing and lists them in ``pending``.
+    With ``shard`` only that part's missing prompts are sent (and counted in ``would_send``); the
+    report still holds every cached answer, whichever process wrote it.
     """
     if batch_size < 1:
         raise ConfigError(f"batch_size must be at least 1, got {batch_size}.")
@@ -56,7 +87,8 @@ def run_prompts(store: GraphStore, backend: ChatBackend, items: Iterable[PromptI
     ensure_cache_schema(store)
     report.responses = lookup(store, list(unique))
     report.cached = len(report.responses)
-    missing = [(key, item) for key, item in unique.items() if key not in report.responses]
+    missing = [(key, item) for key, item in unique.items()
+               if key not in report.responses and (shard is None or shard.owns(key))]
     report.would_send = len(missing)
     if limit is not None:
         missing = missing[:max(0, limit)]
