@@ -12,8 +12,8 @@ from typing import Any
 
 import click
 
-from knowledge.llm.base import backend_names, create_backend
 from kg_store.errors import ConfigError
+from knowledge.llm.base import backend_names, create_backend
 from knowledge.llm.runner import RunReport, Shard
 
 
