@@ -58,6 +58,9 @@ class TextAsRepresentation:
     def item_representation(self, batch: CTRBatch) -> torch.Tensor:
         return batch.item_text
 
+    def contrast_projection(self, vectors: torch.Tensor) -> torch.Tensor:
+        return vectors
+
 
 def ctr_batch(users: list[int], items: list[int], seed: int) -> CTRBatch:
     g, b = torch.Generator().manual_seed(seed), len(users)
@@ -114,6 +117,26 @@ def test_contrast_trains_the_adapters_and_only_what_feeds_the_representations() 
         sum(knowledge_contrast(model, batch, partners).values()).backward()
         optimizer.step()
     assert sum(knowledge_contrast(model, batch, partners).values()).item() < 0.5 * before
+
+
+def test_a_contrast_head_scores_a_projection_and_trains_with_the_adapters() -> None:
+    torch.manual_seed(0)
+    plain = build_ctr_model("din", spec(), embedding_dim=4, mlp_dims=(8,), adapter_hidden=8)
+    headed = build_ctr_model("din", spec(), embedding_dim=4, mlp_dims=(8,), adapter_hidden=8, contrast_head=True)
+    assert plain.contrast_head is None and "contrast_head.0.weight" not in plain.state_dict()
+    headed.load_state_dict({**headed.state_dict(), **plain.state_dict()})  # same backbone, head on top
+    batch, partners = ctr_batch(list(range(6)), list(range(6)), 0), ctr_batch([1, 2, 3, 4, 5, 0], [5, 4, 3, 2, 1, 0], 1)
+    batch = replace(batch, user_text=torch.randn(6, 6), item_text=torch.randn(6, 6), history_text=torch.randn(6, 1, 6))
+    partners = replace(partners, user_text=torch.randn(6, 6), item_text=torch.randn(6, 6))
+    user_v, user_p = headed.user_representation(batch), headed.user_representation(partners)
+    expected = info_nce(headed.contrast_head(user_v), headed.contrast_head(user_p))
+    terms = knowledge_contrast(headed, batch, partners)
+    assert torch.allclose(terms["uu"], expected)
+    assert not torch.allclose(terms["uu"], knowledge_contrast(plain, batch, partners)["uu"])
+    (terms["uu"] + terms["ii"]).backward()
+    grads = dict(headed.named_parameters())
+    assert grads["contrast_head.0.weight"].grad.abs().sum() > 0
+    assert grads["features.item_adapter.net.0.weight"].grad.abs().sum() > 0   # still shapes the adapter
 
 
 def test_rerank_items_are_the_real_candidates_and_partners_must_match() -> None:

@@ -30,6 +30,8 @@ class ContrastiveModel(Protocol):
 
     def item_representation(self, batch: Batch) -> torch.Tensor: ...
 
+    def contrast_projection(self, vectors: torch.Tensor) -> torch.Tensor: ...
+
 
 def info_nce(anchors: torch.Tensor, positives: torch.Tensor, temperature: float = 0.03,
              normalize: bool = True, reduction: str = "sum") -> torch.Tensor:
@@ -59,8 +61,9 @@ def knowledge_contrast(model: ContrastiveModel, batch: Batch, partners: Batch, t
     item_v, item_p = model.item_representation(batch), model.item_representation(partners)
     if user_v.shape != user_p.shape or item_v.shape != item_p.shape:
         raise ValueError("partners must have the batch's shape (the same rows and, for lists, the same mask)")
-    return {"uu": info_nce(user_v[users], user_p[users], temperature, normalize, reduction),
-            "ii": info_nce(item_v[items], item_p[items], temperature, normalize, reduction)}
+    project = model.contrast_projection
+    return {"uu": info_nce(project(user_v[users]), project(user_p[users]), temperature, normalize, reduction),
+            "ii": info_nce(project(item_v[items]), project(item_p[items]), temperature, normalize, reduction)}
 
 
 def with_contrast(terms: dict[str, torch.Tensor], model: ContrastiveModel, batch: Batch, partners: Batch | None,

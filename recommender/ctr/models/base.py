@@ -33,6 +33,9 @@ class BackboneConfig:
     contrast_weight: float = 0.004   # w of Eq. 4; used when partners are passed, 0 turns it off
     temperature: float = 0.03        # tau of Eq. 3
     contrast_reduction: str = "sum"  # sum over the batch as in Eq. 3, or mean
+    # not in the paper: score the contrast on a 2-layer projection of the representations (as
+    # SimCLR does) instead of on the adapter's output itself, which the backbone also reads
+    contrast_head: bool = False
 
     def __post_init__(self) -> None:
         if self.embedding_dim < 1 or self.adapter_hidden < 1:
@@ -114,6 +117,9 @@ class FeatureModel(nn.Module):
         self.spec, self.config = spec, config
         self.text_on = config.use_text and spec.text_dim > 0
         self.features = FeatureEmbedding(spec, config.embedding_dim, self.text_on, config.adapter_hidden)
+        dim = config.embedding_dim
+        self.contrast_head = (nn.Sequential(nn.Linear(dim, dim), nn.ReLU(), nn.Linear(dim, dim))
+                              if config.contrast_head else None)
 
     def task_loss(self, batch: Any) -> dict[str, torch.Tensor]:
         raise NotImplementedError
@@ -126,6 +132,10 @@ class FeatureModel(nn.Module):
     def user_representation(self, batch: Any) -> torch.Tensor:
         """(B, D): adapted user text (ID embedding when text is off)."""
         return self.features.user_representation(batch.users, batch.user_text)
+
+    def contrast_projection(self, vectors: torch.Tensor) -> torch.Tensor:
+        """What InfoNCE scores: the representations, or their projection with ``contrast_head``. (N, D)."""
+        return vectors if self.contrast_head is None else self.contrast_head(vectors)
 
 
 def registered_class(registry: dict[str, type[FeatureModel]], name: str, kind: str) -> type[FeatureModel]:
