@@ -71,6 +71,11 @@ class CTROutcome:
                 "seconds_per_epoch": float(np.mean([r.seconds_per_epoch for r in self.results]))}
 
 
+# User text properties written from the ranking split's train history (``kgrec enrich users``): that
+# history is not cut at the CTR profile, so it can mention a user's CTR targets (the leakage rule).
+TRAIN_SPLIT_USER_TEXTS = frozenset({"description"})
+
+
 def profile_text(data: CTRData, item_vectors: np.ndarray) -> np.ndarray:
     """Each user's mean item vector over its profile history only (the leakage rule); zeros without one."""
     profile = data.profile_matrix()
@@ -82,7 +87,8 @@ def attach_text(store: GraphStore, data: CTRData, name: str) -> tuple[CTRData, l
     """``data`` with item vectors ``text_vec_NAME`` (required) and user vectors.
 
     The backbones read user text whenever they read item text, so users without any stored
-    vector get the mean item vector of their profile history. Missing item vectors raise
+    vector, or whose vectors were encoded from a text that can see CTR targets
+    (:data:`TRAIN_SPLIT_USER_TEXTS`), get the mean item vector of their profile history. Missing item vectors raise
     ``MissingTextError`` naming ``kgrec text encode``.
     """
     items = load_text_matrix(store, data.dataset, "item", name, ids=data.item_ids)
@@ -91,6 +97,12 @@ def attach_text(store: GraphStore, data: CTRData, name: str) -> tuple[CTRData, l
         users = load_text_matrix(store, data.dataset, "user", name, ids=data.user_ids)
     except MissingTextError:
         notes.append(f"no user has a '{name}' vector: user text is the mean item vector of the profile history")
+        return data.with_text(user_text=profile_text(data, items.vectors), item_text=items.vectors), notes
+    leaky = users.sources & TRAIN_SPLIT_USER_TEXTS
+    if leaky:
+        notes.append(f"user vectors '{name}' were encoded from User.{', '.join(sorted(leaky))}, written from the ranking "
+                     "train split, which can hold CTR targets; they are not used: user text is the mean item vector "
+                     "of the profile history")
         return data.with_text(user_text=profile_text(data, items.vectors), item_text=items.vectors), notes
     if users.missing:
         notes.append(f"{users.missing} of {len(users.ids)} users have no '{name}' vector (zeros)")

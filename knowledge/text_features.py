@@ -101,11 +101,16 @@ class VectorKeys:
         return f"text_vec_{self.name}_encoder"
 
     @property
+    def source(self) -> str:
+        return f"text_vec_{self.name}_source"
+
+    @property
     def index(self) -> str:
         return f"text_{self.label.lower()}_{self.name}"
 
     def params(self) -> dict[str, str]:
-        return {"vector_property": self.vector, "sha_property": self.sha256, "encoder_property": self.encoder}
+        return {"vector_property": self.vector, "sha_property": self.sha256, "encoder_property": self.encoder,
+                "source_property": self.source}
 
 
 def vector_keys(label: str, name: str) -> VectorKeys:
@@ -293,7 +298,7 @@ def encode_dataset(store: GraphStore, dataset: str, label: str = "Item", prop: s
     written = [[row.id, vector.tolist(), sha] for (row, sha), vector in zip(pending, vectors, strict=True)]
     write_in_batches(store, f"text/set_{label.lower()}_vectors", written, batch_size=_WRITE_BATCH,
                      description=f"{dataset}: {label} text vectors", progress=progress, dataset=dataset,
-                     encoder=model.name, **keys.params())
+                     encoder=model.name, source=prop, **keys.params())
     report.index_created = ensure_vector_index(store, label, keys.name, model.dimensions)
     return report
 
@@ -384,6 +389,7 @@ class TextMatrix(NamedTuple):
     vectors: np.ndarray     # (n, d) float32; zero rows for nodes without a vector
     ids: np.ndarray         # (n,) graph ids; row k belongs to ids[k] (export order: sorted ids)
     missing: int            # rows without a vector
+    sources: frozenset[str] = frozenset()   # the text properties the vectors were encoded from
 
 
 def load_text_matrix(store: GraphStore, dataset: str, label: str, name: str,
@@ -414,4 +420,5 @@ def load_text_matrix(store: GraphStore, dataset: str, label: str, name: str,
             missing += 1
         else:
             matrix[position] = vector
-    return TextMatrix(matrix, order, missing)
+    sources = frozenset(row["source"] for row in rows if row["vector"] is not None and row.get("source"))
+    return TextMatrix(matrix, order, missing, sources)

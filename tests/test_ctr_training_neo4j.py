@@ -38,14 +38,14 @@ def loaded(store, dataset_name, tmp_path) -> str:
     return dataset_name
 
 
-def write_vectors(store, dataset: str, label: str, name: str, seed: int = 0) -> None:
+def write_vectors(store, dataset: str, label: str, name: str, seed: int = 0, source: str = "test") -> None:
     """Random unit vectors written as node properties under ``text_vec_NAME`` (what 'kgrec text encode' stores)."""
     ids = [r["id"] for r in store.read(f"ctr/{label.lower()}s", dataset=dataset)]
     vectors = np.random.default_rng(seed).normal(size=(len(ids), TEXT_DIM))
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     rows = [[int(i), v.tolist(), "sha"] for i, v in zip(ids, vectors, strict=True)]
     store.write(f"text/set_{label.lower()}_vectors", rows=rows, dataset=dataset, encoder="test-random",
-                **vector_keys(label, name).params())
+                source=source, **vector_keys(label, name).params())
 
 
 def run_node(store, dataset: str, run_id: str) -> dict:
@@ -133,6 +133,17 @@ def test_text_and_contrast_reach_the_model(store, loaded) -> None:
     assert node["config"]["text"] == "rand" and node["config"]["contrast"] is True
     assert 0 <= node["metrics"]["test_mean_std"]["auc"]["mean"] <= 1
     assert len(recommended(store, loaded, "dien")) == outcome.recommendations_written > 0
+
+
+def test_user_vectors_from_train_split_descriptions_are_not_used(store, loaded) -> None:
+    """User.description is written from the ranking train split, which can hold CTR targets."""
+    write_vectors(store, loaded, "Item", "leak")
+    write_vectors(store, loaded, "User", "leak", seed=1, source="description")
+    data, notes = attach_text(store, load_ctr_data(store, loaded), "leak")
+    assert any("not used" in note and "User.description" in note for note in notes)
+    user = int(np.flatnonzero(data.sequences.cut > 0)[0])
+    expected = data.item_text[torch.from_numpy(data.sequences.profile(user))].mean(0)
+    assert torch.allclose(data.user_text[user], expected, atol=1e-6)
 
 
 def test_rerank_writes_its_run_and_ranks_candidates(store, loaded) -> None:

@@ -95,6 +95,7 @@ def test_vectors_are_cached_by_text_hash_and_aligned_with_export(store, dataset_
     export = export_dataset(store, dataset_name, use_cache=False)
     matrix = load_text_matrix(store, dataset_name, "item", vec_name)
     assert np.array_equal(matrix.ids, export.item_ids) and matrix.missing == 0
+    assert matrix.sources == {"description"}   # what the vectors were encoded from (leakage checks read it)
     expected = tiny.encode([texts[int(i)] for i in export.item_ids])
     np.testing.assert_allclose(matrix.vectors, expected, atol=1e-5)
 
