@@ -42,6 +42,7 @@ import json
 import os
 import random
 import re
+import signal
 import sys
 import time
 from collections import Counter, defaultdict
@@ -389,6 +390,10 @@ def _describe(store, args) -> None:
                  description_source=_sources(store, args.dataset)))
 
 
+def _stop(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dataset", default="ml-100k")
@@ -406,6 +411,7 @@ def main() -> None:
     parser.add_argument("--no-ungrounded", action="store_true", help="Skip the title-only ablation prompts.")
     parser.add_argument("--redo-prepare", action="store_true", help="Run the IMDb, pages and link steps again.")
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, _stop)  # a background run (SIGINT ignored) still exports on kill -TERM
     for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(name, str(args.threads))
 
