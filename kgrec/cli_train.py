@@ -71,6 +71,8 @@ def register(main: click.Group, store_factory) -> None:
     @click.option("--batch-size", type=click.IntRange(1), default=None)
     @click.option("--layers", "n_layers", type=click.IntRange(1), default=None)
     @click.option("--patience", type=click.IntRange(1), default=None)
+    @click.option("--min-epochs", type=click.IntRange(0), default=None,
+                  help="Early stopping may not end a run before this many epochs (CIKGRec: 30).")
     @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:1 ...")
     @click.option("--threads", type=click.IntRange(1), default=None, help="CPU threads for torch.")
     @click.option("--k", "top_k", type=click.IntRange(1), default=20, show_default=True, help="Recommendations written per user.")

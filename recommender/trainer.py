@@ -216,7 +216,7 @@ class Trainer:
                 **{k: state[k] for k in ("best_value", "best_epoch", "history", "stale", "train_seconds") if k in state}}
         best_weights = state.get("best_weights") or (copy.deepcopy(self.model.state_dict()) if select else None)
         start_epoch = state.get("epoch", -1) + 1
-        stopped = select is not None and loop["stale"] >= cfg.patience  # a finished run is not trained further
+        stopped = select is not None and self._should_stop(loop, start_epoch)  # a finished run is not trained further
         if start_epoch > 0:
             note(f"Resuming {self.model_name} from epoch {start_epoch} ({self._checkpoint_path()}).", self.progress)
         epoch = start_epoch - 1
@@ -240,7 +240,7 @@ class Trainer:
                 self._log(epoch, logged, bar, f"{label} {value:.4f}")
             loop["history"].append(entry)
             self._save(self._state(epoch, best_weights, loop))
-            if select is not None and loop["stale"] >= cfg.patience:
+            if select is not None and self._should_stop(loop, epoch + 1):
                 break
         loop["epochs_run"] = epoch + 1
         if select is None:
@@ -248,6 +248,11 @@ class Trainer:
         else:
             self.model.load_state_dict(best_weights)
         return loop
+
+    def _should_stop(self, loop: dict[str, Any], epochs_done: int) -> bool:
+        """Patience is spent, and at least ``min_epochs`` epochs are trained (a selecting run only)."""
+        cfg = self.config
+        return bool(loop["history"]) and loop["stale"] >= cfg.patience and epochs_done >= cfg.min_epochs
 
     def _log(self, epoch: int, logged: dict[str, float], bar: Any, shown: str) -> None:
         bar.set_postfix(loss=f"{logged['total']:.4f}", selection=shown)

@@ -302,3 +302,15 @@ def test_cli_valid_ratio_zero_says_what_to_do(offline_export) -> None:
                                              "--epochs", "1", "--no-write", "--no-progress"])
     assert result.exit_code != 0
     assert "set valid_ratio > 0 (--valid-ratio) or store a split with `kgrec split valid`" in result.output
+
+
+def test_min_epochs_keeps_early_stopping_from_ending_a_run_in_an_early_dip(monkeypatch) -> None:
+    data = synthetic_data()
+    dip = [0.5, 0.2, 0.1, 0.1, 0.1, 0.9, 0.1, 0.1, 0.1, 0.1]   # a peak, a dip, then the best epoch
+    runs = {}
+    for min_epochs in (0, 6):
+        model_config, train_config = configs("valid", epochs=10, patience=2, min_epochs=min_epochs)
+        Recorder(monkeypatch, {"valid": list(dip)})
+        runs[min_epochs] = train_model(data, "lightgcn", model_config, train_config)
+    assert (runs[0].epochs_run, runs[0].best_epoch) == (3, 0)   # stopped in the dip
+    assert (runs[6].epochs_run, runs[6].best_epoch) == (8, 5)   # held to 6 epochs, then stopped by patience
