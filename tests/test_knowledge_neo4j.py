@@ -14,7 +14,7 @@ from ingest.wikipedia import ingest_wikipedia
 from kg_store.connection import GraphStore
 from kg_store.errors import LLMUnavailableError
 from kgrec import api
-from knowledge.descriptions import describe_items, describe_users
+from knowledge.descriptions import DescribeConfig, describe_items, describe_users
 from knowledge.interests.infer import InferConfig, infer_interests, inferred_phrases, prompted_item_splits
 from knowledge.linking import link_dataset
 from knowledge.llm.cache import delete_task
@@ -92,6 +92,12 @@ def test_descriptions_are_grounded_in_pages_or_facts(store, dataset_name, wiki_s
         "MATCH (i:Item {dataset: $d}) RETURN i.id AS id, i.description AS text, i.description_source AS source, "
         "i.description_ungrounded AS plain ORDER BY id", d=dataset_name)])
     assert all(row["text"] and row["plain"] for row in rows)
+    with FakeChatServer() as grounded_only:  # a run that leaves title-only texts out keeps the stored ones
+        describe_items(store, dataset_name, http_backend(grounded_only), DescribeConfig(grounded_only=True),
+                       progress=False)
+    kept = store.read_with(lambda tx: tx.run("MATCH (i:Item {dataset: $d}) WHERE i.description_ungrounded IS NOT NULL "
+                                             "RETURN count(i) AS n", d=dataset_name).single()["n"])
+    assert kept == len(rows)
     assert {row["id"] for row in rows if row["source"] == "wiki"} == {2, 3}
     wiki_prompts = [p for p in server.answered() if "Wikipedia article" in p]
     assert len(wiki_prompts) == 2 and any("Night Train" in p for p in wiki_prompts)

@@ -86,6 +86,25 @@ def test_shards_split_one_job_without_overlap(store: GraphStore, task: str) -> N
     assert sorted(server.answered()) == sorted(f"{task} prompt {i}" for i in range(12))  # each sent once
 
 
+def test_a_shard_reports_the_answers_other_shards_wrote_while_it_ran(store: GraphStore, task: str) -> None:
+    prompts = items(task, 10, task)
+    with FakeChatServer() as server:
+        backend = http_backend(server, model=f"model-{task}")
+        complete = backend.complete
+        other: list = []
+
+        def complete_while_part_1_runs(requests):  # part 1 runs to the end during part 0's first batch
+            if not other:
+                other.append(run_prompts(store, http_backend(server, model=f"model-{task}"), prompts,
+                                         progress=False, shard=Shard(1, 2)))
+            return complete(requests)
+
+        backend.complete = complete_while_part_1_runs
+        part_0 = run_prompts(store, backend, prompts, batch_size=2, progress=False, shard=Shard(0, 2))
+    assert other[0].sent > 0 and part_0.sent + other[0].sent == 10
+    assert len(part_0.responses) == 10   # what a writer reads after a sharded run: every answer so far
+
+
 @pytest.mark.parametrize("text", ["2/2", "1", "a/2", "0/0", "-1/2"])
 def test_a_bad_shard_is_refused(text: str) -> None:
     with pytest.raises(ConfigError, match="K/N"):

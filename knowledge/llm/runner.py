@@ -99,6 +99,8 @@ def run_prompts(store: GraphStore, backend: ChatBackend, items: Iterable[PromptI
         for start in range(0, len(missing), batch_size):
             _send_batch(store, backend, missing[start:start + batch_size], report)
             advance(len(missing[start:start + batch_size]))
+    if shard is not None:  # the other parts may have answered since the first look-up
+        report.responses = lookup(store, list(unique))
     return report
 
 
