@@ -93,20 +93,26 @@ def attach_text(store: GraphStore, data: CTRData, name: str) -> tuple[CTRData, l
     """
     items = load_text_matrix(store, data.dataset, "item", name, ids=data.item_ids)
     notes = [f"{items.missing} of {len(items.ids)} items have no '{name}' vector (zeros)"] if items.missing else []
+    users, note = _stored_user_text(store, data, name)
+    if note:
+        notes.append(note)
+    user_text = profile_text(data, items.vectors) if users is None else users
+    return data.with_text(user_text=user_text, item_text=items.vectors), notes
+
+
+def _stored_user_text(store: GraphStore, data: CTRData, name: str) -> tuple[np.ndarray | None, str | None]:
+    """The users' stored vectors ``name`` when they may be used (else None: the profile mean), and a note."""
+    fallback = "user text is the mean item vector of the profile history"
     try:
         users = load_text_matrix(store, data.dataset, "user", name, ids=data.user_ids)
     except MissingTextError:
-        notes.append(f"no user has a '{name}' vector: user text is the mean item vector of the profile history")
-        return data.with_text(user_text=profile_text(data, items.vectors), item_text=items.vectors), notes
+        return None, f"no user has a '{name}' vector: {fallback}"
     leaky = users.sources & TRAIN_SPLIT_USER_TEXTS
     if leaky:
-        notes.append(f"user vectors '{name}' were encoded from User.{', '.join(sorted(leaky))}, written from the ranking "
-                     "train split, which can hold CTR targets; they are not used: user text is the mean item vector "
-                     "of the profile history")
-        return data.with_text(user_text=profile_text(data, items.vectors), item_text=items.vectors), notes
-    if users.missing:
-        notes.append(f"{users.missing} of {len(users.ids)} users have no '{name}' vector (zeros)")
-    return data.with_text(user_text=users.vectors, item_text=items.vectors), notes
+        return None, (f"user vectors '{name}' were encoded from User.{', '.join(sorted(leaky))}, written from the "
+                      f"ranking train split, which can hold CTR targets; they are not used: {fallback}")
+    missing = f"{users.missing} of {len(users.ids)} users have no '{name}' vector (zeros)" if users.missing else None
+    return users.vectors, missing
 
 
 def split_overrides(overrides: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -68,6 +68,7 @@ def _run(store: GraphStore, run_id: str) -> dict:
 
 
 def _vectors(store: GraphStore, dataset: str, label: str) -> dict[int, list[float]]:
+    assert label in ("User", "Item")  # a label cannot be a parameter: only these two are spliced in
     rows = store.read_with(lambda tx: tx.run(f"MATCH (n:{label} {{dataset: $d}}) RETURN n.id AS id, "
                                              "n.emb_lightgcn AS v, n.emb_lightgcn_run AS run", d=dataset).data())
     return {r["id"]: (r["v"], r["run"]) for r in rows}
