@@ -59,11 +59,6 @@ FIRST_SEED = 2024
 CTR_MODELS = ("deepfm", "din", "dien")
 RERANK_MODELS = ("dlcm", "prm", "setrank")
 MODELS = CTR_MODELS + RERANK_MODELS
-TEXTS = {  # text vector name -> (Item property, what it is)
-    "facts_minilm": ("facts", "item facts (title, genres, year, IMDb plot), no LLM"),
-    "description_minilm": ("description", "LLM item descriptions, Wikipedia-grounded when linked"),
-    "ungrounded_minilm": ("description_ungrounded", "title-only LLM item descriptions"),
-}
 VARIANTS: dict[str, tuple[str | None, bool, str]] = {  # name -> (text vector name, contrast, table label)
     "id-only": (None, False, "ID-only"),
     "facts": ("facts_minilm", False, "facts text"),
@@ -183,31 +178,31 @@ def _record_skip(log: Path, variant: str, reason: str, coverage: float) -> None:
 
 # -- preparation ------------------------------------------------------------------------------------
 def prepare_text(store: Any, name: str, min_coverage: float) -> str | None:
-    """Encode vectors ``name`` when missing; the reason to skip it when its text covers too few items."""
-    from knowledge.text_features import PACKAGED_ENCODER, WRITERS, encode_dataset, is_cached, read_texts, text_sha256
+    """Encode vectors ``name`` (a recipe's) when missing; the reason to skip it when its text covers too few items."""
+    from knowledge.text_features import MissingTextError
+    from knowledge.text_recipes import prepare_text as prepare_recipe
 
-    prop, what = TEXTS[name]
-    rows = read_texts(store, DATASET, "Item", prop, name=name)
-    present = [row for row in rows if row.text is not None]
-    coverage = len(present) / max(len(rows), 1)
-    if coverage < min_coverage:
-        return (f"only {len(present):,} of {len(rows):,} items ({coverage:.1%}) have '{prop}' ({what}); "
-                f"need {min_coverage:.0%} (--min-coverage); write it with "
-                f"`{WRITERS[prop].format(kind='item', dataset=DATASET)}`")
-    stale = [row for row in present if not is_cached(row, text_sha256(row.text), PACKAGED_ENCODER)]
-    if stale:
-        print(f"encoding {len(stale):,} item text(s) '{prop}' as '{name}' ...", flush=True)
-        report = encode_dataset(store, DATASET, "Item", prop, name=name, progress=False)
-        print(f"  encoded {report.encoded:,}, cached {report.cached:,}, missing {report.missing:,} "
-              f"in {report.seconds:.0f} s", flush=True)
+    try:
+        prepared = prepare_recipe(store, DATASET, _recipe(name), min_coverage)
+    except MissingTextError as exc:
+        return str(exc)
+    if prepared.encoded:
+        print(f"encoded {prepared.encoded:,} item text(s) as '{name}'", flush=True)
     return None
 
 
-def _coverage(store: Any, name: str) -> float:
-    from knowledge.text_features import read_texts
+def _recipe(vectors: str) -> str:
+    """The text recipe (``kgrec train ctr --text NAME``) whose vectors are ``vectors``."""
+    from knowledge.text_recipes import TEXT_RECIPES
 
-    rows = read_texts(store, DATASET, "Item", TEXTS[name][0], name=name)
-    return sum(row.text is not None for row in rows) / max(len(rows), 1)
+    return next(name for name, recipe in TEXT_RECIPES.items() if recipe.vectors == vectors)
+
+
+def _coverage(store: Any, name: str) -> float:
+    from knowledge.text_recipes import TEXT_RECIPES, text_coverage
+
+    present, total = text_coverage(store, DATASET, TEXT_RECIPES[_recipe(name)])
+    return present / max(total, 1)
 
 
 def prepare(jobs: list[tuple[str, str, int]], min_coverage: float, log: Path) -> list[tuple[str, str, int]]:

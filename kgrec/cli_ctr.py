@@ -1,8 +1,7 @@
-"""``kgrec train-ctr`` and ``kgrec train-rerank``: thin wrappers over :mod:`kgrec.ctr_training`.
+"""``kgrec train ctr`` and ``kgrec train rerank``: thin wrappers over :mod:`kgrec.ctr_training`.
 
-They are top-level commands because ``kgrec train`` takes the ranking model as its argument and
-has no subcommands. ``kgrec evaluate`` does not recompute these runs yet (their metrics are on the
-``TrainingRun`` node).
+``kgrec train-ctr`` and ``kgrec train-rerank`` (the first names) stay as hidden aliases. ``kgrec
+evaluate`` lists these runs with the metrics stored on their ``TrainingRun`` nodes.
 """
 
 from __future__ import annotations
@@ -13,6 +12,8 @@ from typing import Any
 
 import click
 
+from knowledge.text_recipes import TEXT_RECIPES
+
 CTR_NAMES = ("deepfm", "din", "dien")
 RERANK_NAMES = ("dlcm", "prm", "setrank")
 
@@ -22,7 +23,9 @@ def _options(command: Callable[..., Any]) -> Callable[..., Any]:
     for option in reversed([
         click.option("--dataset", required=True),
         click.option("--text", default=None, metavar="NAME",
-                     help="Use text vectors text_vec_NAME (items; users when present), written by 'kgrec text encode'."),
+                     help=f"Item text: a recipe ({', '.join(TEXT_RECIPES)}: encoded on demand) or the NAME of "
+                          "vectors text_vec_NAME written by 'kgrec text encode'. kellmrec = the LLM descriptions "
+                          "grounded in Wikipedia; ungrounded = title-only LLM descriptions; facts = no LLM."),
         click.option("--contrast", is_flag=True, help="Add the SWING knowledge contrast (Eq. 4)."),
         click.option("--seeds", type=click.IntRange(1), default=1, show_default=True, help="Runs with seeds 2024, 2025, ..."),
         click.option("--epochs", type=click.IntRange(1), default=None, help="Maximum epochs (early stopping on valid)."),
@@ -61,8 +64,8 @@ def _overrides(options: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in options.items() if v is not None}
 
 
-def register(main: click.Group, store_factory: Callable[[click.Context], Any]) -> None:
-    @main.command("train-ctr")
+def _ctr_command(store_factory: Callable[[click.Context], Any], name: str, hidden: bool = False) -> click.Command:
+    @click.command(name, hidden=hidden)
     @click.option("--model", type=click.Choice(CTR_NAMES), required=True)
     @_options
     @click.pass_context
@@ -78,7 +81,11 @@ def register(main: click.Group, store_factory: Callable[[click.Context], Any]) -
                             max_history=max_history, **_overrides(options))
         _echo(outcome, as_json)
 
-    @main.command("train-rerank")
+    return train_ctr_command
+
+
+def _rerank_command(store_factory: Callable[[click.Context], Any], name: str, hidden: bool = False) -> click.Command:
+    @click.command(name, hidden=hidden)
     @click.option("--model", type=click.Choice(RERANK_NAMES), required=True)
     @click.option("--list", "list_name", default="sampled", show_default=True,
                   help="Candidate list; 'sampled' (positives + 9 unseen items) is written when missing.")
@@ -95,3 +102,15 @@ def register(main: click.Group, store_factory: Callable[[click.Context], Any]) -
                                seeds=[2024 + n for n in range(seeds)], k=top_k, write_back=not no_write,
                                max_history=max_history, **_overrides(options))
         _echo(outcome, as_json)
+
+    return train_rerank_command
+
+
+def register(main: click.Group, store_factory: Callable[[click.Context], Any]) -> None:
+    """``kgrec train ctr|rerank`` (on the ``train`` group), and the hidden ``train-ctr|train-rerank``."""
+    train = main.commands["train"]
+    assert isinstance(train, click.Group), "register kgrec train before the CTR commands"
+    train.add_command(_ctr_command(store_factory, "ctr"))
+    train.add_command(_rerank_command(store_factory, "rerank"))
+    main.add_command(_ctr_command(store_factory, "train-ctr", hidden=True))
+    main.add_command(_rerank_command(store_factory, "train-rerank", hidden=True))

@@ -55,8 +55,33 @@ def _echo_outcome(outcome: Any, model: str, dataset: str) -> None:
         click.echo(f"NDCG@50 by train-interaction group: {groups}")
 
 
+TRAIN_HELP = """Train a model on DATASET from the graph and write its run (and top-K) back.
+
+\b
+kgrec train MODEL --dataset D ...            a ranking model: bprmf, lightgcn, simgcl, cikgrec (or transe)
+kgrec train ctr --model din --text kellmrec  a CTR model (deepfm, din, dien) on the CTR split
+kgrec train rerank --model prm ...           a reranker (dlcm, prm, setrank) on stored candidate lists
+"""
+
+
+def _bind_model(template: click.Command, model: str) -> click.Command:
+    """``template`` (which takes MODEL as its argument) as the subcommand ``kgrec train <model>``."""
+    from functools import partial
+
+    return click.Command(model, params=[p for p in template.params if p.name != "model"],
+                         callback=partial(template.callback, model=model),
+                         help=(template.help or "").replace("MODEL", model) if model == "transe" else
+                         f"Train {model} on DATASET from the graph; print test metrics; write top-K back.",
+                         short_help="TransE on the KG alone (PyKEEN): entity vectors." if model == "transe"
+                         else f"Train {model}: top-K ranking.")
+
+
 def register(main: click.Group, store_factory) -> None:
-    @main.command("train")
+    @main.group("train", help=TRAIN_HELP)
+    def train_group() -> None:
+        pass
+
+    @click.command("train")
     @click.argument("model", type=click.Choice(MODEL_NAMES))
     @click.option("--dataset", required=True)
     @click.option("--epochs", type=click.IntRange(1), default=None, help="Maximum epochs (early stopping as --protocol says).")
@@ -149,6 +174,9 @@ def register(main: click.Group, store_factory) -> None:
         _echo_outcome(outcome, model, dataset)
         if outcome.recommendations_written:
             click.echo(f"Wrote {outcome.recommendations_written:,} recommendations (run {outcome.run_id}).")
+
+    for name in MODEL_NAMES:
+        train_group.add_command(_bind_model(train, name))
 
     @main.command("evaluate")
     @click.option("--dataset", default=None, help="List this dataset's runs (with --run-id: checked against the run's).")

@@ -26,6 +26,7 @@ import torch
 from kg_store.connection import GraphStore
 from kg_store.writeback import save_training_run, start_training_run, write_recommendations
 from knowledge.text_features import MissingTextError, load_text_matrix
+from knowledge.text_recipes import TEXT_RECIPES, prepare_text
 from recommender.ctr.data import (
     DEFAULT_MAX_HISTORY,
     SAMPLED_LIST,
@@ -126,9 +127,19 @@ def _summary(results: list[CTRTrainResult]) -> dict[str, dict[str, float]]:
                    "std": float(np.std([r.test[name] for r in results]))} for name in results[0].test}
 
 
-def _load(store: GraphStore, dataset: str, text: str | None, max_history: int) -> tuple[CTRData, list[str]]:
+def _load(store: GraphStore, dataset: str, text: str | None, max_history: int) -> tuple[CTRData, list[str], str | None]:
+    """The CTR data with text attached; ``text`` may be a recipe (``kellmrec``, ...), encoded on demand.
+    Returns the data, notes, and the vector name trained on."""
     data = load_ctr_data(store, dataset, max_history=max_history)
-    return attach_text(store, data, text) if text else (data, [])
+    if not text:
+        return data, [], None
+    prepared = prepare_text(store, dataset, text)
+    notes = []
+    if prepared.vectors != text:
+        notes.append(f"--text {text}: {TEXT_RECIPES[text].what}, as vectors '{prepared.vectors}' "
+                     f"({prepared.coverage:.1%} of the items have it; {prepared.encoded:,} encoded now)")
+    data, attached = attach_text(store, data, prepared.vectors)
+    return data, notes + attached, prepared.vectors
 
 
 def _run_id(model: str) -> str:
@@ -183,10 +194,11 @@ def _finish(store: GraphStore, kind: str, model: str, data: CTRData, seeds: list
     return outcome
 
 
-def _config(kind: str, model: str, text: str | None, contrast: bool, max_history: int,
+def _config(kind: str, model: str, text: str | None, vectors: str | None, contrast: bool, max_history: int,
             train: dict[str, Any], model_settings: dict[str, Any], result: CTRTrainResult, **extra: Any) -> dict[str, Any]:
     train_config = {k: v for k, v in asdict(result.config).items() if k != "seed"}
-    return {"kind": kind, "model": model, "text": text, "contrast": contrast, "max_history": max_history,
+    return {"kind": kind, "model": model, "text": text, "text_vectors": vectors, "contrast": contrast,
+            "max_history": max_history,
             "train": train_config, "model_config": asdict(result.model.config), "overrides": {**train, **model_settings},
             **extra}
 
@@ -199,11 +211,11 @@ def train_ctr(store: GraphStore, dataset: str, model: str, text: str | None = No
     The top-K lists rank each test user's CTR targets (see the module docstring).
     """
     started, seeds = datetime.now(UTC), list(seeds or DEFAULT_SEEDS)
-    data, notes = _load(store, dataset, text, max_history)
+    data, notes, vectors = _load(store, dataset, text, max_history)
     train, model_settings = split_overrides(overrides)
     results = [train_ctr_model(data, model, CTRTrainConfig(**{**train, "seed": s, "contrast": contrast}), **model_settings)
                for s in seeds]
-    config = _config("ctr", model, text, contrast, max_history, train, model_settings, results[0])
+    config = _config("ctr", model, text, vectors, contrast, max_history, train, model_settings, results[0])
     return _finish(store, "ctr", model, data, seeds, results, config, notes, started,
                    lambda result, n: _ctr_top(result, data, n), k, write_back)
 
@@ -217,7 +229,7 @@ def train_rerank(store: GraphStore, dataset: str, model: str, list_name: str = S
     must already be stored. The top-K lists rank each test user's candidate list.
     """
     started, seeds = datetime.now(UTC), list(seeds or DEFAULT_SEEDS)
-    data, notes = _load(store, dataset, text, max_history)
+    data, notes, vectors = _load(store, dataset, text, max_history)
     if list_name == SAMPLED_LIST:
         report = store_sampled_lists(store, data)
         if report.written:
@@ -226,7 +238,7 @@ def train_rerank(store: GraphStore, dataset: str, model: str, list_name: str = S
     train, model_settings = split_overrides(overrides)
     results = [train_rerank_model(lists, model, CTRTrainConfig(**{**train, "seed": s, "contrast": contrast}),
                                   **model_settings) for s in seeds]
-    config = _config("rerank", model, text, contrast, max_history, train, model_settings, results[0], list=list_name)
+    config = _config("rerank", model, text, vectors, contrast, max_history, train, model_settings, results[0], list=list_name)
     return _finish(store, "rerank", model, data, seeds, results, config, notes, started,
                    lambda result, n: _rerank_top(result, lists, n), k, write_back)
 

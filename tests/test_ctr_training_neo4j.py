@@ -188,3 +188,34 @@ def test_evaluate_lists_ctr_runs_with_their_metrics(store, loaded, cli_env) -> N
     assert listed.exit_code == 0, listed.output
     line = next(row for row in listed.output.splitlines() if row.startswith(outcome.run_id))
     assert "(ctr, valid)" in line and "auc" in line and "logloss" in line
+
+
+def test_cli_train_ctr_text_recipe_encodes_on_demand_once(store, loaded, cli_env) -> None:
+    """`kgrec train ctr --text facts` encodes the items' facts with the packaged MiniLM the first time
+    and reuses the vectors after; a recipe whose text is absent names the command that writes it."""
+    runner = CliRunner()
+    base = ["train", "ctr", "--model", "deepfm", "--dataset", loaded, "--epochs", "1", "--embedding-dim", "4",
+            "--batch-size", "32", "--threads", "1", "--no-write"]
+    first = runner.invoke(main, [*base, "--text", "facts"], env=cli_env)
+    assert first.exit_code == 0, first.output
+    n_items = len(store.read("ctr/items", dataset=loaded))
+    assert f"{n_items:,} encoded now" in first.output and "facts_minilm" in first.output
+    again = runner.invoke(main, [*base, "--text", "facts"], env=cli_env)
+    assert again.exit_code == 0 and "0 encoded now" in again.output, again.output
+    refused = runner.invoke(main, [*base, "--text", "kellmrec"], env=cli_env)
+    assert refused.exit_code == 2 and "kgrec enrich items" in refused.output, refused.output
+
+
+def test_train_group_dispatches_every_kind(cli_env) -> None:
+    """`kgrec train` lists a subcommand per ranking model plus ctr and rerank; the first names stay."""
+    from kgrec.cli_train import MODEL_NAMES
+
+    listed = CliRunner().invoke(main, ["train", "--help"])
+    assert listed.exit_code == 0
+    commands = listed.output.split("Commands:")[1]
+    assert all(f"  {name} " in commands for name in (*MODEL_NAMES, "ctr", "rerank"))
+    for args in (["train", "rerank", "--help"], ["train-rerank", "--help"], ["train-ctr", "--help"]):
+        shown = CliRunner().invoke(main, args)
+        assert shown.exit_code == 0 and "--model" in shown.output and "kellmrec" in shown.output
+    unknown = CliRunner().invoke(main, ["train", "nosuchmodel", "--dataset", "x"])
+    assert unknown.exit_code == 2 and "No such command 'nosuchmodel'" in unknown.output
