@@ -221,4 +221,4 @@ def test_prm_position_table_starts_small() -> None:
     from recommender.rerank.prm import POSITION_INIT_STD
 
     model = build(1, 0, max_list_size=4096)
-    assert abs(float(model.positions.weight.std()) - POSITION_INIT_STD) < 0.002
+    assert abs(float(model.positions.weight.detach().std()) - POSITION_INIT_STD) < 0.002
