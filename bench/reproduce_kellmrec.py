@@ -317,6 +317,20 @@ def ablation_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def summary_table(rows: list[dict], models: tuple[str, ...], metric: str) -> str:
+    """One row per model, one column per variant that has runs: ``metric`` as mean ± std (seeds)."""
+    names = [v for v in VARIANTS if any(_runs(rows, m, v) for m in models)]
+    lines = ["| model | " + " | ".join(VARIANTS[v][2] for v in names) + " |",
+             "| --- |" + " ---: |" * len(names)]
+    for model in models:
+        cells = []
+        for variant in names:
+            runs = _runs(rows, model, variant)
+            cells.append(f"{_cell([r['test'][metric] for r in runs])} ({len(runs)})" if runs else "—")
+        lines.append(f"| {model} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def markdown(rows: list[dict], skips: dict[str, dict]) -> str:
     names = list(VARIANTS)
     parts = [f"# KELLMRec on {DATASET}",
@@ -328,7 +342,9 @@ def markdown(rows: list[dict], skips: dict[str, dict]) -> str:
              "",
              "## CTR prediction (Table 3)", "", ctr_table(rows, names), "",
              "## Reranking on sampled candidate lists (Table 4)", "", rerank_table(rows, names), "",
-             "## Ablation (Table 6)", "", ablation_table(rows)]
+             "## Ablation (Table 6)", "", ablation_table(rows), "",
+             "## Summary: test AUC (CTR) and NDCG@3 (rerank), seeds in brackets", "",
+             summary_table(rows, CTR_MODELS, "auc"), "", summary_table(rows, RERANK_MODELS, "ndcg@3")]
     if skips:
         parts += ["", "## Skipped variants", ""]
         parts += [f"- `{variant}` ({row['date']}): {row['skipped']}" for variant, row in skips.items()]
