@@ -24,31 +24,46 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 
+def _load_export(export_file: Path | None, dataset: str):
+    if export_file is not None:
+        from kg_store.graph_export import GraphExport
+
+        return GraphExport.load(export_file)
+    from kg_store.export import export_dataset
+    from kgrec.api import connect
+
+    return export_dataset(connect(), dataset)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dataset", default="dbbook2014")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--export-file", type=Path, default=None,
+                        help="Train from this saved export (bench/reproduce_cikgrec.py --save-export) instead of the graph.")
+    parser.add_argument("--all-train", action="store_true",
+                        help="Train on all of train (no validation split carved), as the reference code does.")
     parser.add_argument("--models", nargs="*", default=["cikgrec", "lightgcn", "simgcl"])
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "epoch_time.json")
     args = parser.parse_args()
     import torch
 
-    from kg_store.export import export_dataset
-    from kgrec.api import connect
     from recommender.config import resolve_config
     from recommender.data import from_export
     from recommender.trainer import Trainer
 
     torch.set_num_threads(args.threads)
-    export = export_dataset(connect(), args.dataset)
+    export = _load_export(args.export_file, args.dataset)
     results = []
     for name in args.models:
         model, _, preset = name.partition(":")
         model_config, train_config = resolve_config(model, args.dataset, preset=preset or None, threads=args.threads,
-                                                    device=args.device)
+                                                    device=args.device, **({"valid_ratio": 0.0} if args.all_train else {}))
         data = from_export(export, valid_ratio=train_config.valid_ratio, seed=train_config.seed)
+        if args.all_train and len(data.valid):
+            data = data.without_validation()
         trainer = Trainer(data, model, model_config, train_config, progress=False)
         times = []
         for epoch in range(args.epochs):
@@ -58,8 +73,12 @@ def main() -> None:
                 torch.cuda.synchronize()
             times.append(time.perf_counter() - started)
         started = time.perf_counter()
-        trainer.evaluate("valid")
-        row = {"model": name, "batch_size": train_config.batch_size, "threads": args.threads, "device": str(trainer.device),
+        trainer.evaluate("test" if args.all_train else "valid")
+        on_gpu = trainer.device.type == "cuda"
+        row = {"model": name, "batch_size": train_config.batch_size, "threads": args.threads,
+               "device": torch.cuda.get_device_name(trainer.device) if on_gpu else "cpu",
+               "train_pairs": len(data.train),
+               "peak_gpu_mb": round(torch.cuda.max_memory_allocated() / 2**20, 1) if on_gpu else None,
                "median_epoch_s": round(statistics.median(times), 3), "epochs_s": [round(t, 3) for t in times],
                "evaluation_s": round(time.perf_counter() - started, 3),
                "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}

@@ -121,39 +121,66 @@ def _evaluation_seconds(result: Any, data: Any, train_config: Any) -> float:
     return time.perf_counter() - started
 
 
-def _worker(variant: str, protocol: str, seed: int, epochs: int, ablate: str) -> None:
+def _load_export(export_file: Path | None):
+    """The saved export when given (a machine without Neo4j, e.g. a GPU lent for a session), else the graph's."""
+    if export_file is not None:
+        from kg_store.graph_export import GraphExport
+
+        return GraphExport.load(export_file)
+    from kg_store.export import export_dataset
+    from kgrec.api import connect
+
+    return export_dataset(connect(), DATASET)
+
+
+def _worker(variant: str, protocol: str, seed: int, epochs: int, ablate: str, export_file: Path | None = None,
+            device: str = "auto") -> None:
     import torch
 
-    from kg_store.export import export_dataset
     from kg_store.paths import kgrec_cache_home
-    from kgrec.api import connect
     from recommender.data import from_export
     from recommender.trainer import Trainer, run_key
 
     torch.set_num_threads(1)
     model, overrides = variants(ablate)[variant]
-    model_config, train_config = _resolve(model, overrides, seed=seed, epochs=epochs, threads=1, protocol=protocol)
-    export = export_dataset(connect(), DATASET)
+    model_config, train_config = _resolve(model, overrides, seed=seed, epochs=epochs, threads=1, protocol=protocol,
+                                          device=device)
+    export = _load_export(export_file)
     valid_ratio = train_config.valid_ratio if protocol != "test-selected" else 0.0
     data = from_export(export, valid_ratio=valid_ratio, seed=seed)
     # checkpoints keyed by data and config: a bench killed mid-run resumes the job on this machine
     checkpoints = kgrec_cache_home() / "bench-runs" / run_key(model, DATASET, export.cache_key, model_config, train_config)
     result = Trainer(data, model, model_config, train_config, checkpoint_dir=checkpoints, progress=False).fit()
     metrics = result.metrics()
+    on_gpu = result.model.device.type == "cuda"
     print(json.dumps({
         "variant": variant, "protocol": protocol, "seed": seed, "max_epochs": epochs, "metrics": metrics,
         "evaluation_s": round(_evaluation_seconds(result, data, train_config), 3),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "config": {"model": model, "overrides": {k: str(v) for k, v in overrides.items()}},
+        "device": torch.cuda.get_device_name(result.model.device) if on_gpu else "cpu",
+        "peak_gpu_mb": round(torch.cuda.max_memory_allocated() / 2**20, 1) if on_gpu else None,
     }))
 
 
-def _run(job: tuple[str, str, int], epochs: int, ablate: str) -> dict:
+def _run(job: tuple[str, str, int], epochs: int, ablate: str, export_file: Path | None = None,
+         device: str = "auto", stop_at: float = float("inf")) -> dict:
+    """One job in its own process; none starts after ``stop_at`` (a ``time.monotonic()`` deadline), and a
+    running one is stopped there, unlogged (its checkpoints stay, so a rerun on this machine resumes it)."""
     variant, protocol, seed = job
+    if time.monotonic() >= stop_at:
+        return {"variant": variant, "protocol": protocol, "seed": seed, "error": "not started: deadline"}
     started = time.perf_counter()
-    result = subprocess.run([sys.executable, __file__, "--worker", variant, "--protocol-job", protocol,
-                             "--seed", str(seed), "--epochs", str(epochs), "--ablate", ablate],
-                            capture_output=True, text=True)
+    command = [sys.executable, __file__, "--worker", variant, "--protocol-job", protocol, "--seed", str(seed),
+               "--epochs", str(epochs), "--ablate", ablate, "--device", device]
+    if export_file is not None:
+        command += ["--export-file", str(export_file)]
+    try:
+        result = subprocess.run(command, capture_output=True, text=True,
+                                timeout=None if stop_at == float("inf") else max(1.0, stop_at - time.monotonic()))
+    except subprocess.TimeoutExpired:
+        print(f"{variant} {protocol} seed {seed} stopped at the deadline", file=sys.stderr, flush=True)
+        return {"variant": variant, "protocol": protocol, "seed": seed, "error": "stopped: deadline"}
     if result.returncode != 0:
         print(f"{variant} {protocol} seed {seed} failed:\n{result.stderr[-2000:]}", file=sys.stderr, flush=True)
         return {"variant": variant, "protocol": protocol, "seed": seed, "error": result.stderr[-800:]}
@@ -169,8 +196,9 @@ def _run(job: tuple[str, str, int], epochs: int, ablate: str) -> dict:
     return row
 
 
-def read_log(log: Path = LOG) -> list[dict]:
+def read_log(log: Path | None = None) -> list[dict]:
     """Finished jobs, the last one per (variant, protocol, seed)."""
+    log = log or LOG
     if not log.exists():
         return []
     rows = {}
@@ -278,6 +306,7 @@ def pending_jobs(names: list[str], protocols: list[str], seeds: int, ablation_se
 
 
 def main() -> None:
+    global LOG
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--protocol-job", default="refit", help=argparse.SUPPRESS)
@@ -293,23 +322,40 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", default=None, help="Variants to run (default: all).")
     parser.add_argument("--protocols", nargs="*", default=list(PROTOCOL_JOBS), choices=PROTOCOL_JOBS)
     parser.add_argument("--report", action="store_true", help="Only rebuild the table from finished jobs.")
+    parser.add_argument("--log", type=Path, default=LOG,
+                        help="Results log (the markdown goes beside it); e.g. a separate one per device kind.")
+    parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda.")
+    parser.add_argument("--export-file", type=Path, default=None,
+                        help="Train from this saved export (see --save-export) instead of the graph: no Neo4j needed.")
+    parser.add_argument("--save-export", type=Path, default=None,
+                        help="Only save the graph's dbbook2014 export to this file, for --export-file elsewhere.")
+    parser.add_argument("--deadline-s", type=float, default=None,
+                        help="Start no job after this many seconds and stop running ones there (unlogged).")
     args = parser.parse_args()
     if args.worker:
-        _worker(args.worker, args.protocol_job, args.seed, args.epochs, args.ablate)
+        _worker(args.worker, args.protocol_job, args.seed, args.epochs, args.ablate, args.export_file, args.device)
         return
-    names = list(variants(args.ablate))
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    if not args.report:
+    if args.save_export:
         _ensure_dataset()
+        _load_export(None).save(args.save_export)
+        return
+    LOG = args.log
+    names = list(variants(args.ablate))
+    LOG.parent.mkdir(parents=True, exist_ok=True)
+    if not args.report:
+        if args.export_file is None:
+            _ensure_dataset()
         jobs = pending_jobs(args.only or names, args.protocols, args.seeds, args.ablation_seeds,
                             args.fidelity_seeds)
         print(f"{len(jobs)} job(s) to run; finished ones are skipped", flush=True)
+        stop_at = time.monotonic() + args.deadline_s if args.deadline_s else float("inf")
         with ThreadPoolExecutor(args.parallel) as pool:
-            list(pool.map(lambda job: _run(job, args.epochs, args.ablate), jobs))
+            list(pool.map(lambda job: _run(job, args.epochs, args.ablate, args.export_file, args.device, stop_at),
+                          jobs))
     rows = read_log()
     table = markdown(rows, [n for n in names if not is_secondary(n)])
     table += "\n\n" + secondary_markdown(rows, [n for n in names if is_secondary(n)])
-    (RESULTS / "reproduce_cikgrec_protocols.md").write_text(table + "\n")
+    LOG.with_suffix(".md").write_text(table + "\n")
     print(table)
 
 

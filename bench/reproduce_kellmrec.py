@@ -59,7 +59,7 @@ FIRST_SEED = 2024
 CTR_MODELS = ("deepfm", "din", "dien")
 RERANK_MODELS = ("dlcm", "prm", "setrank")
 MODELS = CTR_MODELS + RERANK_MODELS
-VARIANTS: dict[str, tuple[str | None, bool, str]] = {  # name -> (text vector name, contrast, table label)
+VARIANTS: dict[str, tuple[str | None, bool, str]] = {  # name -> (text vector or recipe name, contrast, table label)
     "id-only": (None, False, "ID-only"),
     "facts": ("facts_minilm", False, "facts text"),
     "facts+contrast": ("facts_minilm", True, "facts text + contrast"),
@@ -67,6 +67,9 @@ VARIANTS: dict[str, tuple[str | None, bool, str]] = {  # name -> (text vector na
     "kellmrec": ("description_minilm", True, "KELLMRec (LLM text + knowledge + contrast)"),
     "ungrounded": ("ungrounded_minilm", True, "KELLMRec w/o external knowledge"),
     "kellmrec-no-contrast": ("description_minilm", False, "KELLMRec w/o contrastive learning"),
+    # the recipe `kellmrec`: the same item text, and LLM user descriptions written from the CTR profile
+    # history (the rows above give users the mean item vector of that history instead)
+    "kellmrec+user-text": ("kellmrec", True, "KELLMRec with LLM user descriptions"),
 }
 # paper Table 3 (MovieLens-1M): model -> variant -> (AUC, LogLoss)
 PAPER_CTR = {
@@ -186,15 +189,20 @@ def prepare_text(store: Any, name: str, min_coverage: float) -> str | None:
         prepared = prepare_recipe(store, DATASET, _recipe(name), min_coverage)
     except MissingTextError as exc:
         return str(exc)
+    if prepared.user_vectors and name == _recipe(name) and (prepared.user_coverage or 0) < min_coverage:
+        return (f"only {prepared.user_coverage:.1%} of the users have the recipe's user text; write it with "
+                f"`kgrec enrich users --history ctr-profile --dataset {DATASET}`")
     if prepared.encoded:
         print(f"encoded {prepared.encoded:,} item text(s) as '{name}'", flush=True)
     return None
 
 
 def _recipe(vectors: str) -> str:
-    """The text recipe (``kgrec train ctr --text NAME``) whose vectors are ``vectors``."""
+    """The text recipe (``kgrec train ctr --text NAME``) named ``vectors``, or the first whose vectors are ``vectors``."""
     from knowledge.text_recipes import TEXT_RECIPES
 
+    if vectors in TEXT_RECIPES:
+        return vectors
     return next(name for name, recipe in TEXT_RECIPES.items() if recipe.vectors == vectors)
 
 

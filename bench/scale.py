@@ -102,7 +102,7 @@ def _ingest(store, folder: Path, dataset: str) -> tuple[dict, object]:
             "steps_s": report.steps}, records
 
 
-def _export(store, dataset: str, save_to: Path, repeat: int = 2) -> dict:
+def _export(store, dataset: str, save_to: Path, repeat: int = 2, keep_in: Path | None = None) -> dict:
     """``repeat`` exports without the cache; the best is the figure, all are kept."""
     from kg_store.export import export_dataset
 
@@ -113,6 +113,11 @@ def _export(store, dataset: str, save_to: Path, repeat: int = 2) -> dict:
         times.append(round(time.perf_counter() - started, 3))
     rows = sum(len(getattr(export, name)) for name in export._ARRAYS if name != "interaction_split")
     export.save(save_to)
+    if keep_in is not None:  # e.g. to carry to a GPU machine that has no Neo4j (bench/gpu_session.py)
+        import shutil
+
+        keep_in.mkdir(parents=True, exist_ok=True)
+        shutil.copy(save_to, keep_in / save_to.name)
     return {"seconds": min(times), "runs_s": times, "rows": rows, "rows_per_s": round(rows / min(times))}
 
 
@@ -156,13 +161,28 @@ def _train_worker(args: argparse.Namespace) -> None:
     for epoch in range(args.epochs):
         started = time.perf_counter()
         trainer.train_epoch(epoch)
+        if trainer.device.type == "cuda":
+            torch.cuda.synchronize()
         epochs.append(round(time.perf_counter() - started, 3))
     started = time.perf_counter()
     trainer.evaluate("test")
     print(json.dumps({"model": args.model, "threads": args.threads, "batch_size": train_config.batch_size,
                       "epochs_s": epochs, "epoch_s": round(sum(epochs) / len(epochs), 3),
                       "eval_s": round(time.perf_counter() - started, 3),
-                      "eval_batch_size": train_config.eval_batch_size, "peak_rss_mb": _rss_mb()}))
+                      "eval_batch_size": train_config.eval_batch_size, "peak_rss_mb": _rss_mb(),
+                      "device": _device_name(trainer.device), "peak_gpu_mb": _gpu_peak_mb(trainer.device)}))
+
+
+def _device_name(device) -> str:
+    import torch
+
+    return torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
+
+
+def _gpu_peak_mb(device) -> float | None:
+    import torch
+
+    return round(torch.cuda.max_memory_allocated(device) / 2**20, 1) if device.type == "cuda" else None
 
 
 def _estimate_worker(args: argparse.Namespace) -> None:
@@ -218,7 +238,7 @@ def _bench_set(store, name: str, work: Path, args: argparse.Namespace) -> dict:
     print(f"{name}: import tool {tool and tool['wall_s']} s", flush=True)
     del records
     export_path = work / f"{name}.npz"
-    export = _export(store, f"bench-{name}", export_path)
+    export = _export(store, f"bench-{name}", export_path, keep_in=args.keep_exports)
     print(f"{name}: export {export['seconds']} s ({export['rows_per_s']:,} rows/s)", flush=True)
     writeback = _writeback(store, f"bench-{name}", export_path)
     print(f"{name}: write-back {writeback}", flush=True)
@@ -237,6 +257,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--skip-import", action="store_true", help="Leave out the import tool.")
+    parser.add_argument("--keep-exports", type=Path, default=None,
+                        help="Copy each set's export (.npz) into this folder, for training elsewhere.")
     parser.add_argument("--note", default="", help="Recorded with the results (e.g. what else ran).")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "scale.json")
     parser.add_argument("--train-worker", action="store_true", help=argparse.SUPPRESS)

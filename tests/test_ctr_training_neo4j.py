@@ -219,3 +219,54 @@ def test_train_group_dispatches_every_kind(cli_env) -> None:
         assert shown.exit_code == 0 and "--model" in shown.output and "kellmrec" in shown.output
     unknown = CliRunner().invoke(main, ["train", "nosuchmodel", "--dataset", "x"])
     assert unknown.exit_code == 2 and "No such command 'nosuchmodel'" in unknown.output
+
+
+def _profile_prompt_titles(prompt: str) -> tuple[set[str], set[str]]:
+    """(liked, not liked) titles listed in a user prompt as the fake server echoed it."""
+    liked = {line[2:].split(": ")[0] for line in prompt.splitlines() if line.startswith("- ")}
+    marker = "s they did not like: "
+    disliked = next((set(line.split(marker)[1].split("; ")) for line in prompt.splitlines() if marker in line), set())
+    return liked, disliked
+
+
+def test_user_descriptions_see_the_ctr_profile_only_and_feed_the_kellmrec_recipe(store, loaded) -> None:
+    """`describe_users(history="ctr-profile")` prompts with exactly each user's profile history (liked
+    and not liked apart, by the CTR label rule), never a target; `--text kellmrec` then encodes those
+    descriptions as the users' own vectors instead of the profile mean of item vectors."""
+    from chat_server import FakeChatServer, http_backend
+
+    from kg_store.errors import ConfigError
+    from knowledge.descriptions import describe_users
+    from knowledge.text_recipes import prepare_text
+
+    ratings = random_ratings()                       # what the `loaded` fixture ingested
+    with FakeChatServer() as server, pytest.raises(ConfigError, match="CTR split"):
+        describe_users(store, loaded, http_backend(server), history="ctr-profile", progress=False)
+    load_ctr_data(store, loaded)                     # draws and stores the CTR split and profile cuts
+    with FakeChatServer() as server:                 # answers echo the prompt
+        report = describe_users(store, loaded, http_backend(server), history="ctr-profile", progress=False)
+    rows = store.read_with(lambda tx: tx.run(
+        "MATCH (u:User {dataset: $d}) RETURN u.id AS id, u.ctr_profile_cut AS cut, u.description AS train_text, "
+        "u.description_profile AS text", d=loaded).data())
+    titles = {r["id"]: r["title"] for r in store.read_with(lambda tx: tx.run(
+        "MATCH (i:Item {dataset: $d}) RETURN i.id AS id, i.title AS title", d=loaded).data())}
+    assert report.runs[0].sent == report.subjects == len(rows)
+    for row in rows:
+        mine = sorted((r for r in ratings if r[0] == row["id"]), key=lambda r: (r[3], r[1]))
+        profile, targets = mine[:row["cut"]], mine[row["cut"]:]
+        liked, disliked = _profile_prompt_titles(row["text"])
+        assert liked == {titles[i] for _, i, rating, _ in profile if rating > 3}
+        assert disliked == {titles[i] for _, i, rating, _ in profile if rating <= 3}
+        assert targets and not any(titles[i] in row["text"] for _, i, _, _ in targets)
+        assert row["train_text"] is None                # the train-history description is another property
+    store.write_with(lambda tx: tx.run("MATCH (i:Item {dataset: $d}) SET i.description = 'About ' + i.title",
+                                       d=loaded).consume())
+    prepared = prepare_text(store, loaded, "kellmrec")
+    assert prepared.user_vectors == "profile_description_minilm" and prepared.user_coverage == 1.0
+    assert prepared.encoded == len(titles) + len(rows)
+    assert prepare_text(store, loaded, "kellmrec").encoded == 0       # cached by text hash
+    data, notes = attach_text(store, load_ctr_data(store, loaded), prepared.vectors, prepared.user_vectors)
+    assert not any("profile history" in note for note in notes)
+    item_mean_user = data.item_text[torch.from_numpy(data.sequences.profile(0))].mean(0)
+    assert not torch.allclose(data.user_text[0], item_mean_user, atol=1e-3)
+    assert torch.allclose(data.user_text.norm(dim=1), torch.ones(len(rows)), atol=1e-4)   # one stored vector each

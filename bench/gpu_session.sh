@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# One prepared run for a GPU machine lent to a session (it has PyTorch but no Neo4j and no network).
+#
+# Prepare here, on a machine with the graph, into an ignored folder that the run carries:
+#   .venv/bin/python bench/reproduce_cikgrec.py --save-export .gpu/dbbook2014.npz
+#   .venv/bin/python bench/scale.py --sets synthetic-846k --skip-import --keep-exports .gpu
+#   .gpu/refcik/: the reference code's timing harness and its data (kept outside the repo: not our code)
+# Then run there:  OUT=... BUDGET_S=520 bash bench/gpu_session.sh
+#
+# In order, each bounded in time, everything written under $OUT as it finishes:
+#   1. seconds per epoch on dbbook2014, all of train.txt: the reference code (if carried), kgrec's
+#      reference preset (same batch size, 1,024), kgrec's defaults and LightGCN;
+#   2. LightGCN and CIKGRec on the 846k synthetic set: seconds per epoch, full-ranking evaluation, peak memory;
+#   3. the CIKGRec fidelity groups and ablations under `refit`, with CIKGRec itself on the same seeds
+#      and the same device, as many as the budget allows, into their own log (GPU numerics differ
+#      from the CPU's, so their deltas are taken against the GPU base runs only).
+set -u
+OUT=${OUT:-/tmp/kgrec-gpu}
+CARRY=${CARRY:-.gpu}
+BUDGET_S=${BUDGET_S:-520}
+PY=${PY:-python3}
+DEVICE=${DEVICE:-cuda}     # cpu: a dry run of this script on a machine without a GPU
+EPOCHS=${EPOCHS:-3}
+GRID_EPOCHS=${GRID_EPOCHS:-1000}
+START=$(date +%s)
+left() { echo $((BUDGET_S - ($(date +%s) - START))); }
+export PYTHONUNBUFFERED=1
+mkdir -p "$OUT"
+LOG="$OUT/timings.log"
+{
+  nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
+  $PY -c "import torch, platform; print('python', platform.python_version(), 'torch', torch.__version__)"
+  nproc
+} >"$LOG" 2>&1
+
+echo "== 1. dbbook2014 epochs (left $(left) s)" >>"$LOG"
+if [ -f "$CARRY/refcik/time_ref.py" ] && [ "$DEVICE" = cuda ]; then
+  timeout 100 $PY "$CARRY/refcik/time_ref.py" 2 >>"$LOG" 2>&1 || echo "reference harness: exit $?" >>"$LOG"
+fi
+timeout 90 $PY bench/epoch_time.py --export-file "$CARRY/dbbook2014.npz" --all-train --device "$DEVICE" --epochs "$EPOCHS" \
+  --models cikgrec:reference cikgrec lightgcn --out "$OUT/epoch_time_gpu.json" >>"$LOG" 2>&1 \
+  || echo "epoch_time: exit $?" >>"$LOG"
+
+echo "== 2. 846k synthetic set (left $(left) s)" >>"$LOG"
+if [ -f "$CARRY/synthetic-846k.npz" ]; then
+  for model in lightgcn cikgrec; do
+    timeout 110 $PY bench/scale.py --train-worker --export "$CARRY/synthetic-846k.npz" --model "$model" \
+      --threads 2 --epochs "$((EPOCHS < 2 ? EPOCHS : 2))" >>"$OUT/scale_846k_gpu.jsonl" 2>>"$LOG" || echo "846k $model: exit $?" >>"$LOG"
+  done
+fi
+
+echo "== 3. CIKGRec fidelity groups and ablations under refit (left $(left) s)" >>"$LOG"
+$PY bench/reproduce_cikgrec.py --export-file "$CARRY/dbbook2014.npz" --device "$DEVICE" \
+  --epochs "$GRID_EPOCHS" --log "$OUT/reproduce_cikgrec_gpu.jsonl" --protocols refit --parallel "${PARALLEL:-12}" \
+  --seeds 3 --ablation-seeds 3 --fidelity-seeds 1 --deadline-s "$(($(left) - 20))" \
+  --only cikgrec "cikgrec with reference optimiser" "cikgrec with reference autoencoder" \
+  "cikgrec with reference contrast" "cikgrec with paper contrast" "cikgrec with reference TransE" \
+  "cikgrec w/o UIK" "cikgrec w/o UIR" "cikgrec w/o CL" "cikgrec w/o DMR" "cikgrec linear" \
+  >"$OUT/grid.log" 2>&1
+echo "== done (left $(left) s)" >>"$LOG"
