@@ -5,7 +5,10 @@
 #   .venv/bin/python bench/reproduce_cikgrec.py --save-export .gpu/dbbook2014.npz
 #   .venv/bin/python bench/scale.py --sets synthetic-846k --skip-import --keep-exports .gpu
 #   .gpu/refcik/: the reference code's timing harness and its data (kept outside the repo: not our code)
-# Then run there:  OUT=... BUDGET_S=520 bash bench/gpu_session.sh
+# Then run there:  OUT=... BUDGET_S=520 bash bench/gpu_session.sh   (TIMINGS=0: the grid alone)
+# On an H200 (2026-11-26) one CIKGRec refit job took 160-300 s of wall time with 6-8 running at once.
+# The grid resumes: finished jobs in bench/results/reproduce_cikgrec_gpu.jsonl are copied to $OUT
+# first and skipped. Bring the returned log back into bench/results/ and commit it.
 #
 # In order, each bounded in time, everything written under $OUT as it finishes:
 #   1. seconds per epoch on dbbook2014, all of train.txt: the reference code (if carried), kgrec's
@@ -33,6 +36,7 @@ LOG="$OUT/timings.log"
   nproc
 } >"$LOG" 2>&1
 
+if [ "${TIMINGS:-1}" = 1 ]; then
 echo "== 1. dbbook2014 epochs (left $(left) s)" >>"$LOG"
 if [ -f "$CARRY/refcik/time_ref.py" ] && [ "$DEVICE" = cuda ]; then
   timeout 100 $PY "$CARRY/refcik/time_ref.py" 2 >>"$LOG" 2>&1 || echo "reference harness: exit $?" >>"$LOG"
@@ -49,7 +53,10 @@ if [ -f "$CARRY/synthetic-846k.npz" ]; then
   done
 fi
 
+fi
+
 echo "== 3. CIKGRec fidelity groups and ablations under refit (left $(left) s)" >>"$LOG"
+[ -f bench/results/reproduce_cikgrec_gpu.jsonl ] && cp bench/results/reproduce_cikgrec_gpu.jsonl "$OUT/"
 $PY bench/reproduce_cikgrec.py --export-file "$CARRY/dbbook2014.npz" --device "$DEVICE" \
   --epochs "$GRID_EPOCHS" --log "$OUT/reproduce_cikgrec_gpu.jsonl" --protocols refit --parallel "${PARALLEL:-12}" \
   --seeds 3 --ablation-seeds 3 --fidelity-seeds 1 --deadline-s "$(($(left) - 20))" \
