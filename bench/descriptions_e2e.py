@@ -22,7 +22,9 @@ Steps, each appending one JSON line to ``bench/results/descriptions_e2e.jsonl`` 
    item is described, since user prompts contain the item descriptions), then
    ``describe-items-ungrounded`` (title-only answers for the "w/o external knowledge" ablation;
    last, the least needed) with the packaged SmolLM2 through :func:`describe_items` /
-   :func:`describe_users`. ``--stop-after N`` caps the prompts sent per run over all three steps,
+   :func:`describe_users`; then ``describe-users-profile`` (KELLMRec's user descriptions, written
+   from each user's CTR profile history only, into ``User.description_profile``; the CTR split is
+   drawn first when the graph lacks it). ``--stop-after N`` caps the prompts sent per run over all three steps,
    so the 1,682 + 943 (+ 1,682 ablation) prompts can be split across sessions. The answers are
    exported to ``bench/results/llm_cache/ml-100k-descriptions.jsonl`` after each step and imported
    first on the next run: a later session on a fresh machine resumes instead of paying again.
@@ -285,7 +287,7 @@ def _pages_and_link(store, args) -> None:
 
 
 # -- step 3: descriptions ------------------------------------------------------------------------
-TASKS = ("describe-items:{d}", "describe-items-ungrounded:{d}", "describe-users:{d}")
+TASKS = ("describe-items:{d}", "describe-items-ungrounded:{d}", "describe-users:{d}", "describe-users-profile:{d}")
 
 
 def _export(store, path: Path, dataset: str) -> int:
@@ -311,9 +313,9 @@ def _sources(store, dataset: str) -> dict[str, int]:
     return {r["source"]: r["n"] for r in rows} | {"with_ungrounded": sum(r["ungrounded"] for r in rows)}
 
 
-def _users_described(store, dataset: str) -> int:
-    return store.read_with(lambda tx: tx.run("MATCH (u:User {dataset: $d}) WHERE u.description IS NOT NULL "
-                                             "RETURN count(u) AS n", d=dataset).single()["n"])
+def _users_described(store, dataset: str, prop: str = "description") -> int:
+    return store.read_with(lambda tx: tx.run("MATCH (u:User {dataset: $d}) WHERE u[$p] IS NOT NULL "
+                                             "RETURN count(u) AS n", d=dataset, p=prop).single()["n"])
 
 
 def _row(step: str, args, backend, run, prompts: int, cached: int, pending_after: int, started: float,
@@ -385,9 +387,31 @@ def _describe(store, args) -> None:
     finally:
         count = _export(store, carried, args.dataset)
     run = report.runs[0]
+    budget -= run.sent
     _append(_row("describe-items-ungrounded", args, backend, run, run.prompts - plan.prompts,
                  run.cached - plan.prompts, run.would_send - run.sent, started, exported=count,
                  description_source=_sources(store, args.dataset)))
+    if run.would_send - run.sent:
+        return
+    _describe_profiles(store, args, backend, config, budget, shard, carried)
+
+
+def _describe_profiles(store, args, backend, config, budget: int, shard, carried: Path) -> None:
+    """KELLMRec's user descriptions from the CTR profile histories (the split drawn first if absent)."""
+    from knowledge.descriptions import describe_users
+    from recommender.ctr.data import load_ctr_data
+
+    load_ctr_data(store, args.dataset)   # draws and stores the CTR split and profile cuts once
+    started = time.perf_counter()
+    try:
+        report = describe_users(store, args.dataset, backend, config, history="ctr-profile", limit=budget,
+                                progress=False, shard=shard)
+    finally:
+        count = _export(store, carried, args.dataset)
+    run = report.runs[0]
+    _append(_row("describe-users-profile", args, backend, run, run.prompts, run.cached, run.would_send - run.sent,
+                 started, exported=count, prompt_tokens_cut_to_budget=report.cut_tokens,
+                 users_described=_users_described(store, args.dataset, "description_profile")))
 
 
 def _stop(signum: int, frame: Any) -> None:
