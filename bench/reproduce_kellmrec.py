@@ -193,7 +193,7 @@ def prepare_text(store: Any, name: str, min_coverage: float) -> str | None:
         return (f"only {prepared.user_coverage:.1%} of the users have the recipe's user text; write it with "
                 f"`kgrec enrich users --history ctr-profile --dataset {DATASET}`")
     if prepared.encoded:
-        print(f"encoded {prepared.encoded:,} item text(s) as '{name}'", flush=True)
+        print(f"encoded {prepared.encoded:,} text(s) for '{name}'", flush=True)
     return None
 
 
