@@ -40,7 +40,8 @@ class CTRTrainConfig:
 
     lr: float = 1e-4
     batch_size: int = 256
-    epochs: int = 20                 # at most; early stopping usually ends sooner
+    epochs: int = 100                # at most: early stopping on validation decides (a 30-epoch cap cut DLCM
+                                     # short: bench/results/kellmrec_epoch_cap/); CTR models stop by epoch ~20
     patience: int = 3                # epochs without a better validation score before stopping
     weight_decay: float = 0.0
     seed: int = 2024
