@@ -22,17 +22,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-
-
-def _load_export(export_file: Path | None, dataset: str):
-    if export_file is not None:
-        from kg_store.graph_export import GraphExport
-
-        return GraphExport.load(export_file)
-    from kg_store.export import export_dataset
-    from kgrec.api import connect
-
-    return export_dataset(connect(), dataset)
+from bench.saved_exports import device_name, gpu_peak_mb, load_export  # noqa: E402
 
 
 def main() -> None:
@@ -55,7 +45,7 @@ def main() -> None:
     from recommender.trainer import Trainer
 
     torch.set_num_threads(args.threads)
-    export = _load_export(args.export_file, args.dataset)
+    export = load_export(args.export_file, args.dataset)
     results = []
     for name in args.models:
         model, _, preset = name.partition(":")
@@ -74,11 +64,9 @@ def main() -> None:
             times.append(time.perf_counter() - started)
         started = time.perf_counter()
         trainer.evaluate("test" if args.all_train else "valid")
-        on_gpu = trainer.device.type == "cuda"
         row = {"model": name, "batch_size": train_config.batch_size, "threads": args.threads,
-               "device": torch.cuda.get_device_name(trainer.device) if on_gpu else "cpu",
-               "train_pairs": len(data.train),
-               "peak_gpu_mb": round(torch.cuda.max_memory_allocated() / 2**20, 1) if on_gpu else None,
+               "device": device_name(trainer.device), "train_pairs": len(data.train),
+               "peak_gpu_mb": gpu_peak_mb(trainer.device),
                "median_epoch_s": round(statistics.median(times), 3), "epochs_s": [round(t, 3) for t in times],
                "evaluation_s": round(time.perf_counter() - started, 3),
                "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}

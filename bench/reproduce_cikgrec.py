@@ -41,6 +41,8 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+from bench.saved_exports import device_name, gpu_peak_mb, load_export  # noqa: E402
+
 DATASET = "dbbook2014"
 RESULTS = REPO / "bench" / "results"
 LOG = RESULTS / "reproduce_cikgrec_protocols.jsonl"
@@ -121,18 +123,6 @@ def _evaluation_seconds(result: Any, data: Any, train_config: Any) -> float:
     return time.perf_counter() - started
 
 
-def _load_export(export_file: Path | None):
-    """The saved export when given (a machine without Neo4j, e.g. a GPU lent for a session), else the graph's."""
-    if export_file is not None:
-        from kg_store.graph_export import GraphExport
-
-        return GraphExport.load(export_file)
-    from kg_store.export import export_dataset
-    from kgrec.api import connect
-
-    return export_dataset(connect(), DATASET)
-
-
 def _worker(variant: str, protocol: str, seed: int, epochs: int, ablate: str, export_file: Path | None = None,
             device: str = "auto") -> None:
     import torch
@@ -145,25 +135,23 @@ def _worker(variant: str, protocol: str, seed: int, epochs: int, ablate: str, ex
     model, overrides = variants(ablate)[variant]
     model_config, train_config = _resolve(model, overrides, seed=seed, epochs=epochs, threads=1, protocol=protocol,
                                           device=device)
-    export = _load_export(export_file)
+    export = load_export(export_file, DATASET)
     valid_ratio = train_config.valid_ratio if protocol != "test-selected" else 0.0
     data = from_export(export, valid_ratio=valid_ratio, seed=seed)
     # checkpoints keyed by data and config: a bench killed mid-run resumes the job on this machine
     checkpoints = kgrec_cache_home() / "bench-runs" / run_key(model, DATASET, export.cache_key, model_config, train_config)
     result = Trainer(data, model, model_config, train_config, checkpoint_dir=checkpoints, progress=False).fit()
     metrics = result.metrics()
-    on_gpu = result.model.device.type == "cuda"
     print(json.dumps({
         "variant": variant, "protocol": protocol, "seed": seed, "max_epochs": epochs, "metrics": metrics,
         "evaluation_s": round(_evaluation_seconds(result, data, train_config), 3),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "config": {"model": model, "overrides": {k: str(v) for k, v in overrides.items()}},
-        "device": torch.cuda.get_device_name(result.model.device) if on_gpu else "cpu",
-        "peak_gpu_mb": round(torch.cuda.max_memory_allocated() / 2**20, 1) if on_gpu else None,
+        "device": device_name(result.model.device), "peak_gpu_mb": gpu_peak_mb(result.model.device),
     }))
 
 
-def _run(job: tuple[str, str, int], epochs: int, ablate: str, export_file: Path | None = None,
+def _run(job: tuple[str, str, int], epochs: int, ablate: str, log: Path = LOG, export_file: Path | None = None,
          device: str = "auto", stop_at: float = float("inf")) -> dict:
     """One job in its own process; none starts after ``stop_at`` (a ``time.monotonic()`` deadline), and a
     running one is stopped there, unlogged (its checkpoints stay, so a rerun on this machine resumes it)."""
@@ -187,7 +175,7 @@ def _run(job: tuple[str, str, int], epochs: int, ablate: str, export_file: Path 
     row = json.loads(result.stdout.strip().splitlines()[-1])
     row["wall_s"] = round(time.perf_counter() - started, 1)
     row["date"] = time.strftime("%Y-%m-%dT%H:%M:%S")
-    with LOG.open("a") as handle:  # each finished job is kept, even if the bench is stopped later
+    with log.open("a") as handle:  # each finished job is kept, even if the bench is stopped later
         handle.write(json.dumps(row) + "\n")
     test = row["metrics"]["test"]
     print(f"{variant:<28} {protocol:<13} seed {seed}  best epoch {row['metrics']['best_epoch']:>4}  "
@@ -196,9 +184,8 @@ def _run(job: tuple[str, str, int], epochs: int, ablate: str, export_file: Path 
     return row
 
 
-def read_log(log: Path | None = None) -> list[dict]:
+def read_log(log: Path = LOG) -> list[dict]:
     """Finished jobs, the last one per (variant, protocol, seed)."""
-    log = log or LOG
     if not log.exists():
         return []
     rows = {}
@@ -292,8 +279,8 @@ def _ensure_dataset() -> None:
 
 
 def pending_jobs(names: list[str], protocols: list[str], seeds: int, ablation_seeds: int,
-                 fidelity_seeds: int = 1) -> list[tuple[str, str, int]]:
-    finished = {(r["variant"], r["protocol"], r["seed"]) for r in read_log()}
+                 fidelity_seeds: int = 1, log: Path = LOG) -> list[tuple[str, str, int]]:
+    finished = {(r["variant"], r["protocol"], r["seed"]) for r in read_log(log)}
     jobs = []
     for variant in names:
         secondary = is_secondary(variant)  # compared under refit only, as the issue asks of ablations
@@ -306,7 +293,6 @@ def pending_jobs(names: list[str], protocols: list[str], seeds: int, ablation_se
 
 
 def main() -> None:
-    global LOG
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--protocol-job", default="refit", help=argparse.SUPPRESS)
@@ -337,25 +323,25 @@ def main() -> None:
         return
     if args.save_export:
         _ensure_dataset()
-        _load_export(None).save(args.save_export)
+        load_export(None, DATASET).save(args.save_export)
         return
-    LOG = args.log
     names = list(variants(args.ablate))
-    LOG.parent.mkdir(parents=True, exist_ok=True)
+    args.log.parent.mkdir(parents=True, exist_ok=True)
     if not args.report:
         if args.export_file is None:
             _ensure_dataset()
         jobs = pending_jobs(args.only or names, args.protocols, args.seeds, args.ablation_seeds,
-                            args.fidelity_seeds)
+                            args.fidelity_seeds, args.log)
         print(f"{len(jobs)} job(s) to run; finished ones are skipped", flush=True)
         stop_at = time.monotonic() + args.deadline_s if args.deadline_s else float("inf")
         with ThreadPoolExecutor(args.parallel) as pool:
-            list(pool.map(lambda job: _run(job, args.epochs, args.ablate, args.export_file, args.device, stop_at),
+            list(pool.map(lambda job: _run(job, args.epochs, args.ablate, args.log, args.export_file, args.device,
+                                           stop_at),
                           jobs))
-    rows = read_log()
+    rows = read_log(args.log)
     table = markdown(rows, [n for n in names if not is_secondary(n)])
     table += "\n\n" + secondary_markdown(rows, [n for n in names if is_secondary(n)])
-    LOG.with_suffix(".md").write_text(table + "\n")
+    args.log.with_suffix(".md").write_text(table + "\n")
     print(table)
 
 

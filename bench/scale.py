@@ -36,6 +36,7 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+from bench.saved_exports import device_name, gpu_peak_mb  # noqa: E402
 
 TOP_K = 20
 
@@ -113,7 +114,7 @@ def _export(store, dataset: str, save_to: Path, repeat: int = 2, keep_in: Path |
         times.append(round(time.perf_counter() - started, 3))
     rows = sum(len(getattr(export, name)) for name in export._ARRAYS if name != "interaction_split")
     export.save(save_to)
-    if keep_in is not None:  # e.g. to carry to a GPU machine that has no Neo4j (bench/gpu_session.py)
+    if keep_in is not None:  # e.g. to carry to a GPU machine that has no Neo4j (bench/gpu_session.sh)
         import shutil
 
         keep_in.mkdir(parents=True, exist_ok=True)
@@ -170,19 +171,7 @@ def _train_worker(args: argparse.Namespace) -> None:
                       "epochs_s": epochs, "epoch_s": round(sum(epochs) / len(epochs), 3),
                       "eval_s": round(time.perf_counter() - started, 3),
                       "eval_batch_size": train_config.eval_batch_size, "peak_rss_mb": _rss_mb(),
-                      "device": _device_name(trainer.device), "peak_gpu_mb": _gpu_peak_mb(trainer.device)}))
-
-
-def _device_name(device) -> str:
-    import torch
-
-    return torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
-
-
-def _gpu_peak_mb(device) -> float | None:
-    import torch
-
-    return round(torch.cuda.max_memory_allocated(device) / 2**20, 1) if device.type == "cuda" else None
+                      "device": device_name(trainer.device), "peak_gpu_mb": gpu_peak_mb(trainer.device)}))
 
 
 def _estimate_worker(args: argparse.Namespace) -> None:
