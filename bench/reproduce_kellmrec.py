@@ -183,13 +183,14 @@ def _record_skip(log: Path, variant: str, reason: str, coverage: float) -> None:
 def prepare_text(store: Any, name: str, min_coverage: float) -> str | None:
     """Encode vectors ``name`` (a recipe's) when missing; the reason to skip it when its text covers too few items."""
     from knowledge.text_features import MissingTextError
+    from knowledge.text_recipes import TEXT_RECIPES
     from knowledge.text_recipes import prepare_text as prepare_recipe
 
     try:
         prepared = prepare_recipe(store, DATASET, _recipe(name), min_coverage)
     except MissingTextError as exc:
         return str(exc)
-    if prepared.user_vectors and name == _recipe(name) and (prepared.user_coverage or 0) < min_coverage:
+    if prepared.user_vectors and name in TEXT_RECIPES and (prepared.user_coverage or 0) < min_coverage:
         return (f"only {prepared.user_coverage:.1%} of the users have the recipe's user text; write it with "
                 f"`kgrec enrich users --history ctr-profile --dataset {DATASET}`")
     if prepared.encoded:

@@ -15,6 +15,7 @@ import click
 from kg_store.errors import ConfigError
 from knowledge.llm.base import backend_names, create_backend
 from knowledge.llm.runner import RunReport, Shard
+from knowledge.user_histories import USER_HISTORIES
 
 
 def llm_options(func: Callable) -> Callable:
@@ -90,7 +91,7 @@ def register(main: click.Group, store_factory: Callable[[click.Context], Any]) -
     @enrich.command("users")
     @click.option("--dataset", required=True)
     @click.option("--domain", default="item", show_default=True)
-    @click.option("--history", type=click.Choice(["train", "ctr-profile"]), default="train", show_default=True,
+    @click.option("--history", type=click.Choice(list(USER_HISTORIES)), default="train", show_default=True,
                   help="train: the ranking split's train history, into User.description. ctr-profile: the CTR "
                        "profile history only (before all of a user's CTR targets), into User.description_profile, "
                        "which `kgrec train ctr --text kellmrec` reads.")

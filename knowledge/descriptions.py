@@ -22,6 +22,7 @@ from knowledge.llm.base import ChatBackend, ChatRequest, GenerationParams
 from knowledge.llm.budget import PromptPart, estimate_tokens, fit_to_budget
 from knowledge.llm.cache import request_key
 from knowledge.llm.runner import PromptItem, RunReport, Shard, run_prompts
+from knowledge.user_histories import USER_HISTORIES
 
 SYSTEM_PROMPT = "You write short, factual descriptions for a recommender system."
 
@@ -152,26 +153,6 @@ def describe_items(store: GraphStore, dataset: str, backend: ChatBackend, config
     return report
 
 
-@dataclass(frozen=True)
-class UserHistory:
-    """Which history a user description is written from, and where it is stored."""
-
-    facts_query: str
-    task: str              # the prompt cache's task prefix
-    write_query: str
-    prop: str              # the User property written
-
-
-USER_HISTORIES = {
-    # the ranking split's train history (CIKGRec's view of a user); may hold KELLMRec's CTR targets
-    "train": UserHistory("knowledge/user_facts", "describe-users", "knowledge/set_user_descriptions", "description"),
-    # KELLMRec's CTR profile history only (prepare the CTR split first): nothing of a user's CTR
-    # targets can reach its description, so CTR models may read it (the leakage rule)
-    "ctr-profile": UserHistory("knowledge/user_profile_facts", "describe-users-profile",
-                               "knowledge/set_user_profile_descriptions", "description_profile"),
-}
-
-
 def describe_users(store: GraphStore, dataset: str, backend: ChatBackend, config: DescribeConfig | None = None, *,
                    history: str = "train", limit: int | None = None, dry_run: bool = False,
                    progress: Progress = None, shard: Shard | None = None) -> DescribeReport:
@@ -185,9 +166,8 @@ def describe_users(store: GraphStore, dataset: str, backend: ChatBackend, config
     from recommender.ctr.data import POSITIVE_ABOVE  # the CTR labels' rule: liked means rating > 3
 
     rows = store.read(source.facts_query, dataset=dataset, max_items=config.max_history, threshold=POSITIVE_ABOVE)
-    if not rows and history == "ctr-profile":
-        raise ConfigError(f"No user of '{dataset}' has a CTR profile history; draw the CTR split first "
-                          f"(any `kgrec train ctr --dataset {dataset} ...` does, or recommender.ctr.data.prepare_ctr_split).")
+    if not rows and source.when_empty:
+        raise ConfigError(source.when_empty.format(dataset=dataset))
     report = DescribeReport(subjects=len(rows))
     prompts = {row["id"]: user_prompt(row, config) for row in rows}
     report.cut_tokens = sum(cut for _, cut in prompts.values())
