@@ -133,10 +133,11 @@ def _writeback(store, dataset: str, export_path: Path) -> dict:
     top = np.stack([rng.choice(export.n_items, TOP_K, replace=False) for _ in range(export.n_users)])
     scores = np.sort(rng.random(top.shape, dtype=np.float32), axis=1)[:, ::-1]
     row = {}
-    for label, run_id, edges in (("lists_first", "bench-a", "never"), ("lists_replace", "bench-b", "never"),
-                                 ("lists_and_edges_replace", "bench-c", "always")):
+    # run ids are global in the graph, so each set's runs get their own
+    for label, run, edges in (("lists_first", "a", "never"), ("lists_replace", "b", "never"),
+                              ("lists_and_edges_replace", "c", "always")):
         started = time.perf_counter()
-        rows = write_recommendations(store, dataset, "bench", run_id, export.user_ids, export.item_ids, top, scores,
+        rows = write_recommendations(store, dataset, "bench", f"{dataset}-{run}", export.user_ids, export.item_ids, top, scores,
                                      progress=False, edges=edges)
         seconds = time.perf_counter() - started
         row[label] = {"seconds": round(seconds, 3), "rows": rows, "rows_per_s": round(rows / seconds)}
