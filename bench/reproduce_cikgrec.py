@@ -184,16 +184,22 @@ def _run(job: tuple[str, str, int], epochs: int, ablate: str, log: Path = LOG, e
     return row
 
 
-def read_log(log: Path = LOG) -> list[dict]:
-    """Finished jobs, the last one per (variant, protocol, seed)."""
-    if not log.exists():
-        return []
+def device_of(row: dict) -> str:
+    """The device a job ran on (rows from before the field existed ran on the CPU)."""
+    return row.get("device") or "cpu"
+
+
+def read_log(*logs: Path) -> list[dict]:
+    """Finished jobs of one or more logs, the last one per (variant, protocol, seed, device)."""
     rows = {}
-    for line in log.read_text().splitlines():
-        if line.strip():
-            row = json.loads(line)
-            if "error" not in row:
-                rows[(row["variant"], row["protocol"], row["seed"])] = row
+    for log in logs or (LOG,):
+        if not log.exists():
+            continue
+        for line in log.read_text().splitlines():
+            if line.strip():
+                row = json.loads(line)
+                if "error" not in row:
+                    rows[(row["variant"], row["protocol"], row["seed"], device_of(row))] = row
     return list(rows.values())
 
 
@@ -243,23 +249,28 @@ def _delta(paired: list[tuple[dict, dict]], metric: str) -> str:
 
 
 def secondary_markdown(rows: list[dict], names: list[str]) -> str:
-    """Each fidelity group and ablation under refit against its base on the same seeds: what it changes."""
-    refit = {(r["variant"], r["seed"]): r for r in rows if r["protocol"] == "refit"}
+    """Each fidelity group and ablation under refit against its base on the same seeds: what it changes.
+
+    A run is paired with its base's run of the same seed *on the same device* (CPU and GPU draw
+    different random numbers), so one row may hold seeds from several devices' logs.
+    """
+    refit = {(r["variant"], r["seed"], device_of(r)): r for r in rows if r["protocol"] == "refit"}
     lines = ["| variant (refit) | seeds | valid R@50 | test R@50 | test N@50 | Δ test R@50 vs base, same seeds | "
-             "Δ test N@50 | epochs | s/epoch |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |"]
+             "Δ test N@50 | epochs | device per seed | s/epoch |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | ---: |"]
     for variant in names:
         base = variant.split(" ")[0]
-        runs = sorted((r for (v, _), r in refit.items() if v == variant), key=lambda r: r["seed"])
+        runs = sorted((r for (v, _, _), r in refit.items() if v == variant), key=lambda r: r["seed"])
         if not runs:
             continue
-        paired = [(r, refit[(base, r["seed"])]) for r in runs if (base, r["seed"]) in refit]
+        paired = [(r, refit[(base, r["seed"], device_of(r))]) for r in runs if (base, r["seed"], device_of(r)) in refit]
         lines.append(
             f"| {variant} | {len(runs)} | {_cell([r['metrics']['valid']['recall@50'] for r in runs])} | "
             f"{_cell([r['metrics']['test']['recall@50'] for r in runs])} | "
             f"{_cell([r['metrics']['test']['ndcg@50'] for r in runs])} | "
             f"{_delta(paired, 'recall@50')} | {_delta(paired, 'ndcg@50')} | "
             f"{','.join(str(r['metrics']['refit_epochs']) for r in runs)} | "
+            f"{', '.join(str(r['seed']) + ': ' + device_of(r) for r in runs)} | "
             f"{np.median([r['metrics']['seconds_per_epoch'] for r in runs]):.2f} |")
     return "\n".join(lines)
 
@@ -279,8 +290,9 @@ def _ensure_dataset() -> None:
 
 
 def pending_jobs(names: list[str], protocols: list[str], seeds: int, ablation_seeds: int,
-                 fidelity_seeds: int = 1, log: Path = LOG) -> list[tuple[str, str, int]]:
-    finished = {(r["variant"], r["protocol"], r["seed"]) for r in read_log(log)}
+                 fidelity_seeds: int = 1, log: Path = LOG, also: tuple[Path, ...] = ()) -> list[tuple[str, str, int]]:
+    """Jobs not finished in ``log`` nor in the ``also`` logs (on any device)."""
+    finished = {(r["variant"], r["protocol"], r["seed"]) for r in read_log(log, *also)}
     jobs = []
     for variant in names:
         secondary = is_secondary(variant)  # compared under refit only, as the issue asks of ablations
@@ -310,6 +322,9 @@ def main() -> None:
     parser.add_argument("--report", action="store_true", help="Only rebuild the table from finished jobs.")
     parser.add_argument("--log", type=Path, default=LOG,
                         help="Results log (the markdown goes beside it); e.g. a separate one per device kind.")
+    parser.add_argument("--also", nargs="*", type=Path, default=[],
+                        help="Other devices' logs: their finished jobs are not rerun, and the fidelity and ablation "
+                             "table pools their seeds (each paired with its base on the same device).")
     parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda.")
     parser.add_argument("--export-file", type=Path, default=None,
                         help="Train from this saved export (see --save-export) instead of the graph: no Neo4j needed.")
@@ -331,16 +346,15 @@ def main() -> None:
         if args.export_file is None:
             _ensure_dataset()
         jobs = pending_jobs(args.only or names, args.protocols, args.seeds, args.ablation_seeds,
-                            args.fidelity_seeds, args.log)
+                            args.fidelity_seeds, args.log, tuple(args.also))
         print(f"{len(jobs)} job(s) to run; finished ones are skipped", flush=True)
         stop_at = time.monotonic() + args.deadline_s if args.deadline_s else float("inf")
         with ThreadPoolExecutor(args.parallel) as pool:
             list(pool.map(lambda job: _run(job, args.epochs, args.ablate, args.log, args.export_file, args.device,
                                            stop_at),
                           jobs))
-    rows = read_log(args.log)
-    table = markdown(rows, [n for n in names if not is_secondary(n)])
-    table += "\n\n" + secondary_markdown(rows, [n for n in names if is_secondary(n)])
+    table = markdown(read_log(args.log), [n for n in names if not is_secondary(n)])
+    table += "\n\n" + secondary_markdown(read_log(args.log, *args.also), [n for n in names if is_secondary(n)])
     args.log.with_suffix(".md").write_text(table + "\n")
     print(table)
 

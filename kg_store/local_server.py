@@ -134,6 +134,17 @@ class Neo4jJars:
         (self.root / ".complete").write_text(NEO4J_VERSION + "\n")
 
 
+def new_password() -> str:
+    """A random password for the local server that neo4j-admin cannot mistake for an option.
+
+    ``secrets.token_urlsafe`` may start with "-" (about 1 draw in 32), which neo4j-admin's parser reads
+    as an unknown option, and the very first start fails.
+    """
+    while (password := secrets.token_urlsafe(24)).startswith("-"):
+        pass
+    return password
+
+
 class LocalNeo4j:
     """Start, stop and inspect one Neo4j server whose files live under ``home``."""
 
@@ -220,7 +231,7 @@ class LocalNeo4j:
         auth = self.home / AUTH_FILE
         if auth.exists():
             return
-        password = secrets.token_urlsafe(24)
+        password = new_password()
         result = subprocess.run(
             self._java(ADMIN_MAIN_CLASS, "dbms", "set-initial-password", password),
             env=self._admin_env(), capture_output=True, text=True,

@@ -88,3 +88,12 @@ def test_port_taken_is_a_clear_error(server: LocalNeo4j, tmp_path) -> None:
 def test_settings_without_a_server_say_what_to_do(tmp_path) -> None:
     with pytest.raises(LocalServerError, match="run 'kgrec neo4j start'"):
         LocalNeo4j(tmp_path / "never-started").connection_settings()
+
+
+def test_generated_password_never_starts_like_an_option(monkeypatch):
+    """neo4j-admin read a password starting with '-' as an option, and the first start failed."""
+    import kg_store.local_server as local_server
+
+    draws = iter(["-leading-dash", "--two", "fine-password"])
+    monkeypatch.setattr(local_server.secrets, "token_urlsafe", lambda _n: next(draws))
+    assert local_server.new_password() == "fine-password"
