@@ -89,16 +89,18 @@ def _import_tool(records, work: Path) -> dict:
             "relationships_per_s": round(relationships / wall)}
 
 
-def _ingest(store, folder: Path, dataset: str) -> tuple[dict, object]:
+def _ingest(store, folder: Path, dataset: str, workers: int | None = None) -> tuple[dict, object]:
     from ingest import read_cikg, write_dataset
+    from ingest.writer import DEFAULT_INGEST_WORKERS
 
+    workers = workers or DEFAULT_INGEST_WORKERS
     started = time.perf_counter()
     records = read_cikg(folder, dataset)
     parse_s = time.perf_counter() - started
-    report = write_dataset(store, records, progress=False)
+    report = write_dataset(store, records, progress=False, workers=workers)
     wall = time.perf_counter() - started
     rels = report.relationships_written
-    return {"wall_s": round(wall, 3), "parse_s": round(parse_s, 3), "mode": report.mode,
+    return {"wall_s": round(wall, 3), "parse_s": round(parse_s, 3), "mode": report.mode, "workers": workers,
             "nodes": report.nodes_written, "relationships": rels, "relationships_per_s": round(rels / wall),
             "steps_s": report.steps}, records
 
@@ -222,7 +224,7 @@ def _folder_for(name: str, work: Path) -> Path:
 
 def _bench_set(store, name: str, work: Path, args: argparse.Namespace) -> dict:
     folder = _folder_for(name, work)
-    ours, records = _ingest(store, folder, f"bench-{name}")
+    ours, records = _ingest(store, folder, f"bench-{name}", args.workers)
     print(f"{name}: kgrec ingest {ours['wall_s']} s ({ours['relationships_per_s']:,} rel/s, {ours['mode']})", flush=True)
     tool = None if args.skip_import else _import_tool(records, work / f"import-{name}")
     print(f"{name}: import tool {tool and tool['wall_s']} s", flush=True)
@@ -246,6 +248,8 @@ def main() -> None:
     parser.add_argument("--models", nargs="*", default=["lightgcn", "cikgrec"])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=None,
+                        help="Sessions per ingest step (default: the writer's default).")
     parser.add_argument("--skip-import", action="store_true", help="Leave out the import tool.")
     parser.add_argument("--keep-exports", type=Path, default=None,
                         help="Copy each set's export (.npz) into this folder, for training elsewhere.")

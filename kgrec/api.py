@@ -14,6 +14,7 @@ from typing import Any
 
 from ingest import IngestReport, get_source, write_dataset
 from ingest.splits import SplitConfig
+from ingest.writer import DEFAULT_INGEST_WORKERS
 from kg_store.batching import DEFAULT_BATCH_SIZE
 from kg_store.connection import GraphStore
 from kg_store.local_server import LocalNeo4j, ServerOptions, ServerStatus
@@ -34,11 +35,12 @@ def start_local_neo4j(home: Path | None = None, options: ServerOptions | None = 
 
 
 def ingest(store: GraphStore, source: str, path: Path | str, dataset: str, batch_size: int = DEFAULT_BATCH_SIZE,
-           progress: Progress = None, **options: Any) -> IngestReport:
+           progress: Progress = None, workers: int = DEFAULT_INGEST_WORKERS, **options: Any) -> IngestReport:
     """Validate a folder completely with the named source (``cikg``, ``kgat``, ``movielens``,
-    ``recbole``), then write it idempotently. ``options`` are the source's config fields."""
+    ``recbole``), then write it idempotently, ``workers`` sessions per step. ``options`` are the
+    source's config fields."""
     records = get_source(source).from_options(path, dataset, **options).read()
-    return write_dataset(store, records, batch_size=batch_size, progress=progress)
+    return write_dataset(store, records, batch_size=batch_size, progress=progress, workers=workers)
 
 
 def ingest_bulk(store: GraphStore, source: str, path: Path | str, dataset: str, progress: Progress = None,
@@ -75,7 +77,7 @@ def ingest_movielens(store: GraphStore, path: Path | str, dataset: str, batch_si
 def ingest_named(store: GraphStore, name: str, dataset: str | None = None, path: Path | str | None = None,
                  batch_size: int = DEFAULT_BATCH_SIZE, progress: Progress = None,
                  skip_bad_lines: bool = False, verify: bool = True, bulk: bool = False,
-                 local_home: Path | None = None) -> IngestReport:
+                 local_home: Path | None = None, workers: int = DEFAULT_INGEST_WORKERS) -> IngestReport:
     """Load a catalog dataset found by the one lookup order, checksums verified, with its layout's source.
 
     ``verify=False`` loads a folder whose files differ from the catalog's (a copy you edited, or
@@ -93,4 +95,5 @@ def ingest_named(store: GraphStore, name: str, dataset: str | None = None, path:
     if bulk:
         return ingest_bulk(store, entry.layout, folder, dataset or name, progress, local_home,
                            skip_bad_lines=skip_bad_lines)
-    return ingest(store, entry.layout, folder, dataset or name, batch_size, progress, skip_bad_lines=skip_bad_lines)
+    return ingest(store, entry.layout, folder, dataset or name, batch_size, progress, workers,
+                  skip_bad_lines=skip_bad_lines)

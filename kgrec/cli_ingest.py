@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from ingest.writer import IngestReport
+from ingest.writer import DEFAULT_INGEST_WORKERS, IngestReport
 from kg_store.batching import DEFAULT_BATCH_SIZE
 from kgrec import api
 
@@ -30,6 +30,8 @@ def _common_options(func: Callable) -> Callable:
 def _write_options(func: Callable) -> Callable:
     func = click.option("--batch-size", type=click.IntRange(1), default=DEFAULT_BATCH_SIZE, show_default=True,
                         help="Rows per transaction.")(func)
+    func = click.option("--workers", type=click.IntRange(1), default=DEFAULT_INGEST_WORKERS, show_default=True,
+                        help="Sessions that write each step's batches at once (not with --bulk).")(func)
     func = click.option("--skip-bad-lines", is_flag=True,
                         help="Report and skip malformed lines instead of stopping.")(func)
     func = click.option("--progress/--no-progress", default=None,
@@ -72,11 +74,12 @@ def print_report(report: IngestReport, as_json: bool) -> None:
 
 
 def _run_source(ctx: click.Context, store_factory: Callable, source: str, path: Path, dataset: str,
-                batch_size: int, progress: bool | None, as_json: bool, bulk: bool, **options: Any) -> None:
+                batch_size: int, progress: bool | None, as_json: bool, bulk: bool, workers: int,
+                **options: Any) -> None:
     if bulk:
         report = api.ingest_bulk(store_factory(ctx), source, path, dataset, progress, ctx.obj["home"], **options)
     else:
-        report = api.ingest(store_factory(ctx), source, path, dataset, batch_size, progress, **options)
+        report = api.ingest(store_factory(ctx), source, path, dataset, batch_size, progress, workers, **options)
     print_report(report, as_json)
 
 
@@ -136,5 +139,5 @@ def register(main: click.Group, store_factory: Callable[[click.Context], Any]) -
         report = api.ingest_named(store_factory(ctx), name, dataset=dataset, path=explicit,
                                   batch_size=options["batch_size"], progress=options["progress"],
                                   skip_bad_lines=options["skip_bad_lines"], verify=verify,
-                                  bulk=options["bulk"], local_home=ctx.obj["home"])
+                                  bulk=options["bulk"], local_home=ctx.obj["home"], workers=options["workers"])
         print_report(report, options["as_json"])

@@ -152,3 +152,27 @@ def test_assign_splits_keeps_a_train_item_per_user() -> None:
     split = assign_splits(rows, SplitConfig(test_ratio=0.5, seed=1))
     assert [r[2] for r in split if r[0] == 1] == ["train"]
     assert sorted(r[2] for r in split if r[0] == 2) == ["test", "train"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (b"1 2 3\n4 5 6\n", [(1, 2, 3), (4, 5, 6)]),
+        (b"1\t2 3\r\n\n  \n40  50 60", [(1, 2, 3), (40, 50, 60)]),   # tabs, CRLF, blank lines, no final newline
+        (b"1 2\n3 4 5 6\n", None),            # 2 + 4 columns: as many numbers as 2 rows, but not 3 per line
+        (b"1 2 3\n1 -2 3\n", None),           # a negative number
+        (b"1 2 3\n1 x 3\n", None),            # not a number
+        (b"1 2 3\n1 2 3.5\n", None),
+        (b"1 2 3\n" + b"9" * 19 + b" 1 1\n", None),   # may not fit in 64 bits
+    ],
+)
+def test_int_table_reads_well_formed_files_and_leaves_the_rest_to_the_line_reader(
+        tmp_path: Path, text: bytes, expected: list | None) -> None:
+    from ingest.reader import LineReader
+
+    path = tmp_path / "kg_final.txt"
+    path.write_bytes(text)
+    table = LineReader(path).int_table(3)
+    assert (None if table is None else [tuple(row) for row in table.tolist()]) == expected
+    if expected is not None:   # the fast path gives exactly what the line reader gives
+        assert [tuple(map(int, line.fields)) for line in LineReader(path).lines()] == expected

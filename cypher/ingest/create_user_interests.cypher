@@ -1,7 +1,6 @@
-// rows: [[user, interest], ...] of the interest set $interest_set, unique; first load into a new dataset.
+// rows: [[user, interest], ...] of the interest set $interest_set, unique, as elementIds
+// (handles/users.cypher, handles/interests.cypher); first load into a new dataset.
 UNWIND $rows AS row
-MATCH (u:User {dataset: $dataset, id: row[0]})
-USING INDEX u:User(dataset, id)
-MATCH (n:Interest {dataset: $dataset, set: $interest_set, id: row[1]})
-USING INDEX n:Interest(dataset, set, id)
+MATCH (u:User) WHERE elementId(u) = row[0] AND u.dataset = $dataset
+MATCH (n:Interest) WHERE elementId(n) = row[1] AND n.dataset = $dataset AND n.set = $interest_set
 CREATE (u)-[:HAS_INTEREST {set: $interest_set, weight: 1.0}]->(n)
