@@ -24,6 +24,7 @@ from typing import Any
 from ingest.records import DatasetRecords, RecordKind, SkippedLine
 from kg_store.batching import DEFAULT_BATCH_SIZE, WriteCounters, write_in_batches
 from kg_store.connection import GraphStore
+from kg_store.cypher_files import load_query
 from kg_store.errors import StoreError
 from kg_store.graph_model import RelationAllowList
 from kg_store.interest_sets import AUTHORS_SET
@@ -80,8 +81,8 @@ WRITE_PLAN: tuple[tuple[WriteStep, ...], ...] = (
     ),
 )
 
-# How many sessions write one step's batches at once. Two used both cores of the development
-# machine: 1.6-2.2x faster for the 846k set's triples than one (bench/results/ingest_handles.json).
+# How many sessions write one step's batches at once. Two use both cores of the development machine:
+# the 846k set's triples took 31-36 s with two against 43 s with one (README, "One ingest protocol").
 DEFAULT_INGEST_WORKERS = 2
 
 _HANDLE_QUERIES = {RecordKind.USERS: "ingest/handles/users", RecordKind.ITEMS: "ingest/handles/items",
@@ -103,7 +104,10 @@ class NodeHandles:
     def of(self, kind: RecordKind) -> dict[Any, str]:
         with self._lock:
             if kind not in self._maps:
-                [row] = self.store.read(_HANDLE_QUERIES[kind], dataset=self.dataset, interest_set=AUTHORS_SET)
+                query = load_query(_HANDLE_QUERIES[kind])
+                params = {"dataset": self.dataset, "interest_set": AUTHORS_SET}
+                # the record as decoded: Record.data() would walk both long lists again
+                row = self.store.read_with(lambda tx: tx.run(query, params).single(strict=True))
                 self._maps[kind] = dict(zip(row["id"], row["handle"], strict=True))
             return self._maps[kind]
 
