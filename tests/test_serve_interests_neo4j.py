@@ -69,10 +69,12 @@ def client(neo4j_settings: Neo4jSettings) -> Iterator[TestClient]:
     store.close()
 
 
-def _stored(store: GraphStore, dataset: str, label: str, extra: str = "") -> dict[int, tuple]:
+def _stored(store: GraphStore, dataset: str, label: str, interest_set: str | None = None) -> dict[int, tuple]:
+    """Stored vectors by id, of one interest set when given."""
+    assert label in ("Item", "Interest")  # a label cannot be a parameter: only these two are spliced in
     rows = store.read_with(lambda tx: tx.run(
-        f"MATCH (n:{label} {{dataset: $d}}) {extra} RETURN n.id AS id, n.emb_cikgrec AS v, "
-        "n.emb_cikgrec_run AS run", d=dataset).data())
+        f"MATCH (n:{label} {{dataset: $d}}) WHERE $set IS NULL OR n.set = $set RETURN n.id AS id, "
+        "n.emb_cikgrec AS v, n.emb_cikgrec_run AS run", d=dataset, set=interest_set).data())
     return {r["id"]: (r["v"], r["run"]) for r in rows}
 
 
@@ -86,10 +88,10 @@ def _reference(items: dict[int, np.ndarray], user: np.ndarray, named: set[int], 
 
 def test_a_cikgrec_run_writes_interest_vectors_on_its_set(store: GraphStore, runs) -> None:
     dataset, outcome = runs
-    mine = _stored(store, dataset, "Interest", f"WHERE n.set = '{SET}'")
+    mine = _stored(store, dataset, "Interest", SET)
     assert sorted(mine) == [0, 1, 2, 3]
     assert all(v is not None and len(v) == 8 and run == outcome.run_id for v, run in mine.values())
-    authors = _stored(store, dataset, "Interest", "WHERE n.set = 'authors'")
+    authors = _stored(store, dataset, "Interest", "authors")
     assert authors and all(v is None and run is None for v, run in authors.values())   # not the trained set
     run = store.read_with(lambda tx: tx.run("MATCH (r:TrainingRun {run_id: $id}) RETURN properties(r) AS p",
                                             id=outcome.run_id).data())[0]["p"]
@@ -107,7 +109,7 @@ def test_a_cikgrec_run_writes_interest_vectors_on_its_set(store: GraphStore, run
 def test_given_interests_enter_the_mean_and_change_the_ranking(store: GraphStore, client: TestClient, runs) -> None:
     dataset, outcome = runs
     items = _matrix(_stored(store, dataset, "Item"))
-    interests = _matrix(_stored(store, dataset, "Interest", f"WHERE n.set = '{SET}'"))
+    interests = _matrix(_stored(store, dataset, "Interest", SET))
     url = f"/datasets/{dataset}/cold-start"
     plain = client.post(url, json={"model": "cikgrec", "items": [0, 3], "k": 8}).json()
     assert plain["interests"] == [] and plain["interest_set"] is None and "mean" in plain["method"]
@@ -133,7 +135,7 @@ def test_infer_interests_reads_the_most_held_interests_of_the_items_users(store:
                                                                           runs) -> None:
     dataset, _ = runs
     items = _matrix(_stored(store, dataset, "Item"))
-    interests = _matrix(_stored(store, dataset, "Interest", f"WHERE n.set = '{SET}'"))
+    interests = _matrix(_stored(store, dataset, "Interest", SET))
     body = client.post(f"/datasets/{dataset}/cold-start",
                        json={"model": "cikgrec", "items": [9], "infer_interests": True, "k": 5}).json()
     assert body["interests"] == [{"id": 2, "label": "space", "inferred": True},
