@@ -200,8 +200,9 @@ class Trainer:
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.rng.bit_generator.state = state["numpy_rng"]
-        self.generator.set_state(state["torch_generator"])
-        torch.set_rng_state(state["torch_rng"])
+        # RNG states are CPU byte tensors; map_location moved them to the model's device with the rest
+        self.generator.set_state(state["torch_generator"].cpu())
+        torch.set_rng_state(state["torch_rng"].cpu())
         return state
 
     # -- the loop ----------------------------------------------------------------------------------
