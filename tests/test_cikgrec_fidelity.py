@@ -319,3 +319,17 @@ def test_reference_preset_is_deterministic_under_a_seed() -> None:
         return [trainer.train_epoch(epoch) for epoch in range(2)]
 
     assert run() == run()
+
+
+def test_cikgrec_defaults_to_the_reference_transe_and_keeps_its_own_optimiser() -> None:
+    """The TransE options were chosen on validation (bench/reproduce_cikgrec.py, 'with forward TransE'
+    against 'cikgrec'); the other fidelity options stay kgrec's own unless asked for."""
+    model_config, train_config = resolve_config("cikgrec", "dbbook2014")
+    transe = (model_config.transe_triples, model_config.transe_distance, model_config.transe_steps,
+              model_config.transe_batch_size)
+    assert transe == ("reference", "squared_l2", "reference", 4096)
+    assert (model_config.contrast_mode, model_config.replace_rate, model_config.projection_init) == ("batch", 0.0, "torch")
+    assert (train_config.lr, train_config.batch_size) == (2e-3, 2048)
+    forward, _ = resolve_config("cikgrec", "dbbook2014", transe_triples="forward", transe_distance="l2",
+                                transe_steps="epoch")
+    assert (forward.transe_triples, forward.transe_distance, forward.transe_steps) == ("forward", "l2", "epoch")
