@@ -354,8 +354,11 @@ def main() -> None:
             list(pool.map(lambda job: _run(job, args.epochs, args.ablate, args.log, args.export_file, args.device,
                                            stop_at),
                           jobs))
+    pooled = read_log(args.log, *args.also)
+    # variants no longer defined (an archived log's) are reported after the current ones
+    names += sorted({row["variant"] for row in pooled} - set(names))
     table = markdown(read_log(args.log), [n for n in names if not is_secondary(n)])
-    table += "\n\n" + secondary_markdown(read_log(args.log, *args.also), [n for n in names if is_secondary(n)])
+    table += "\n\n" + secondary_markdown(pooled, [n for n in names if is_secondary(n)])
     args.log.with_suffix(".md").write_text(table + "\n")
     print(table)
 
