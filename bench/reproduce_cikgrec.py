@@ -33,6 +33,7 @@ import resource
 import subprocess
 import sys
 import time
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -246,7 +247,15 @@ def _delta(paired: list[tuple[dict, dict]], metric: str) -> str:
     if not paired:
         return "—"
     gaps = [r["metrics"]["test"][metric] - b["metrics"]["test"][metric] for r, b in paired]
-    return f"{np.mean(gaps):+.4f} ({len(paired)} seed{'s' * (len(paired) > 1)})"
+    return f"{np.mean(gaps):+.4f} ({_runs(r for r, _ in paired)})"
+
+
+def _runs(runs: Iterable[dict]) -> str:
+    """'3 seeds', or '3 seeds, 6 runs' where some seed ran on more than one device."""
+    runs = list(runs)
+    seeds = len({r["seed"] for r in runs})
+    text = f"{seeds} seed{'s' * (seeds > 1)}"
+    return text if seeds == len(runs) else f"{text}, {len(runs)} runs"
 
 
 def secondary_markdown(rows: list[dict], names: list[str]) -> str:
@@ -266,7 +275,7 @@ def secondary_markdown(rows: list[dict], names: list[str]) -> str:
             continue
         paired = [(r, refit[(base, r["seed"], device_of(r))]) for r in runs if (base, r["seed"], device_of(r)) in refit]
         lines.append(
-            f"| {variant} | {len(runs)} | {_cell([r['metrics']['valid']['recall@50'] for r in runs])} | "
+            f"| {variant} | {_runs(runs)} | {_cell([r['metrics']['valid']['recall@50'] for r in runs])} | "
             f"{_cell([r['metrics']['test']['recall@50'] for r in runs])} | "
             f"{_cell([r['metrics']['test']['ndcg@50'] for r in runs])} | "
             f"{_delta(paired, 'recall@50')} | {_delta(paired, 'ndcg@50')} | "
