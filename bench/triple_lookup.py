@@ -5,6 +5,8 @@ On one private local Neo4j (heap and page cache 2 GB), each way writes the 1,722
 
 - ``index``: ``MATCH (h:Entity {dataset, id})`` per row, the writer's earlier form;
 - ``element_id``: ``WHERE elementId(h) = row[0]``, the writer's form since (``ingest/create_triples``);
+- ``element_id_unchecked``: the same seek without the writer's label and dataset checks, to see what
+  they cost;
 - ``internal_id``: ``WHERE id(h) = row[0]``, deprecated in Neo4j 5, for comparison only;
 
 each in one session and in two (``write_in_batches(..., workers=2)``), batches of 10,000. The
@@ -28,7 +30,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 WAYS = {"index": "bench/triples_by_index", "element_id": "ingest/create_triples",
-        "internal_id": "bench/triples_by_internal_id"}
+        "element_id_unchecked": "bench/triples_by_element_id_unchecked", "internal_id": "bench/triples_by_internal_id"}
 
 
 def _entities(store, records, dataset: str) -> dict[int, tuple[int, str]]:
@@ -49,7 +51,7 @@ def _measure(store, records, way: str, workers: int, dataset: str) -> dict:
 
     handles = _entities(store, records, dataset)
     allow = RelationAllowList(records.relation_types)
-    column = {"index": None, "internal_id": 0, "element_id": 1}[way]
+    column = {"index": None, "internal_id": 0, "element_id": 1, "element_id_unchecked": 1}[way]
     key = (lambda entity: entity) if column is None else (lambda entity: handles[entity][column])
     rows = [(key(h), allow.check(records.relation_types[r]), key(t)) for h, r, t in records.triples]
     cpu, started = time.process_time(), time.perf_counter()
@@ -63,6 +65,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--ways", nargs="*", default=list(WAYS), choices=list(WAYS))
     parser.add_argument("--order", choices=["given", "reversed"], default="given")
+    parser.add_argument("--workers", type=int, nargs="*", default=[1, 2])
     parser.add_argument("--interactions", type=int, default=None, help="A smaller set (default: 846,434).")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "triple_lookup.json")
     args = parser.parse_args()
@@ -72,7 +75,7 @@ def main() -> None:
     from kg_store.local_server import LocalNeo4j, ServerOptions, free_port
     from kg_store.schema import apply_schema
 
-    runs = [(way, workers) for way in args.ways for workers in (1, 2)]
+    runs = [(way, workers) for way in args.ways for workers in args.workers]
     runs = runs[::-1] if args.order == "reversed" else runs
     results = []
     with tempfile.TemporaryDirectory(prefix="kgrec-triples-") as tmp:
