@@ -6,7 +6,10 @@
 #   .venv/bin/python bench/scale.py --sets synthetic-846k --skip-import --keep-exports .gpu
 #   .gpu/refcik/: the reference code's timing harness and its data (kept outside the repo: not our code)
 # Then run there:  OUT=... BUDGET_S=520 bash bench/gpu_session.sh   (TIMINGS=0: the grid alone)
-# On an H200 (2026-11-26) one CIKGRec refit job took 160-300 s of wall time with 6-8 running at once.
+# On an H200 (2026-11-26) one CIKGRec refit job took 160-300 s of wall time with 12 running at once;
+# 18 at once on the 16 cores made each about six times slower than alone (none finished in 545 s),
+# so PARALLEL defaults to 3/4 of the cores. Jobs stopped at the deadline keep their checkpoints on
+# the machine: a second call while it is still warm resumes them.
 # The grid resumes: finished jobs in bench/results/reproduce_cikgrec_gpu.jsonl are copied to $OUT
 # first and skipped. Bring the returned log back into bench/results/ and commit it.
 #
@@ -71,8 +74,8 @@ cikgrec with reference optimiser"}
 mapfile -t variants <<<"$ONLY"
 [ -f bench/results/reproduce_cikgrec_gpu.jsonl ] && cp bench/results/reproduce_cikgrec_gpu.jsonl "$OUT/"
 $PY bench/reproduce_cikgrec.py --export-file "$CARRY/dbbook2014.npz" --device "$DEVICE" \
-  --epochs "$GRID_EPOCHS" --log "$OUT/reproduce_cikgrec_gpu.jsonl" --protocols refit --parallel "${PARALLEL:-12}" \
-  --seeds 3 --ablation-seeds 3 --fidelity-seeds 1 --deadline-s "$(($(left) - 20))" \
+  --epochs "$GRID_EPOCHS" --log "$OUT/reproduce_cikgrec_gpu.jsonl" --protocols refit --parallel "${PARALLEL:-$(( $(nproc) * 3 / 4 ))}" \
+  --seeds 3 --ablation-seeds "${ABLATION_SEEDS:-3}" --fidelity-seeds "${FIDELITY_SEEDS:-1}" --deadline-s "$(($(left) - 20))" \
   --only "${variants[@]}" \
   >"$OUT/grid.log" 2>&1
 echo "== done (left $(left) s)" >>"$LOG"
