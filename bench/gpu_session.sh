@@ -11,7 +11,8 @@
 # so PARALLEL defaults to 3/4 of the cores. Jobs stopped at the deadline keep their checkpoints on
 # the machine: a second call while it is still warm resumes them.
 # The grid resumes: finished jobs in bench/results/reproduce_cikgrec_gpu.jsonl are copied to $OUT
-# first and skipped. Bring the returned log back into bench/results/ and commit it.
+# first and skipped, and so are jobs the CPU finished (bench/results/reproduce_cikgrec_protocols.jsonl;
+# each run is compared with CIKGRec on its own device). Bring the returned log back into bench/results/ and commit it.
 #
 # In order, each bounded in time, everything written under $OUT as it finishes:
 #   1. seconds per epoch on dbbook2014, all of train.txt: the reference code (if carried), kgrec's
@@ -59,23 +60,18 @@ fi
 fi
 
 echo "== 3. CIKGRec fidelity groups and ablations under refit (left $(left) s)" >>"$LOG"
-# ONLY: the variants to run, one per line (default: the main CIKGRec, its ablations, then the fidelity groups)
+# ONLY: the variants to run, one per line, each a name or the start of several names (default: the main
+# CIKGRec, its ablations, the one-at-a-time sweep, then the fidelity groups; the bench orders the jobs so)
 ONLY=${ONLY:-"cikgrec
-cikgrec w/o UIK
-cikgrec w/o UIR
-cikgrec w/o CL
-cikgrec w/o DMR
+cikgrec w/o
 cikgrec linear
-cikgrec with reference contrast
-cikgrec with reference autoencoder
-cikgrec with paper contrast
-cikgrec with forward TransE
-cikgrec with reference optimiser"}
+cikgrec tuned
+cikgrec with"}
 mapfile -t variants <<<"$ONLY"
 [ -f bench/results/reproduce_cikgrec_gpu.jsonl ] && cp bench/results/reproduce_cikgrec_gpu.jsonl "$OUT/"
 $PY bench/reproduce_cikgrec.py --export-file "$CARRY/dbbook2014.npz" --device "$DEVICE" \
   --epochs "$GRID_EPOCHS" --log "$OUT/reproduce_cikgrec_gpu.jsonl" --protocols refit --parallel "${PARALLEL:-$(( $(nproc) * 3 / 4 ))}" \
-  --seeds 3 --ablation-seeds "${ABLATION_SEEDS:-3}" --fidelity-seeds "${FIDELITY_SEEDS:-1}" --deadline-s "$(($(left) - 20))" \
-  --only "${variants[@]}" \
+  --seeds 3 --ablation-seeds "${ABLATION_SEEDS:-3}" --fidelity-seeds "${FIDELITY_SEEDS:-1}" --tuning-seeds "${TUNING_SEEDS:-1}" --deadline-s "$(($(left) - 20))" \
+  --only "${variants[@]}" --also bench/results/reproduce_cikgrec_protocols.jsonl \
   >"$OUT/grid.log" 2>&1
 echo "== done (left $(left) s)" >>"$LOG"
