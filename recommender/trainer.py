@@ -189,8 +189,11 @@ class Trainer:
 
     def _state(self, epoch: int, best_weights: dict[str, Any] | None, loop: dict[str, Any]) -> dict[str, Any]:
         return {"epoch": epoch, "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
-                "best_weights": best_weights, **loop, "numpy_rng": self.rng.bit_generator.state,
-                "torch_generator": self.generator.get_state(), "torch_rng": torch.get_rng_state()}
+                "model_training_state": self.model.training_state(), "best_weights": best_weights, **loop,
+                "numpy_rng": self.rng.bit_generator.state, "torch_generator": self.generator.get_state(),
+                "torch_rng": torch.get_rng_state(),
+                # masks, edge dropout and view noise are drawn on the model's device
+                "cuda_rng": torch.cuda.get_rng_state(self.device) if self.device.type == "cuda" else None}
 
     def _resume(self) -> dict[str, Any] | None:
         path = self._checkpoint_path()
@@ -199,10 +202,13 @@ class Trainer:
         state = torch.load(path, map_location=self.device, weights_only=False)
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
+        self.model.load_training_state(state.get("model_training_state", {}))  # older checkpoints lack it
         self.rng.bit_generator.state = state["numpy_rng"]
         # RNG states are CPU byte tensors; map_location moved them to the model's device with the rest
         self.generator.set_state(state["torch_generator"].cpu())
         torch.set_rng_state(state["torch_rng"].cpu())
+        if state.get("cuda_rng") is not None and self.device.type == "cuda":
+            torch.cuda.set_rng_state(state["cuda_rng"].cpu(), self.device)
         return state
 
     # -- the loop ----------------------------------------------------------------------------------

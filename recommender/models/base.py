@@ -7,7 +7,7 @@ to score all items for evaluation and recommendation.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
@@ -51,6 +51,14 @@ class RankingModel(nn.Module):
     def epoch_end(self, optimizer: torch.optim.Optimizer, epoch: int, generator: torch.Generator) -> dict[str, float]:
         """Extra work after each epoch (alternating objectives); returns logged losses."""
         return {}
+
+    def training_state(self) -> dict[str, Any]:
+        """What a checkpoint needs beyond the parameters and the trainer's optimizer (e.g. the
+        state of a model's own optimizer), so that a resumed run trains as if never stopped."""
+        return {}
+
+    def load_training_state(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`training_state` from a checkpoint."""
 
     def score_users(self, users: torch.Tensor, embeddings: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
         user_emb, item_emb = embeddings or self.final_embeddings()

@@ -20,6 +20,7 @@ defaults; ``PRESETS["cikgrec"]["reference"]`` switches all of them.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import torch
@@ -283,13 +284,25 @@ class CIKGRec(RankingModel):
         negative tails, or (``transe_steps="reference"``) n_kg // batch steps of random heads."""
         if not self.use_transe:
             return {}
-        if self.kg_optimizer is None:
-            fused = self.device.type in ("cpu", "cuda")   # one kernel per step: 8x faster on CPU, same numbers
-            self.kg_optimizer = torch.optim.Adam(self.parameters(), lr=self.config.kg_lr, fused=fused)
+        self._ensure_kg_optimizer()
         total, steps = 0.0, 0
         for head, relation, tail, negative in self._transe_batches(generator):
             total, steps = total + self._transe_step(head, relation, tail, negative), steps + 1
         return {"transe": total / max(steps, 1)}
+
+    def _ensure_kg_optimizer(self) -> torch.optim.Optimizer:
+        if self.kg_optimizer is None:
+            fused = self.device.type in ("cpu", "cuda")   # one kernel per step: 8x faster on CPU, same numbers
+            self.kg_optimizer = torch.optim.Adam(self.parameters(), lr=self.config.kg_lr, fused=fused)
+        return self.kg_optimizer
+
+    def training_state(self) -> dict[str, Any]:
+        """TransE's own Adam (its moments and step counts), created by the first epoch's end."""
+        return {"kg_optimizer": self.kg_optimizer.state_dict()} if self.kg_optimizer is not None else {}
+
+    def load_training_state(self, state: dict[str, Any]) -> None:
+        if "kg_optimizer" in state:
+            self._ensure_kg_optimizer().load_state_dict(state["kg_optimizer"])
 
     def transe_step_count(self) -> int:
         """Steps per epoch in ``reference`` mode: KG triples (with their inverses under
