@@ -117,12 +117,12 @@ def test_killed_run_resumes_from_checkpoint(tmp_path) -> None:
     assert resumed.history[:2] == first.history  # epochs 0-1 were not trained again
 
 
-@pytest.mark.parametrize("name", ["lightgcn", "cikgrec"])
+@pytest.mark.parametrize("name", sorted(MODEL_CASES))
 def test_resumed_run_trains_as_if_never_stopped(name, tmp_path) -> None:
     """Stopped after 2 epochs and resumed to 4, a run matches an uninterrupted one: the optimizers
     (CIKGRec's TransE Adam too), random states and schedules all come back from the checkpoint."""
     data = synthetic_data()
-    settings = {"embedding_dim": 8, "batch_size": 64, "n_layers": 2, "min_epochs": 0, "patience": 50}
+    settings = {"embedding_dim": 8, "batch_size": 64, "min_epochs": 0, "patience": 50, **MODEL_CASES[name]}
     model_config, four = resolve_config(name, "synthetic", epochs=4, **settings)
     _, two = resolve_config(name, "synthetic", epochs=2, **settings)
     straight = Trainer(data, name, model_config, four, progress=False).fit()
