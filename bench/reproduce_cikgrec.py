@@ -11,7 +11,8 @@ For every (variant, seed) the bench trains two jobs from the graph (an export of
 Variants are the baselines, CIKGRec with kgrec's defaults, CIKGRec with the ``reference`` preset
 (every fidelity option as the reference code has it), and two kinds of *secondary* variants of
 kgrec's defaults, run under ``refit`` only: each group of reference differences alone (optimiser,
-autoencoder, contrast as coded or as in Eq. 9, TransE), to measure what each one changes, the
+autoencoder, contrast as coded or as in Eq. 9; the reference's TransE is the default since
+2026-11-26, and ``with forward TransE`` measures kgrec's earlier one), to measure what each changes, the
 paper's ablations (of ``--ablate``, by default kgrec's CIKGRec, the model of the main table), and a
 one-at-a-time sweep of CIKGRec's hyper-parameters (``cikgrec tuned FIELD=VALUE``, ``TUNING``), whose
 values are judged on validation R@50 only.
