@@ -119,13 +119,23 @@ def expand_names(wanted: list[str], names: list[str]) -> list[str]:
     return out
 
 
-def seeds_of(variant: str, seeds: int, ablation_seeds: int, fidelity_seeds: int, tuning_seeds: int) -> int:
-    """How many seeds a variant runs: main-table variants ``seeds``; secondary ones by kind."""
+# the kinds of variant, in the order their jobs run
+KINDS = ("main", "ablation", "tuned", "fidelity")
+
+
+def kind_of(variant: str) -> str:
+    """main table (no space in the name), fidelity group, sweep value or ablation."""
     if not is_secondary(variant):
-        return seeds
+        return "main"
     if variant.startswith("cikgrec with"):
-        return fidelity_seeds
-    return tuning_seeds if variant.startswith("cikgrec tuned") else ablation_seeds
+        return "fidelity"
+    return "tuned" if variant.startswith("cikgrec tuned") else "ablation"
+
+
+def seeds_of(variant: str, seeds: int, ablation_seeds: int, fidelity_seeds: int, tuning_seeds: int) -> int:
+    """How many seeds a variant runs, by its kind."""
+    return {"main": seeds, "ablation": ablation_seeds, "tuned": tuning_seeds,
+            "fidelity": fidelity_seeds}[kind_of(variant)]
 
 
 def is_secondary(variant: str) -> bool:
@@ -350,13 +360,7 @@ def pending_jobs(names: list[str], protocols: list[str], seeds: int, ablation_se
                  if (variant, protocol, 2024 + k) not in finished]
     # main table first, then the ablations (which the table needs), the sweep and the fidelity groups,
     # each one seed at a time, in the order the variants were named
-    return sorted(jobs, key=lambda job: (is_secondary(job[0]), _kind_rank(job[0]), job[2]))
-
-
-def _kind_rank(variant: str) -> int:
-    if variant.startswith("cikgrec with"):
-        return 2
-    return 1 if variant.startswith("cikgrec tuned") else 0
+    return sorted(jobs, key=lambda job: (KINDS.index(kind_of(job[0])), job[2]))
 
 
 def main() -> None:

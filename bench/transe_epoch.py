@@ -38,15 +38,14 @@ def time_transe(export_path: Path, setting: str, threads: int, device: str) -> d
     from recommender.config import resolve_config
     from recommender.data import from_export
     from recommender.models.base import build_model
+    from recommender.trainer import pick_device
 
     torch.set_num_threads(threads)
     data = from_export(GraphExport.load(export_path), valid_ratio=0.0, seed=2024)
     model_config, _ = resolve_config("cikgrec", "dbbook2014", threads=threads, **SETTINGS[setting])
-    target = torch.device("cuda" if device == "auto" and torch.cuda.is_available() else
-                          ("cpu" if device == "auto" else device))
+    target = pick_device(device)
     model = build_model("cikgrec", data, model_config, target)
-    steps = (model.transe_step_count() if model_config.transe_steps == "reference"
-             else -(-len(model.triples) // model_config.transe_batch_size))
+    steps = model.transe_step_count()
     started = time.perf_counter()
     model.epoch_end(None, 0, torch.Generator().manual_seed(0))
     if target.type == "cuda":

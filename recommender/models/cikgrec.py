@@ -305,9 +305,13 @@ class CIKGRec(RankingModel):
             self._ensure_kg_optimizer().load_state_dict(state["kg_optimizer"])
 
     def transe_step_count(self) -> int:
-        """Steps per epoch in ``reference`` mode: KG triples (with their inverses under
-        ``transe_triples="reference"``, never the interaction triples) // batch size, at least 1."""
-        return max(1, self.n_kg_triples // self.config.transe_batch_size)
+        """TransE steps per epoch. ``reference`` mode: KG triples (with their inverses under
+        ``transe_triples="reference"``, never the interaction triples) // batch size, at least 1;
+        ``epoch`` mode: one pass over all the triples, the last batch partial."""
+        size = self.config.transe_batch_size
+        if self.head_sampler is None:
+            return -(-len(self.triples) // size)
+        return max(1, self.n_kg_triples // size)
 
     def _transe_batches(self, generator: torch.Generator) -> Iterator[tuple[torch.Tensor, ...]]:
         """(head, relation, tail, negative) node-index batches for one epoch of TransE."""
