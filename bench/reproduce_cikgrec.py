@@ -109,10 +109,11 @@ def variants(ablate: str) -> dict[str, tuple[str, dict[str, Any]]]:
 
 
 def expand_names(wanted: list[str], names: list[str]) -> list[str]:
-    """``--only`` entries: a variant's name, or the start of several (``"cikgrec tuned"``, ``"cikgrec w/o"``)."""
+    """``--only`` entries: a variant's name, or the start of several up to a word or ``=``
+    (``"cikgrec tuned"``, ``"cikgrec w/o"``, ``"cikgrec tuned cl_weight"``)."""
     out: list[str] = []
     for entry in wanted:
-        matches = [entry] if entry in names else [n for n in names if n.startswith(entry + " ")]
+        matches = [entry] if entry in names else [n for n in names if n.startswith((entry + " ", entry + "="))]
         if not matches:
             raise SystemExit(f"--only: no variant is named or starts with {entry!r}")
         out += [n for n in matches if n not in out]
