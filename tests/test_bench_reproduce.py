@@ -35,3 +35,25 @@ def test_only_rejects_an_unknown_name() -> None:
 def test_each_kind_runs_its_own_seed_count(variant: str, kind: str, seeds: int) -> None:
     assert kind_of(variant) == kind
     assert seeds_of(variant, 3, 5, 2, 1) == seeds
+
+
+def _refit_row(variant: str, seed: int, device: str, valid: float, test: float) -> dict:
+    scores = {"recall@50": test, "ndcg@50": test / 2, "recall@100": test + 0.1, "ndcg@100": test / 2 + 0.01}
+    return {"variant": variant, "protocol": "refit", "seed": seed, "device": device,
+            "metrics": {"valid": {"recall@50": valid}, "test": scores, "refit_epochs": 50, "seconds_per_epoch": 1.0}}
+
+
+def test_secondary_table_pairs_each_seed_with_its_base_on_the_same_device() -> None:
+    from bench.reproduce_cikgrec import secondary_markdown
+
+    rows = [_refit_row("cikgrec", 1, "cpu", 0.40, 0.45), _refit_row("cikgrec", 2, "cpu", 0.42, 0.47),
+            _refit_row("cikgrec w/o CL", 1, "cpu", 0.41, 0.44),      # paired: valid +0.01, test -0.01
+            _refit_row("cikgrec w/o CL", 2, "gpu", 0.50, 0.50)]      # no base on the gpu: not paired
+    line = secondary_markdown(rows, ["cikgrec w/o CL"]).splitlines()[-1]
+    cells = [c.strip() for c in line.strip("|").split("|")]
+    assert cells[0] == "cikgrec w/o CL" and cells[1] == "2 seeds"
+    assert cells[3] == "+0.0100"                       # Δ valid R@50, seed 1 only
+    assert cells[6] == "-0.0100" and cells[7] == "-0.0050"
+    assert cells[8] == "-0.0100 / -0.0050"
+    assert cells[9] == "-0.0024 / -0.0080"             # the paper's Table 3 gap for w/o CL
+    assert cells[10] == "1 seed"
