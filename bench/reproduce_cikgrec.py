@@ -90,7 +90,9 @@ TUNING: dict[str, tuple[Any, ...]] = {
     "reconstruction_weight": (0.01, 0.1),      # lambda_2, 0.03
     "l2": (1e-4,),                             # 1e-5
     "lr": (1e-3,),                             # 2e-3
+    "mask_horizon": (80, 320),                 # Lambda, 150: the paper searches {80, 160, 320}
 }
+MASK_FIELDS = {"mask": "kind", "mask_horizon": "horizon"}   # overrides of the MaskSchedule, not the config
 BASE_VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {  # name -> (model, overrides)
     "bprmf": ("bprmf", {}),
     "lightgcn": ("lightgcn", {}),
@@ -157,10 +159,11 @@ def _resolve(model: str, overrides: dict[str, Any], **settings: Any):
 
     from recommender.config import resolve_config
 
-    plain = {k: v for k, v in overrides.items() if k != "mask"}
+    plain = {k: v for k, v in overrides.items() if k not in MASK_FIELDS}
     model_config, train_config = resolve_config(model, DATASET, **plain, **settings)
-    if "mask" in overrides:
-        model_config = replace(model_config, mask=replace(model_config.mask, kind=overrides["mask"]))
+    mask = {MASK_FIELDS[k]: v for k, v in overrides.items() if k in MASK_FIELDS}
+    if mask:
+        model_config = replace(model_config, mask=replace(model_config.mask, **mask))
     return model_config, train_config
 
 

@@ -57,3 +57,14 @@ def test_secondary_table_pairs_each_seed_with_its_base_on_the_same_device() -> N
     assert cells[8] == "-0.0100 / -0.0050"
     assert cells[9] == "-0.0024 / -0.0080"             # the paper's Table 3 gap for w/o CL
     assert cells[10] == "1 seed"
+
+
+def test_mask_overrides_reach_the_schedule_and_nothing_else() -> None:
+    from bench.reproduce_cikgrec import _resolve
+
+    base, _ = _resolve("cikgrec", {})
+    model_config, _ = _resolve(*variants("cikgrec")["cikgrec tuned mask_horizon=80"])
+    assert model_config.mask.horizon == 80 and base.mask.horizon != 80
+    assert model_config.mask.kind == base.mask.kind and model_config.mask.omega == base.mask.omega
+    fixed, _ = _resolve(*variants("cikgrec")["cikgrec w/o DMR"])
+    assert fixed.mask.kind == "fixed" and fixed.mask.horizon == base.mask.horizon
