@@ -6,6 +6,7 @@ these arrays and must never talk to the store) can import it without loading the
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,7 +14,14 @@ from pathlib import Path
 import numpy as np
 
 SPLIT_CODES = {"train": 0, "valid": 1, "test": 2}
-EXPORT_FORMAT = 1
+EXPORT_FORMAT = 2   # 2: edge arrays in canonical order (1 kept the order the store streamed)
+
+
+def _sorted_rows(rows: np.ndarray, *tie_breaks: np.ndarray) -> np.ndarray:
+    """The permutation that sorts ``rows`` by column 0, then 1, ..., then ``tie_breaks``."""
+    if rows.ndim != 2 or len(rows) == 0:
+        return np.arange(len(rows))
+    return np.lexsort((*reversed(tie_breaks), *(rows[:, k] for k in reversed(range(rows.shape[1])))))
 
 
 @dataclass
@@ -33,6 +41,23 @@ class GraphExport:
     triples: np.ndarray             # (n, 3) [head entity, relation, tail entity]
     user_interests: np.ndarray      # (n, 2) [user, interest]
     stats: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        """Edge arrays in one canonical order (sorted by their columns), whatever order the store
+        streamed them in: a seeded validation split and a seeded training run then depend on the
+        graph's content and the seed only, not on how the graph happened to be loaded."""
+        order = _sorted_rows(self.interactions, self.interaction_split)
+        self.interactions, self.interaction_split = self.interactions[order], self.interaction_split[order]
+        self.item_entities = self.item_entities[_sorted_rows(self.item_entities)]
+        self.triples = self.triples[_sorted_rows(self.triples)]
+        self.user_interests = self.user_interests[_sorted_rows(self.user_interests)]
+
+    def fingerprint(self) -> str:
+        """A short hash of the arrays: two exports with the same fingerprint train identically under a seed."""
+        digest = hashlib.sha256()
+        for name in self._ARRAYS:
+            digest.update(np.ascontiguousarray(getattr(self, name)).tobytes())
+        return digest.hexdigest()[:16]
 
     @property
     def n_users(self) -> int:
