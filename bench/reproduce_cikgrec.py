@@ -51,6 +51,9 @@ from bench.saved_exports import device_name, gpu_peak_mb, load_export  # noqa: E
 DATASET = "dbbook2014"
 RESULTS = REPO / "bench" / "results"
 LOG = RESULTS / "reproduce_cikgrec_protocols.jsonl"
+# base runs kept only to pair exactly with variants trained from the same export (same ``export``
+# fingerprint): same seed *and* same load, hence the same validation split and batches
+SAME_LOAD_BASES = RESULTS / "reproduce_cikgrec_same_load.jsonl"
 PAPER = {  # Table 1 and Table 3 of the paper (test-selected); R@50, N@50
     "lightgcn": (0.4214, 0.2230),
     "simgcl": (0.4280, 0.2376),
@@ -319,13 +322,17 @@ def _runs(runs: Iterable[dict]) -> str:
     return text if seeds == len(runs) else f"{text}, {len(runs)} runs"
 
 
-def secondary_markdown(rows: list[dict], names: list[str]) -> str:
+def secondary_markdown(rows: list[dict], names: list[str], same_load_bases: list[dict] = ()) -> str:
     """Each fidelity group and ablation under refit against its base on the same seeds: what it changes.
 
     A run is paired with its base's run of the same seed *on the same device* (CPU and GPU draw
-    different random numbers), so one row may hold seeds from several devices' logs.
+    different random numbers), so one row may hold seeds from several devices' logs. Where a base run
+    from the same export exists (``export`` fingerprint, e.g. in ``same_load_bases``) it is preferred:
+    only then do the two runs share the validation split and the batches, not just the seed.
     """
     refit = {(r["variant"], r["seed"], device_of(r)): r for r in rows if r["protocol"] == "refit"}
+    same_load = {(r["variant"], r["seed"], device_of(r), r["export"]): r
+                 for r in [*rows, *same_load_bases] if r["protocol"] == "refit" and r.get("export")}
     lines = ["| variant (refit) | seeds | valid R@50 | Δ valid R@50 | test R@50 | test N@50 | Δ test R@50 | "
              "Δ test N@50 | Δ test R@100 / N@100 | paper Δ R@100 / N@100 | paired seeds | epochs | device per seed | "
              "s/epoch |",
@@ -335,8 +342,15 @@ def secondary_markdown(rows: list[dict], names: list[str]) -> str:
         runs = sorted((r for (v, _, _), r in refit.items() if v == variant), key=lambda r: r["seed"])
         if not runs:
             continue
-        paired = [(r, refit[(base, r["seed"], device_of(r))]) for r in runs if (base, r["seed"], device_of(r)) in refit]
+        paired, exact = [], 0
+        for r in runs:
+            match = same_load.get((base, r["seed"], device_of(r), r.get("export")))
+            exact += match is not None
+            match = match or refit.get((base, r["seed"], device_of(r)))
+            if match is not None:
+                paired.append((r, match))
         paper = PAPER_ABLATION_GAP.get(variant.removeprefix(base + " "))
+        pairs_cell = (_runs(r for r, _ in paired) + (f" ({exact} on the same load)" if exact else "")) if paired else "—"
         lines.append(
             f"| {variant} | {_runs(runs)} | {_cell([r['metrics']['valid']['recall@50'] for r in runs])} | "
             f"{_delta(paired, 'recall@50', 'valid')} | "
@@ -344,7 +358,7 @@ def secondary_markdown(rows: list[dict], names: list[str]) -> str:
             f"{_cell([r['metrics']['test']['ndcg@50'] for r in runs])} | "
             f"{_delta(paired, 'recall@50')} | {_delta(paired, 'ndcg@50')} | "
             f"{_delta(paired, 'recall@100')} / {_delta(paired, 'ndcg@100')} | "
-            f"{f'{paper[0]:+.4f} / {paper[1]:+.4f}' if paper else ''} | {_runs(r for r, _ in paired) if paired else '—'} | "
+            f"{f'{paper[0]:+.4f} / {paper[1]:+.4f}' if paper else ''} | {pairs_cell} | "
             f"{','.join(str(r['metrics']['refit_epochs']) for r in runs)} | "
             f"{', '.join(str(r['seed']) + ': ' + device_of(r) for r in runs)} | "
             f"{np.median([r['metrics']['seconds_per_epoch'] for r in runs]):.2f} |")
@@ -438,7 +452,7 @@ def main() -> None:
     # variants no longer defined (an archived log's) are reported after the current ones
     names += sorted({row["variant"] for row in pooled} - set(names))
     table = markdown(read_log(args.log), [n for n in names if not is_secondary(n)])
-    table += "\n\n" + secondary_markdown(pooled, [n for n in names if is_secondary(n)])
+    table += "\n\n" + secondary_markdown(pooled, [n for n in names if is_secondary(n)], read_log(SAME_LOAD_BASES))
     args.log.with_suffix(".md").write_text(table + "\n")
     print(table)
 

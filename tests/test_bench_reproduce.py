@@ -68,3 +68,19 @@ def test_mask_overrides_reach_the_schedule_and_nothing_else() -> None:
     assert model_config.mask.kind == base.mask.kind and model_config.mask.omega == base.mask.omega
     fixed, _ = _resolve(*variants("cikgrec")["cikgrec w/o DMR"])
     assert fixed.mask.kind == "fixed" and fixed.mask.horizon == base.mask.horizon
+
+
+def test_a_base_from_the_same_load_is_preferred_to_one_of_the_same_seed_only() -> None:
+    from bench.reproduce_cikgrec import secondary_markdown
+
+    other_load = _refit_row("cikgrec", 1, "cpu", 0.40, 0.45)
+    same_load = {**_refit_row("cikgrec", 1, "cpu", 0.43, 0.46), "export": "abc"}
+    variant = {**_refit_row("cikgrec w/o DMR", 1, "cpu", 0.44, 0.47), "export": "abc"}
+    cells = [c.strip() for c in secondary_markdown([other_load, variant], ["cikgrec w/o DMR"], [same_load])
+             .splitlines()[-1].strip("|").split("|")]
+    assert cells[3] == "+0.0100" and cells[6] == "+0.0100"       # against the same load, not +0.04 / +0.02
+    assert cells[10] == "1 seed (1 on the same load)"
+    # without it, the seed's other base is used and the column says nothing of a load
+    cells = [c.strip() for c in secondary_markdown([other_load, variant], ["cikgrec w/o DMR"])
+             .splitlines()[-1].strip("|").split("|")]
+    assert cells[3] == "+0.0400" and cells[10] == "1 seed"
