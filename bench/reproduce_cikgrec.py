@@ -203,9 +203,9 @@ def _worker(variant: str, protocol: str, seed: int, epochs: int, ablate: str, ex
     export = load_export(export_file, DATASET)
     valid_ratio = train_config.valid_ratio if protocol != "test-selected" else 0.0
     data = from_export(export, valid_ratio=valid_ratio, seed=seed)
+    fingerprint = export.fingerprint()   # same fingerprint and seed: same validation split and batches
     # checkpoints keyed by data and config: a bench killed mid-run resumes the job on this machine
-    checkpoints = kgrec_cache_home() / "bench-runs" / run_key(model, DATASET, export.fingerprint(), model_config,
-                                                              train_config)
+    checkpoints = kgrec_cache_home() / "bench-runs" / run_key(model, DATASET, fingerprint, model_config, train_config)
     result = Trainer(data, model, model_config, train_config, checkpoint_dir=checkpoints, progress=False).fit()
     metrics = result.metrics()
     print(json.dumps({
@@ -214,7 +214,7 @@ def _worker(variant: str, protocol: str, seed: int, epochs: int, ablate: str, ex
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "config": {"model": model, "overrides": {k: str(v) for k, v in overrides.items()}},
         "device": device_name(result.model.device), "peak_gpu_mb": gpu_peak_mb(result.model.device),
-        "export": export.fingerprint(),   # same fingerprint and seed: same validation split and batches
+        "export": fingerprint,
     }))
 
 

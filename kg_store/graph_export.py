@@ -17,11 +17,16 @@ SPLIT_CODES = {"train": 0, "valid": 1, "test": 2}
 EXPORT_FORMAT = 2   # 2: edge arrays in canonical order (1 kept the order the store streamed)
 
 
-def _sorted_rows(rows: np.ndarray, *tie_breaks: np.ndarray) -> np.ndarray:
-    """The permutation that sorts ``rows`` by column 0, then 1, ..., then ``tie_breaks``."""
-    if rows.ndim != 2 or len(rows) == 0:
-        return np.arange(len(rows))
-    return np.lexsort((*reversed(tie_breaks), *(rows[:, k] for k in reversed(range(rows.shape[1])))))
+def _sorted_rows(rows: np.ndarray, *tie_breaks: np.ndarray) -> np.ndarray | None:
+    """The permutation that sorts ``rows`` by column 0, then 1, ..., then ``tie_breaks``; None when
+    they are in that order already (a cached export: checking is linear, sorting again is not)."""
+    if rows.ndim != 2 or len(rows) < 2:
+        return None
+    keys = [rows[:, k] for k in range(rows.shape[1])] + list(tie_breaks)   # most significant first
+    in_order = np.ones(len(rows) - 1, dtype=bool)
+    for key in reversed(keys):
+        in_order = (key[:-1] < key[1:]) | ((key[:-1] == key[1:]) & in_order)
+    return None if in_order.all() else np.lexsort(keys[::-1])
 
 
 @dataclass
@@ -47,10 +52,12 @@ class GraphExport:
         streamed them in: a seeded validation split and a seeded training run then depend on the
         graph's content and the seed only, not on how the graph happened to be loaded."""
         order = _sorted_rows(self.interactions, self.interaction_split)
-        self.interactions, self.interaction_split = self.interactions[order], self.interaction_split[order]
-        self.item_entities = self.item_entities[_sorted_rows(self.item_entities)]
-        self.triples = self.triples[_sorted_rows(self.triples)]
-        self.user_interests = self.user_interests[_sorted_rows(self.user_interests)]
+        if order is not None:
+            self.interactions, self.interaction_split = self.interactions[order], self.interaction_split[order]
+        for name in ("item_entities", "triples", "user_interests"):
+            order = _sorted_rows(getattr(self, name))
+            if order is not None:
+                setattr(self, name, getattr(self, name)[order])
 
     def fingerprint(self) -> str:
         """A short hash of the arrays: two exports with the same fingerprint train identically under a seed."""

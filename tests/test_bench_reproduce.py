@@ -43,14 +43,18 @@ def _refit_row(variant: str, seed: int, device: str, valid: float, test: float) 
             "metrics": {"valid": {"recall@50": valid}, "test": scores, "refit_epochs": 50, "seconds_per_epoch": 1.0}}
 
 
-def test_secondary_table_pairs_each_seed_with_its_base_on_the_same_device() -> None:
+def _last_row_cells(*args) -> list[str]:
+    """The cells of the secondary table's last row."""
     from bench.reproduce_cikgrec import secondary_markdown
 
+    return [c.strip() for c in secondary_markdown(*args).splitlines()[-1].strip("|").split("|")]
+
+
+def test_secondary_table_pairs_each_seed_with_its_base_on_the_same_device() -> None:
     rows = [_refit_row("cikgrec", 1, "cpu", 0.40, 0.45), _refit_row("cikgrec", 2, "cpu", 0.42, 0.47),
             _refit_row("cikgrec w/o CL", 1, "cpu", 0.41, 0.44),      # paired: valid +0.01, test -0.01
             _refit_row("cikgrec w/o CL", 2, "gpu", 0.50, 0.50)]      # no base on the gpu: not paired
-    line = secondary_markdown(rows, ["cikgrec w/o CL"]).splitlines()[-1]
-    cells = [c.strip() for c in line.strip("|").split("|")]
+    cells = _last_row_cells(rows, ["cikgrec w/o CL"])
     assert cells[0] == "cikgrec w/o CL" and cells[1] == "2 seeds"
     assert cells[3] == "+0.0100"                       # Δ valid R@50, seed 1 only
     assert cells[6] == "-0.0100" and cells[7] == "-0.0050"
@@ -71,16 +75,12 @@ def test_mask_overrides_reach_the_schedule_and_nothing_else() -> None:
 
 
 def test_a_base_from_the_same_load_is_preferred_to_one_of_the_same_seed_only() -> None:
-    from bench.reproduce_cikgrec import secondary_markdown
-
     other_load = _refit_row("cikgrec", 1, "cpu", 0.40, 0.45)
     same_load = {**_refit_row("cikgrec", 1, "cpu", 0.43, 0.46), "export": "abc"}
     variant = {**_refit_row("cikgrec w/o DMR", 1, "cpu", 0.44, 0.47), "export": "abc"}
-    cells = [c.strip() for c in secondary_markdown([other_load, variant], ["cikgrec w/o DMR"], [same_load])
-             .splitlines()[-1].strip("|").split("|")]
+    cells = _last_row_cells([other_load, variant], ["cikgrec w/o DMR"], [same_load])
     assert cells[3] == "+0.0100" and cells[6] == "+0.0100"       # against the same load, not +0.04 / +0.02
     assert cells[10] == "1 seed (1 on the same load)"
     # without it, the seed's other base is used and the column says nothing of a load
-    cells = [c.strip() for c in secondary_markdown([other_load, variant], ["cikgrec w/o DMR"])
-             .splitlines()[-1].strip("|").split("|")]
+    cells = _last_row_cells([other_load, variant], ["cikgrec w/o DMR"])
     assert cells[3] == "+0.0400" and cells[10] == "1 seed"
