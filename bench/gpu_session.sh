@@ -5,7 +5,7 @@
 #   .venv/bin/python bench/reproduce_cikgrec.py --save-export .gpu/dbbook2014.npz
 #   .venv/bin/python bench/scale.py --sets synthetic-846k --skip-import --keep-exports .gpu
 #   .gpu/refcik/: the reference code's timing harness and its data (kept outside the repo: not our code)
-# Then run there:  OUT=... BUDGET_S=520 bash bench/gpu_session.sh   (TIMINGS=0: the grid alone)
+# Then run there:  OUT=... BUDGET_S=520 bash bench/gpu_session.sh   (SECTIONS="2 3": some sections alone)
 # On an H200 (2026-11-26) one CIKGRec refit job took 160-300 s of wall time with 12 running at once;
 # 18 at once on the 16 cores made each about six times slower than alone (none finished in 545 s),
 # so PARALLEL defaults to 3/4 of the cores. Jobs stopped at the deadline keep their checkpoints on
@@ -40,7 +40,10 @@ LOG="$OUT/timings.log"
   nproc
 } >"$LOG" 2>&1
 
-if [ "${TIMINGS:-1}" = 1 ]; then
+# SECTIONS: which of the three to run (TIMINGS=0, the older switch, means "3")
+SECTIONS=${SECTIONS:-$([ "${TIMINGS:-1}" = 1 ] && echo "1 2 3" || echo 3)}
+has() { case " $SECTIONS " in *" $1 "*) return 0;; esac; return 1; }
+if has 1; then
 echo "== 1. dbbook2014 epochs (left $(left) s)" >>"$LOG"
 if [ -f "$CARRY/refcik/time_ref.py" ] && [ "$DEVICE" = cuda ]; then
   timeout 100 $PY "$CARRY/refcik/time_ref.py" 2 >>"$LOG" 2>&1 || echo "reference harness: exit $?" >>"$LOG"
@@ -49,9 +52,12 @@ timeout 90 $PY bench/epoch_time.py --export-file "$CARRY/dbbook2014.npz" --all-t
   --models cikgrec:reference cikgrec lightgcn --out "$OUT/epoch_time_gpu.json" >>"$LOG" 2>&1 \
   || echo "epoch_time: exit $?" >>"$LOG"
 
+fi
+
+if has 2; then
 echo "== 2. 846k synthetic set (left $(left) s)" >>"$LOG"
 if [ -f "$CARRY/synthetic-846k.npz" ]; then
-  for model in lightgcn cikgrec; do
+  for model in ${MODELS_846K:-lightgcn cikgrec}; do
     timeout 110 $PY bench/scale.py --train-worker --export "$CARRY/synthetic-846k.npz" --model "$model" \
       --threads 2 --epochs "$((EPOCHS < 2 ? EPOCHS : 2))" >>"$OUT/scale_846k_gpu.jsonl" 2>>"$LOG" || echo "846k $model: exit $?" >>"$LOG"
   done
@@ -59,6 +65,7 @@ fi
 
 fi
 
+if has 3; then
 echo "== 3. CIKGRec fidelity groups and ablations under refit (left $(left) s)" >>"$LOG"
 # ONLY: the variants to run, one per line, each a name or the start of several names (default: the main
 # CIKGRec, its ablations, the one-at-a-time sweep, then the fidelity groups; the bench orders the jobs so)
@@ -68,10 +75,15 @@ cikgrec linear
 cikgrec tuned
 cikgrec with"}
 mapfile -t variants <<<"$ONLY"
-[ -f bench/results/reproduce_cikgrec_gpu.jsonl ] && cp bench/results/reproduce_cikgrec_gpu.jsonl "$OUT/"
+# GRID_LOG: the log in bench/results/ that the grid resumes (one per export: pairs share a load);
+# ALSO: logs whose finished jobs are skipped (default: the CPU's; "" for none)
+GRID_LOG=${GRID_LOG:-reproduce_cikgrec_gpu.jsonl}
+ALSO=${ALSO-bench/results/reproduce_cikgrec_protocols.jsonl}
+[ -f "bench/results/$GRID_LOG" ] && cp "bench/results/$GRID_LOG" "$OUT/"
 $PY bench/reproduce_cikgrec.py --export-file "$CARRY/dbbook2014.npz" --device "$DEVICE" \
-  --epochs "$GRID_EPOCHS" --log "$OUT/reproduce_cikgrec_gpu.jsonl" --protocols refit --parallel "${PARALLEL:-$(( $(nproc) * 3 / 4 ))}" \
-  --seeds 3 --ablation-seeds "${ABLATION_SEEDS:-3}" --fidelity-seeds "${FIDELITY_SEEDS:-1}" --tuning-seeds "${TUNING_SEEDS:-1}" --deadline-s "$(($(left) - 20))" \
-  --only "${variants[@]}" --also bench/results/reproduce_cikgrec_protocols.jsonl \
+  --epochs "$GRID_EPOCHS" --log "$OUT/$GRID_LOG" --protocols refit --parallel "${PARALLEL:-$(( $(nproc) * 3 / 4 ))}" \
+  --seeds "${SEEDS:-3}" --ablation-seeds "${ABLATION_SEEDS:-3}" --fidelity-seeds "${FIDELITY_SEEDS:-1}" --tuning-seeds "${TUNING_SEEDS:-1}" --deadline-s "$(($(left) - 20))" \
+  --only "${variants[@]}" --also $ALSO \
   >"$OUT/grid.log" 2>&1
+fi
 echo "== done (left $(left) s)" >>"$LOG"
