@@ -26,17 +26,22 @@ def info_nce(view_a: torch.Tensor, view_b: torch.Tensor, temperature: float) -> 
 
 
 def candidate_info_nce(anchors: torch.Tensor, candidates: torch.Tensor, temperature: float,
-                       targets: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
+                       targets: torch.Tensor, weights: torch.Tensor | None = None,
+                       workspace: torch.Tensor | None = None) -> torch.Tensor:
     """Eq. 9 (one side) against one fixed set of candidates (e.g. every user): row k of ``anchors``
     should match row ``targets[k]`` of ``candidates`` among all of them.
 
     Cosine similarity over temperature; mean over anchors, each counted ``weights[k]`` times (an
     anchor repeated in a batch is scored once and weighted). Shapes: (A, D), (B, D), (A,), (A,) -> scalar.
+    ``workspace`` (a 1-D tensor the caller keeps, grown here as needed) holds the (A, B) scores
+    until the backward pass, so a training loop reuses one block instead of allocating tens of MB
+    of fresh pages per step. Use one per call site: a loss must be backpropagated before its
+    workspace is used again (autograd raises an error otherwise).
     """
     a, b = F.normalize(anchors, dim=-1), F.normalize(candidates, dim=-1)
     weights = torch.ones(len(a), device=a.device) if weights is None else weights
     weights = weights.to(a.dtype)
-    return _CandidateInfoNCE.apply(a, b, targets, weights / weights.sum(), temperature)
+    return _CandidateInfoNCE.apply(a, b, targets, weights / weights.sum(), temperature, workspace)
 
 
 class _CandidateInfoNCE(torch.autograd.Function):
@@ -51,8 +56,8 @@ class _CandidateInfoNCE(torch.autograd.Function):
     @staticmethod
     def forward(ctx: torch.autograd.function.FunctionCtx, anchors: torch.Tensor,  # type: ignore[override]
                 candidates: torch.Tensor, targets: torch.Tensor, weights: torch.Tensor,
-                temperature: float) -> torch.Tensor:
-        logits = torch.mm(anchors * (1 / temperature), candidates.T)
+                temperature: float, workspace: torch.Tensor | None = None) -> torch.Tensor:
+        logits = torch.mm(anchors * (1 / temperature), candidates.T, out=_scores_in(workspace, anchors, candidates))
         positive = logits.gather(1, targets[:, None]).squeeze(1)
         top = logits.amax(1, keepdim=True)
         exps = logits.sub_(top).exp_()           # softmax numerators, shifted by the row maximum
@@ -70,7 +75,18 @@ class _CandidateInfoNCE(torch.autograd.Function):
         softmax_scale = scale / totals[:, None]
         grad_anchors = softmax_scale * (exps @ candidates) - scale * candidates[targets]
         grad_candidates = (exps.T @ (softmax_scale * anchors)).index_add_(0, targets, -scale * anchors)
-        return grad_anchors, grad_candidates, None, None, None
+        return grad_anchors, grad_candidates, None, None, None, None
+
+
+def _scores_in(workspace: torch.Tensor | None, anchors: torch.Tensor, candidates: torch.Tensor) -> torch.Tensor | None:
+    """An (A, B) view of ``workspace``, grown to fit (None, so that ``mm`` allocates, without a
+    workspace or where its dtype or device differs from the anchors')."""
+    if workspace is None or workspace.dtype != anchors.dtype or workspace.device != anchors.device:
+        return None
+    shape = (len(anchors), len(candidates))
+    if workspace.numel() < shape[0] * shape[1]:
+        workspace.resize_(shape[0] * shape[1])
+    return workspace[:shape[0] * shape[1]].view(shape)
 
 
 def scaled_cosine_error(target: torch.Tensor, reconstruction: torch.Tensor, eta: float) -> torch.Tensor:

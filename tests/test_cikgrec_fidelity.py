@@ -222,6 +222,38 @@ def test_candidate_info_nce_backward_matches_autograd() -> None:
     assert candidate_info_nce(anchors, candidates, 0.3, targets, weights).item() == pytest.approx(expected.item())
 
 
+def test_candidate_info_nce_in_a_reused_workspace_gives_the_same_loss_and_gradients() -> None:
+    torch.manual_seed(0)
+    targets, weights = torch.tensor([0, 3, 3, 8, 1]), torch.tensor([1, 2, 1, 3, 1])
+    workspace = torch.empty(0)
+    for step in range(3):   # grows on the first step, then the same block is reused
+        anchors = torch.randn(5, 4, requires_grad=True)
+        candidates = torch.randn(9 - step, 4, requires_grad=True)
+        kept = candidate_info_nce(anchors, candidates, 0.3, targets.clamp(max=8 - step), weights, workspace=workspace)
+        kept.backward()
+        grads = anchors.grad.clone(), candidates.grad.clone()
+        anchors.grad = candidates.grad = None
+        fresh = candidate_info_nce(anchors, candidates, 0.3, targets.clamp(max=8 - step), weights)
+        fresh.backward()
+        assert kept.item() == fresh.item()
+        assert torch.equal(grads[0], anchors.grad) and torch.equal(grads[1], candidates.grad)
+        if step == 0:
+            block = workspace.data_ptr()
+        assert workspace.data_ptr() == block and workspace.numel() == 45
+    doubles = torch.randn(5, 4, dtype=torch.float64), torch.randn(9, 4, dtype=torch.float64)
+    assert torch.isfinite(candidate_info_nce(*doubles, 0.3, targets, workspace=workspace))   # another dtype: allocates
+    assert workspace.dtype == torch.float32 and workspace.data_ptr() == block
+
+
+def test_a_workspace_reused_before_the_backward_pass_is_an_error_not_a_wrong_gradient() -> None:
+    anchors, candidates = torch.randn(5, 4, requires_grad=True), torch.randn(9, 4, requires_grad=True)
+    targets, workspace = torch.tensor([0, 3, 3, 8, 1]), torch.empty(0)
+    first = candidate_info_nce(anchors, candidates, 0.3, targets, workspace=workspace)
+    candidate_info_nce(anchors, candidates * 2, 0.3, targets, workspace=workspace)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        first.backward()
+
+
 def test_symmetric_product_gradient_matches_sparse_mm() -> None:
     rng = np.random.default_rng(1)
     graph = normalized_adjacency(rng.integers(0, 20, (60, 2)), 20, self_loops=True)
