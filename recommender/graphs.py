@@ -131,6 +131,16 @@ class EdgeDropout:
                                            (self.n_nodes, self.n_nodes), check_invariants=False)
 
 
+def sparse_dense_mm(adjacency: torch.Tensor, dense: torch.Tensor) -> torch.Tensor:
+    """``adjacency @ dense``, the same numbers as ``torch.sparse.mm``. On CPU that call zero-fills a
+    result, multiplies into a temporary and copies it over; ``addmm`` with ``beta=0`` into an empty
+    result skips the zero-fill (about 7 % of a product over dbbook2014's CIKG)."""
+    if dense.device.type != "cpu":
+        return torch.sparse.mm(adjacency, dense)
+    result = torch.empty(adjacency.shape[0], dense.shape[1], dtype=dense.dtype)
+    return torch.addmm(result, adjacency, dense, beta=0, out=result)   # beta=0: result's contents unread
+
+
 class _SymmetricProduct(torch.autograd.Function):
     """``A @ X`` for a symmetric sparse ``A``: the gradient is ``A @ G`` again, which spares torch's
     transpose of ``A`` in the backward pass (2.5x faster forward + backward on CPU)."""
@@ -139,12 +149,12 @@ class _SymmetricProduct(torch.autograd.Function):
     def forward(ctx: torch.autograd.function.FunctionCtx, adjacency: torch.Tensor,  # type: ignore[override]
                 dense: torch.Tensor) -> torch.Tensor:
         ctx.adjacency = adjacency
-        return torch.sparse.mm(adjacency, dense)
+        return sparse_dense_mm(adjacency, dense)
 
     @staticmethod
     def backward(ctx: torch.autograd.function.FunctionCtx,  # type: ignore[override]
                  grad: torch.Tensor) -> tuple[None, torch.Tensor]:
-        return None, torch.sparse.mm(ctx.adjacency, grad)
+        return None, sparse_dense_mm(ctx.adjacency, grad)
 
 
 def symmetric_mm(adjacency: torch.Tensor, dense: torch.Tensor) -> torch.Tensor:

@@ -10,7 +10,7 @@ import torch.nn.functional as F
 
 from recommender.config import resolve_config
 from recommender.data import RecData
-from recommender.graphs import EdgeDropout, node_layout, normalized_adjacency, symmetric_mm
+from recommender.graphs import EdgeDropout, node_layout, normalized_adjacency, sparse_dense_mm, symmetric_mm
 from recommender.losses import candidate_info_nce, transe_loss
 from recommender.models import build_model
 from recommender.models.cikgrec import CIKGRec, transe_triples
@@ -252,6 +252,17 @@ def test_a_workspace_reused_before_the_backward_pass_is_an_error_not_a_wrong_gra
     candidate_info_nce(anchors, candidates * 2, 0.3, targets, workspace=workspace)
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         first.backward()
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_sparse_dense_mm_gives_torch_sparse_mm_bit_for_bit(dtype: torch.dtype) -> None:
+    rng = np.random.default_rng(2)
+    graph = normalized_adjacency(rng.integers(0, 300, (2_000, 2)), 300, self_loops=True)   # int32 CSR, as trained
+    graph = torch.sparse_csr_tensor(graph.crow_indices(), graph.col_indices(), graph.values().to(dtype), graph.shape,
+                                    check_invariants=True)
+    x = torch.randn(300, 16, dtype=dtype)
+    assert torch.equal(sparse_dense_mm(graph, x), torch.sparse.mm(graph, x))
+    assert torch.equal(sparse_dense_mm(graph, x.T.contiguous().T), torch.sparse.mm(graph, x))   # column-major input
 
 
 def test_symmetric_product_gradient_matches_sparse_mm() -> None:
