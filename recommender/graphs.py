@@ -170,7 +170,11 @@ def propagate(adjacency: torch.Tensor, embeddings: torch.Tensor, n_layers: int,
     noise of that norm, in the direction of each row's sign, after every layer.
     Shapes: (N, N) sparse, (N, D) -> (N, D).
     """
-    total = embeddings if include_input else None     # a running sum: no stacked copy of the layers
+    # A running sum, in place once it is a tensor of its own: on CPU a fresh (N, D) result costs about
+    # five times an in-place pass (its pages are cold), and adding in place keeps the same order of
+    # additions, so the same numbers. No backward here needs the sum's or the layers' old values.
+    total = embeddings if include_input else None
+    owned = False                                      # True once ``total`` is ours to overwrite
     current = embeddings
     for _ in range(n_layers):
         current = symmetric_mm(adjacency, current)
@@ -179,6 +183,12 @@ def propagate(adjacency: torch.Tensor, embeddings: torch.Tensor, n_layers: int,
                 noise = torch.rand_like(current)
                 noise.div_(noise.norm(dim=-1, keepdim=True).clamp_min_(1e-12))   # F.normalize, in place
                 noise.mul_(torch.sign(current)).mul_(perturb)
-            current = current + noise
-        total = current if total is None else total + current
-    return total / (n_layers + int(include_input))
+            current = noise.add_(current)              # = current + noise (addition commutes exactly)
+        if total is None:
+            total = current                            # the next layer's input too: not ours yet
+        elif owned:
+            total = total.add_(current)
+        else:
+            total, owned = total + current, True
+    layers = n_layers + int(include_input)
+    return total.div_(layers) if owned else total / layers

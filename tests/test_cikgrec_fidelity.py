@@ -10,7 +10,14 @@ import torch.nn.functional as F
 
 from recommender.config import resolve_config
 from recommender.data import RecData
-from recommender.graphs import EdgeDropout, node_layout, normalized_adjacency, sparse_dense_mm, symmetric_mm
+from recommender.graphs import (
+    EdgeDropout,
+    node_layout,
+    normalized_adjacency,
+    propagate,
+    sparse_dense_mm,
+    symmetric_mm,
+)
 from recommender.losses import candidate_info_nce, transe_loss
 from recommender.models import build_model
 from recommender.models.cikgrec import CIKGRec, transe_triples
@@ -263,6 +270,40 @@ def test_sparse_dense_mm_gives_torch_sparse_mm_bit_for_bit(dtype: torch.dtype) -
     x = torch.randn(300, 16, dtype=dtype)
     assert torch.equal(sparse_dense_mm(graph, x), torch.sparse.mm(graph, x))
     assert torch.equal(sparse_dense_mm(graph, x.T.contiguous().T), torch.sparse.mm(graph, x))   # column-major input
+
+
+def _layer_mean(adjacency: torch.Tensor, embeddings: torch.Tensor, n_layers: int, perturb: float,
+                include_input: bool) -> torch.Tensor:
+    """LightGCN's layer mean written plainly, out of place (the oracle for ``propagate``)."""
+    layers, current = ([embeddings] if include_input else []), embeddings
+    for _ in range(n_layers):
+        current = torch.sparse.mm(adjacency, current)
+        if perturb > 0:
+            noise = torch.rand_like(current)
+            current = current + F.normalize(noise, dim=-1, eps=1e-12) * torch.sign(current) * perturb
+        layers.append(current)
+    total = layers[0]
+    for layer in layers[1:]:
+        total = total + layer
+    return total / len(layers)
+
+
+@pytest.mark.parametrize("n_layers,include_input,perturb",
+                         [(0, True, 0.0), (1, False, 0.0), (1, True, 0.0), (3, True, 0.0), (3, False, 0.0),
+                          (3, True, 0.1), (2, False, 0.1)])
+def test_propagate_in_place_gives_the_plain_layer_mean_and_its_gradient(n_layers, include_input, perturb) -> None:
+    rng = np.random.default_rng(3)
+    graph = normalized_adjacency(rng.integers(0, 40, (150, 2)), 40, self_loops=True)
+    weights = torch.randn(40, 8)
+    results = []
+    for implementation in (propagate, _layer_mean):
+        embeddings = torch.randn(40, 8, generator=torch.Generator().manual_seed(0), requires_grad=True)
+        torch.manual_seed(1)
+        out = implementation(graph, embeddings, n_layers, perturb, include_input)
+        (out * weights).sum().backward()
+        results.append((out.detach(), embeddings.grad))
+    (ours, our_grad), (plain, plain_grad) = results
+    assert torch.equal(ours, plain) and torch.equal(our_grad, plain_grad)   # same operations, same order
 
 
 def test_symmetric_product_gradient_matches_sparse_mm() -> None:
