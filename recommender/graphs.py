@@ -171,7 +171,7 @@ def propagate(adjacency: torch.Tensor, embeddings: torch.Tensor, n_layers: int,
     Shapes: (N, N) sparse, (N, D) -> (N, D).
     """
     # A running sum, in place once it is a tensor of its own: on CPU a fresh (N, D) result costs about
-    # five times an in-place pass (its pages are cold), and adding in place keeps the same order of
+    # five times an in-place pass (its memory is not in cache), and adding in place keeps the order of
     # additions, so the same numbers. No backward here needs the sum's or the layers' old values.
     total = embeddings if include_input else None
     owned = False                                      # True once ``total`` is ours to overwrite
