@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch.autograd.function import once_differentiable
 
+from recommender.blas import scores, scores_into, transposed_product
 from recommender.errors import ModelConfigError
 
 
@@ -21,19 +22,19 @@ def info_nce(view_a: torch.Tensor, view_b: torch.Tensor, temperature: float) -> 
     Cosine similarity over temperature; mean over rows. Shapes: (B, D), (B, D) -> scalar.
     """
     a, b = F.normalize(view_a, dim=-1), F.normalize(view_b, dim=-1)
-    logits = a @ b.T / temperature
+    logits = scores(a, b) / temperature
     return F.cross_entropy(logits, torch.arange(len(a), device=a.device))
 
 
 def candidate_info_nce(anchors: torch.Tensor, candidates: torch.Tensor, temperature: float,
                        targets: torch.Tensor, weights: torch.Tensor | None = None,
-                       workspace: torch.Tensor | None = None) -> torch.Tensor:
+                       workspace: ScoreWorkspace | None = None) -> torch.Tensor:
     """Eq. 9 (one side) against one fixed set of candidates (e.g. every user): row k of ``anchors``
     should match row ``targets[k]`` of ``candidates`` among all of them.
 
     Cosine similarity over temperature; mean over anchors, each counted ``weights[k]`` times (an
     anchor repeated in a batch is scored once and weighted). Shapes: (A, D), (B, D), (A,), (A,) -> scalar.
-    ``workspace`` (a 1-D tensor the caller keeps, grown here as needed) holds the (A, B) scores
+    ``workspace`` (kept by the caller, grown here as needed) holds the (A, B) scores
     until the backward pass, so a training loop reuses one block instead of allocating tens of MB
     of fresh pages per step. Use one per call site: a loss must be backpropagated before its
     workspace is used again (autograd raises an error otherwise).
@@ -56,8 +57,9 @@ class _CandidateInfoNCE(torch.autograd.Function):
     @staticmethod
     def forward(ctx: torch.autograd.function.FunctionCtx, anchors: torch.Tensor,  # type: ignore[override]
                 candidates: torch.Tensor, targets: torch.Tensor, weights: torch.Tensor,
-                temperature: float, workspace: torch.Tensor | None = None) -> torch.Tensor:
-        logits = torch.mm(anchors * (1 / temperature), candidates.T, out=_scores_in(workspace, anchors, candidates))
+                temperature: float, workspace: ScoreWorkspace | None = None) -> torch.Tensor:
+        block = workspace.scores(anchors, candidates) if workspace is not None else None
+        logits = scores_into(anchors * (1 / temperature), candidates, out=block)
         positive = logits.gather(1, targets[:, None]).squeeze(1)
         top = logits.amax(1, keepdim=True)
         exps = logits.sub_(top).exp_()           # softmax numerators, shifted by the row maximum
@@ -74,19 +76,29 @@ class _CandidateInfoNCE(torch.autograd.Function):
         scale = (weights * grad / ctx.temperature)[:, None]       # d loss / d logit, per anchor row
         softmax_scale = scale / totals[:, None]
         grad_anchors = softmax_scale * (exps @ candidates) - scale * candidates[targets]
-        grad_candidates = (exps.T @ (softmax_scale * anchors)).index_add_(0, targets, -scale * anchors)
+        grad_candidates = transposed_product(exps, softmax_scale * anchors).index_add_(0, targets, -scale * anchors)
         return grad_anchors, grad_candidates, None, None, None, None
 
 
-def _scores_in(workspace: torch.Tensor | None, anchors: torch.Tensor, candidates: torch.Tensor) -> torch.Tensor | None:
-    """An (A, B) view of ``workspace``, grown to fit (None, so that ``mm`` allocates, without a
-    workspace or where its dtype or device differs from the anchors')."""
-    if workspace is None or workspace.dtype != anchors.dtype or workspace.device != anchors.device:
-        return None
-    shape = (len(anchors), len(candidates))
-    if workspace.numel() < shape[0] * shape[1]:
-        workspace.resize_(shape[0] * shape[1])
-    return workspace[:shape[0] * shape[1]].view(shape)
+class ScoreWorkspace:
+    """One reusable block for a call site's (A, B) score matrices.
+
+    It grows by reallocating, never in place: a block that numpy has written into (see
+    ``recommender.blas``) cannot be resized, and a pending backward pass keeps the old block alive.
+    """
+
+    def __init__(self) -> None:
+        self.block: torch.Tensor | None = None
+
+    def scores(self, anchors: torch.Tensor, candidates: torch.Tensor) -> torch.Tensor | None:
+        """An (A, B) view of the block, grown to fit (None, so that the product allocates, where
+        the block's dtype or device differs from the anchors')."""
+        if self.block is not None and (self.block.dtype, self.block.device) != (anchors.dtype, anchors.device):
+            return None
+        size = len(anchors) * len(candidates)
+        if self.block is None or self.block.numel() < size:
+            self.block = torch.empty(size, dtype=anchors.dtype, device=anchors.device)
+        return self.block[:size].view(len(anchors), len(candidates))
 
 
 def scaled_cosine_error(target: torch.Tensor, reconstruction: torch.Tensor, eta: float) -> torch.Tensor:

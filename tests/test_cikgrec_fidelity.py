@@ -18,7 +18,7 @@ from recommender.graphs import (
     sparse_dense_mm,
     symmetric_mm,
 )
-from recommender.losses import candidate_info_nce, transe_loss
+from recommender.losses import ScoreWorkspace, candidate_info_nce, transe_loss
 from recommender.models import build_model
 from recommender.models.cikgrec import CIKGRec, transe_triples
 from recommender.schedules import MaskSchedule
@@ -232,7 +232,7 @@ def test_candidate_info_nce_backward_matches_autograd() -> None:
 def test_candidate_info_nce_in_a_reused_workspace_gives_the_same_loss_and_gradients() -> None:
     torch.manual_seed(0)
     targets, weights = torch.tensor([0, 3, 3, 8, 1]), torch.tensor([1, 2, 1, 3, 1])
-    workspace = torch.empty(0)
+    workspace = ScoreWorkspace()
     for step in range(3):   # grows on the first step, then the same block is reused
         anchors = torch.randn(5, 4, requires_grad=True)
         candidates = torch.randn(9 - step, 4, requires_grad=True)
@@ -245,20 +245,30 @@ def test_candidate_info_nce_in_a_reused_workspace_gives_the_same_loss_and_gradie
         assert kept.item() == fresh.item()
         assert torch.equal(grads[0], anchors.grad) and torch.equal(grads[1], candidates.grad)
         if step == 0:
-            block = workspace.data_ptr()
-        assert workspace.data_ptr() == block and workspace.numel() == 45
+            block = workspace.block.data_ptr()
+        assert workspace.block.data_ptr() == block and workspace.block.numel() == 45
     doubles = torch.randn(5, 4, dtype=torch.float64), torch.randn(9, 4, dtype=torch.float64)
     assert torch.isfinite(candidate_info_nce(*doubles, 0.3, targets, workspace=workspace))   # another dtype: allocates
-    assert workspace.dtype == torch.float32 and workspace.data_ptr() == block
+    assert workspace.block.dtype == torch.float32 and workspace.block.data_ptr() == block
+    bigger = torch.randn(7, 4), torch.randn(9, 4)                 # grows by a new block, not in place
+    candidate_info_nce(*bigger, 0.3, torch.tensor([0, 3, 3, 8, 1, 2, 2]), workspace=workspace)
+    assert workspace.block.numel() == 63
 
 
-def test_a_workspace_reused_before_the_backward_pass_is_an_error_not_a_wrong_gradient() -> None:
+@pytest.mark.parametrize("grow", [False, True])
+def test_a_workspace_reused_before_the_backward_pass_is_an_error_or_a_new_block_never_a_wrong_gradient(grow: bool) -> None:
     anchors, candidates = torch.randn(5, 4, requires_grad=True), torch.randn(9, 4, requires_grad=True)
-    targets, workspace = torch.tensor([0, 3, 3, 8, 1]), torch.empty(0)
+    targets, workspace = torch.tensor([0, 3, 3, 8, 1]), ScoreWorkspace()
     first = candidate_info_nce(anchors, candidates, 0.3, targets, workspace=workspace)
-    candidate_info_nce(anchors, candidates * 2, 0.3, targets, workspace=workspace)
-    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
-        first.backward()
+    expected = torch.autograd.grad(candidate_info_nce(anchors, candidates, 0.3, targets), (anchors, candidates))
+    second = torch.cat([anchors, anchors]) if grow else anchors
+    candidate_info_nce(second, candidates * 2, 0.3, targets.repeat(2 if grow else 1), workspace=workspace)
+    if not grow:
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            first.backward()
+        return
+    got = torch.autograd.grad(first, (anchors, candidates))   # the old block is the first loss's own
+    assert torch.equal(got[0], expected[0]) and torch.equal(got[1], expected[1])
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])

@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
+from recommender.blas import scores
 from recommender.config import ModelConfig
 from recommender.data import RecData
 from recommender.errors import UnknownModelError
@@ -62,7 +63,7 @@ class RankingModel(nn.Module):
 
     def score_users(self, users: torch.Tensor, embeddings: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
         user_emb, item_emb = embeddings or self.final_embeddings()
-        return user_emb[users] @ item_emb.T
+        return scores(user_emb[users], item_emb)
 
 
 def build_model(name: str, data: RecData, config: ModelConfig, device: torch.device) -> RankingModel:

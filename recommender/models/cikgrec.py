@@ -41,6 +41,7 @@ from recommender.graphs import (
     symmetric_mm,
 )
 from recommender.losses import (
+    ScoreWorkspace,
     bpr_loss,
     candidate_info_nce,
     info_nce,
@@ -125,7 +126,7 @@ class CIKGRec(RankingModel):
         self.use_contrastive = config.use_contrastive
         self.use_transe = config.use_transe and self.use_kg
         self.kg_optimizer: torch.optim.Optimizer | None = None  # TransE alternates with its own Adam
-        self.score_workspaces: dict[int, torch.Tensor] = {}     # paper/reference contrast: see candidate_info_nce
+        self.score_workspaces: dict[int, ScoreWorkspace] = {}     # paper/reference contrast: see candidate_info_nce
         self.layout = node_layout(data)
         dim = config.embedding_dim
         self.embedding = xavier_embedding(self.layout.n_nodes, dim)
@@ -256,9 +257,9 @@ class CIKGRec(RankingModel):
         return candidate_info_nce(view1[nodes], side[first:last], tau, nodes - first, counts,
                                   workspace=self._score_workspace(first))
 
-    def _score_workspace(self, first: int) -> torch.Tensor:
+    def _score_workspace(self, first: int) -> ScoreWorkspace:
         """One reusable block per side (users, non-user nodes) for its (anchors, candidates) scores."""
-        return self.score_workspaces.setdefault(first, torch.empty(0, device=self.device))
+        return self.score_workspaces.setdefault(first, ScoreWorkspace())
 
     def _simgcl_loss(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
         """No side views: SimGCL's own loss, two noise-perturbed views of view 1's graph."""
