@@ -17,19 +17,16 @@ import torch
 from threadpoolctl import ThreadpoolController
 from torch.autograd.graph import increment_version
 
-_blas_threads: dict[str, object] = {}   # "controller": numpy's BLAS pools; "threads": the count they were given
+_blas_threads: dict[str, int] = {}   # "threads": the count numpy's BLAS was last given
 
 
 def _match_torch_threads() -> None:
-    """Give numpy's BLAS torch's current thread count (a cheap check; a change costs microseconds)."""
+    """Give the BLAS libraries loaded so far (numpy's among them) torch's current thread count: a
+    cheap check per call, and half a millisecond when the count changes."""
     threads = torch.get_num_threads()
-    if _blas_threads.get("threads") == threads:
-        return
-    controller = _blas_threads.get("controller")
-    if controller is None:
-        controller = _blas_threads["controller"] = ThreadpoolController().select(user_api="blas")
-    controller.limit(limits=threads)
-    _blas_threads["threads"] = threads
+    if _blas_threads.get("threads") != threads:
+        ThreadpoolController().select(user_api="blas").limit(limits=threads)
+        _blas_threads["threads"] = threads
 
 
 def _routed(a: torch.Tensor, b: torch.Tensor) -> bool:

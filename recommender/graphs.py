@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from recommender import csr_kernels
 from recommender.data import RecData
 
 
@@ -132,11 +133,14 @@ class EdgeDropout:
 
 
 def sparse_dense_mm(adjacency: torch.Tensor, dense: torch.Tensor) -> torch.Tensor:
-    """``adjacency @ dense``, the same numbers as ``torch.sparse.mm``. On CPU that call zero-fills a
+    """``adjacency @ dense``. A one-thread float32 process uses ``csr_kernels`` (20 % faster, equal to
+    float32 rounding). Otherwise the same numbers as ``torch.sparse.mm``: on CPU that call zero-fills a
     result, multiplies into a temporary and copies it over; ``addmm`` with ``beta=0`` into an empty
     result skips the zero-fill (about 7 % of a product over dbbook2014's CIKG)."""
     if dense.device.type != "cpu":
         return torch.sparse.mm(adjacency, dense)
+    if csr_kernels.applies(adjacency, dense):
+        return csr_kernels.csr_dense_mm(adjacency, dense)
     result = torch.empty(adjacency.shape[0], dense.shape[1], dtype=dense.dtype)
     return torch.addmm(result, adjacency, dense, beta=0, out=result)   # beta=0: result's contents unread
 

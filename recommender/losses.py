@@ -45,6 +45,11 @@ def candidate_info_nce(anchors: torch.Tensor, candidates: torch.Tensor, temperat
     return _CandidateInfoNCE.apply(a, b, targets, weights / weights.sum(), temperature, workspace)
 
 
+# exp(1/tau) times up to 10^7 candidates stays below float32's maximum (3.4e38) while 1/tau <= 70,
+# and exp(-1/tau) above its smallest normal (1.2e-38): no shift by the row maximum is needed
+_UNSHIFTED_EXP_LIMIT = 70.0
+
+
 class _CandidateInfoNCE(torch.autograd.Function):
     """``candidate_info_nce`` on unit rows, with a hand-written backward.
 
@@ -61,12 +66,16 @@ class _CandidateInfoNCE(torch.autograd.Function):
         block = workspace.scores(anchors, candidates) if workspace is not None else None
         logits = scores_into(anchors * (1 / temperature), candidates, out=block)
         positive = logits.gather(1, targets[:, None]).squeeze(1)
-        top = logits.amax(1, keepdim=True)
-        exps = logits.sub_(top).exp_()           # softmax numerators, shifted by the row maximum
+        if 1 / temperature <= _UNSHIFTED_EXP_LIMIT:
+            exps = logits.exp_()                 # unit rows: |logit| <= 1 / tau, far from float32's limits
+            shift = torch.zeros_like(positive)
+        else:                                    # shift by the row maximum (two more passes over the block)
+            top = logits.amax(1, keepdim=True)
+            exps, shift = logits.sub_(top).exp_(), top.squeeze(1)
         totals = exps.sum(1)
         ctx.save_for_backward(anchors, candidates, targets, weights, exps, totals)
         ctx.temperature = temperature
-        return ((top.squeeze(1) + totals.log() - positive) * weights).sum()
+        return ((shift + totals.log() - positive) * weights).sum()
 
     @staticmethod
     @once_differentiable

@@ -8,6 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from recommender import csr_kernels
 from recommender.config import resolve_config
 from recommender.data import RecData
 from recommender.graphs import (
@@ -216,17 +217,30 @@ def test_reference_contrast_without_interests_or_kg_drops_that_term() -> None:
     assert torch.isfinite(neither.contrastive_loss(users, items))       # SimGCL's own fallback
 
 
-def test_candidate_info_nce_backward_matches_autograd() -> None:
+@pytest.mark.parametrize("temperature", [0.3, 0.01])   # unshifted exp; shifted by the row maximum (1/tau > 70)
+def test_candidate_info_nce_backward_matches_autograd(temperature: float) -> None:
     torch.manual_seed(0)
     anchors = torch.randn(5, 4, dtype=torch.float64, requires_grad=True)
     candidates = torch.randn(9, 4, dtype=torch.float64, requires_grad=True)
     targets, weights = torch.tensor([0, 3, 3, 8, 1]), torch.tensor([1, 2, 1, 3, 1])
-    assert torch.autograd.gradcheck(lambda a, b: candidate_info_nce(a, b, 0.3, targets, weights),
+    assert torch.autograd.gradcheck(lambda a, b: candidate_info_nce(a, b, temperature, targets, weights),
                                     (anchors, candidates))
     a, b = F.normalize(anchors, dim=-1), F.normalize(candidates, dim=-1)
-    per_row = F.cross_entropy(a @ b.T / 0.3, targets, reduction="none")
+    per_row = F.cross_entropy(a @ b.T / temperature, targets, reduction="none")
     expected = (per_row * weights).sum() / weights.sum()
-    assert candidate_info_nce(anchors, candidates, 0.3, targets, weights).item() == pytest.approx(expected.item())
+    got = candidate_info_nce(anchors, candidates, temperature, targets, weights)
+    assert got.item() == pytest.approx(expected.item(), rel=1e-9)
+
+
+def test_candidate_info_nce_at_a_tiny_temperature_stays_finite_in_float32() -> None:
+    torch.manual_seed(1)
+    anchors, candidates = torch.randn(6, 8, requires_grad=True), torch.randn(50, 8, requires_grad=True)
+    targets = torch.arange(6)
+    loss = candidate_info_nce(anchors, candidates, 0.005, targets)       # logits up to 200: exp overflows unshifted
+    loss.backward()
+    a, b = F.normalize(anchors.detach(), dim=-1), F.normalize(candidates.detach(), dim=-1)
+    assert loss.item() == pytest.approx(F.cross_entropy(a @ b.T / 0.005, targets).item(), rel=1e-4)
+    assert torch.isfinite(anchors.grad).all() and torch.isfinite(candidates.grad).all()
 
 
 def test_candidate_info_nce_in_a_reused_workspace_gives_the_same_loss_and_gradients() -> None:
@@ -271,15 +285,61 @@ def test_a_workspace_reused_before_the_backward_pass_is_an_error_or_a_new_block_
     assert torch.equal(got[0], expected[0]) and torch.equal(got[1], expected[1])
 
 
-@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-def test_sparse_dense_mm_gives_torch_sparse_mm_bit_for_bit(dtype: torch.dtype) -> None:
+@pytest.fixture
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture
+def two_threads():
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    yield
+    torch.set_num_threads(before)
+
+
+def _random_graph(dtype: torch.dtype, n: int = 300) -> torch.Tensor:
     rng = np.random.default_rng(2)
-    graph = normalized_adjacency(rng.integers(0, 300, (2_000, 2)), 300, self_loops=True)   # int32 CSR, as trained
-    graph = torch.sparse_csr_tensor(graph.crow_indices(), graph.col_indices(), graph.values().to(dtype), graph.shape,
-                                    check_invariants=True)
-    x = torch.randn(300, 16, dtype=dtype)
+    graph = normalized_adjacency(rng.integers(0, n, (2_000, 2)), n, self_loops=True)   # int32 CSR, as trained
+    return torch.sparse_csr_tensor(graph.crow_indices(), graph.col_indices(), graph.values().to(dtype), graph.shape,
+                                   check_invariants=True)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_sparse_dense_mm_with_threads_gives_torch_sparse_mm_bit_for_bit(two_threads: None, dtype: torch.dtype) -> None:
+    graph, x = _random_graph(dtype), torch.randn(300, 16, dtype=dtype)
+    assert not csr_kernels.applies(graph, x)
     assert torch.equal(sparse_dense_mm(graph, x), torch.sparse.mm(graph, x))
     assert torch.equal(sparse_dense_mm(graph, x.T.contiguous().T), torch.sparse.mm(graph, x))   # column-major input
+
+
+@pytest.mark.parametrize("width", [64, 16, 1])
+def test_one_thread_float32_product_runs_the_compiled_kernel_and_equals_torch(one_thread: None, width: int) -> None:
+    graph = _random_graph(torch.float32)
+    x = torch.randn(300, width)
+    empty_row = torch.sparse_csr_tensor(torch.tensor([0, 0, 2], dtype=torch.int32), torch.tensor([0, 1], dtype=torch.int32),
+                                        torch.tensor([0.5, 2.0]), (2, 300), check_invariants=True)
+    assert csr_kernels.applies(graph, x)
+    for adjacency in (graph, empty_row):
+        expected = torch.sparse.mm(adjacency, x)
+        for dense in (x, x.T.contiguous().T):                                      # column-major input too
+            got = sparse_dense_mm(adjacency, dense)
+            torch.testing.assert_close(got, expected, rtol=1e-6, atol=1e-6)
+    got = sparse_dense_mm(empty_row, x)
+    assert torch.equal(got[0], torch.zeros(width))                                 # a row with no entries is 0
+    assert torch.equal(got[1], 0.5 * x[0] + 2.0 * x[1])
+
+
+def test_one_thread_propagation_gradient_equals_torch(one_thread: None) -> None:
+    graph = _random_graph(torch.float32)
+    x = torch.randn(300, 64, requires_grad=True)
+    weight = torch.randn(300, 64)
+    got = torch.autograd.grad((propagate(graph, x, 3) * weight).sum(), x)[0]
+    expected = torch.autograd.grad((_layer_mean(graph, x, 3, 0.0, True) * weight).sum(), x)[0]
+    torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
 
 
 def _layer_mean(adjacency: torch.Tensor, embeddings: torch.Tensor, n_layers: int, perturb: float,

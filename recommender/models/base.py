@@ -78,3 +78,13 @@ def xavier_embedding(rows: int, dim: int) -> nn.Parameter:
     weight = torch.empty(rows, dim)
     nn.init.xavier_uniform_(weight)
     return nn.Parameter(weight)
+
+
+def gather_rows(table: torch.Tensor, *indices: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """``table[i]`` for each index tensor, in one lookup.
+
+    Each lookup's backward pass zero-fills and scatters a gradient the size of ``table``; one lookup
+    for several index sets does that once (on CPU, three lookups of a node table cost a third of a
+    TransE step). Shapes: (N, D), (B1,), (B2,), ... -> (B1, D), (B2, D), ...
+    """
+    return table[torch.cat(indices)].split([len(index) for index in indices])

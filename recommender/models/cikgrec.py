@@ -49,7 +49,7 @@ from recommender.losses import (
     scaled_cosine_error,
     transe_loss,
 )
-from recommender.models.base import RankingModel, xavier_embedding
+from recommender.models.base import RankingModel, gather_rows, xavier_embedding
 
 
 def transe_triples(data: RecData, layout: NodeLayout, reference: bool) -> tuple[np.ndarray, int, int]:
@@ -274,8 +274,8 @@ class CIKGRec(RankingModel):
         cfg = self.config
         nodes = propagate(self.cikg, self.embedding, cfg.n_layers)
         pos, neg = self.item_nodes(positives), self.item_nodes(negatives)
-        bpr = bpr_loss(nodes[users], nodes[pos], nodes[neg])
-        reg = cfg.l2 * l2_regularizer(self.embedding[users], self.embedding[pos], self.embedding[neg])
+        bpr = bpr_loss(*gather_rows(nodes, users, pos, neg))
+        reg = cfg.l2 * l2_regularizer(*gather_rows(self.embedding, users, pos, neg))
         losses = {"bpr": bpr}
         total = cfg.bpr_weight * bpr + reg
         if self.use_reconstruction:
@@ -338,7 +338,7 @@ class CIKGRec(RankingModel):
                      negative: torch.Tensor) -> float:
         """One optimizer step of Eq. 12 (+ L2) on node-index triples; returns the loss."""
         cfg = self.config
-        h, t, wrong = self.embedding[head], self.embedding[tail], self.embedding[negative]
+        h, t, wrong = gather_rows(self.embedding, head, tail, negative)
         r = self.relation_embedding[relation]
         loss = (transe_loss(h, r, t, wrong, squared=cfg.transe_distance == "squared_l2")
                 + cfg.transe_l2 * l2_regularizer(h, r, t, wrong))

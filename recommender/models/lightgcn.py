@@ -8,7 +8,7 @@ from recommender.config import ModelConfig
 from recommender.data import RecData
 from recommender.graphs import normalized_adjacency, propagate
 from recommender.losses import bpr_loss, info_nce, l2_regularizer
-from recommender.models.base import RankingModel, xavier_embedding
+from recommender.models.base import RankingModel, gather_rows, xavier_embedding
 
 
 class LightGCN(RankingModel):
@@ -30,9 +30,9 @@ class LightGCN(RankingModel):
 
     def _bpr(self, nodes: torch.Tensor, users, positives, negatives) -> dict[str, torch.Tensor]:
         item = self.n_users
-        bpr = bpr_loss(nodes[users], nodes[positives + item], nodes[negatives + item])
-        reg = self.config.l2 * l2_regularizer(self.embedding[users], self.embedding[positives + item],
-                                              self.embedding[negatives + item])
+        pos, neg = positives + item, negatives + item
+        bpr = bpr_loss(*gather_rows(nodes, users, pos, neg))
+        reg = self.config.l2 * l2_regularizer(*gather_rows(self.embedding, users, pos, neg))
         return {"total": bpr + reg, "bpr": bpr}
 
     def batch_loss(self, users, positives, negatives, epoch):
