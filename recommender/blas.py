@@ -6,7 +6,7 @@ slower than the OpenBLAS that numpy ships on this project's AMD EPYC (Zen 4) mac
 64 x 9,289 takes 29-43 ms against 13 ms, one thread each. Of the backward passes' long-inner-dimension
 products, ``s.T @ a`` is 20 % faster in OpenBLAS when written as ``(a.T @ s).T`` (14 ms against 17.5);
 ``s @ b`` runs at the same speed in both and stays with torch.
-OpenBLAS is given torch's thread count, so a one-thread run stays one thread.
+Only one-thread processes are routed (see ``_routed``), and OpenBLAS is then held to one thread too.
 Another BLAS rounds differently in the last bits; the scores are the same to float32 precision.
 """
 
@@ -21,8 +21,8 @@ _blas_threads: dict[str, int] = {}   # "threads": the count numpy's BLAS was las
 
 
 def _match_torch_threads() -> None:
-    """Give the BLAS libraries loaded so far (numpy's among them) torch's current thread count: a
-    cheap check per call, and half a millisecond when the count changes."""
+    """Give the BLAS libraries loaded so far (numpy's among them) torch's current thread count (one,
+    where routed): a cheap check per call, and half a millisecond when the count changes."""
     threads = torch.get_num_threads()
     if _blas_threads.get("threads") != threads:
         ThreadpoolController().select(user_api="blas").limit(limits=threads)
@@ -30,7 +30,11 @@ def _match_torch_threads() -> None:
 
 
 def _routed(a: torch.Tensor, b: torch.Tensor) -> bool:
-    return a.device.type == "cpu" and a.dtype == b.dtype == torch.float32 and b.device.type == "cpu"
+    """Float32 on the CPU, in a one-thread process: with more threads, OpenBLAS's pool and torch's
+    OpenMP threads each spin-wait after their work and take the cores from each other (a
+    reference-preset epoch went from 8.8 to 15.9 s on two threads)."""
+    return (a.device.type == "cpu" and a.dtype == b.dtype == torch.float32 and b.device.type == "cpu"
+            and torch.get_num_threads() == 1)
 
 
 def scores_into(a: torch.Tensor, b: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
