@@ -117,3 +117,14 @@ def wiki_source(store: GraphStore) -> Iterator[str]:
     yield name
     store.autocommit_text("MATCH (n) WHERE (n:WikiPage AND n.source = $s) OR (n:WikiSource AND n.name = $s) "
                           "DETACH DELETE n", s=name)
+
+
+@pytest.fixture()
+def torch_threads(request: pytest.FixtureRequest) -> Iterator[int]:
+    """torch's thread count set to the test's parameter (``indirect=True``), restored afterwards."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(request.param)
+    yield request.param
+    torch.set_num_threads(before)

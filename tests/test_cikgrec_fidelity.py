@@ -285,22 +285,6 @@ def test_a_workspace_reused_before_the_backward_pass_is_an_error_or_a_new_block_
     assert torch.equal(got[0], expected[0]) and torch.equal(got[1], expected[1])
 
 
-@pytest.fixture
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-@pytest.fixture
-def two_threads():
-    before = torch.get_num_threads()
-    torch.set_num_threads(2)
-    yield
-    torch.set_num_threads(before)
-
-
 def _random_graph(dtype: torch.dtype, n: int = 300) -> torch.Tensor:
     rng = np.random.default_rng(2)
     graph = normalized_adjacency(rng.integers(0, n, (2_000, 2)), n, self_loops=True)   # int32 CSR, as trained
@@ -308,16 +292,18 @@ def _random_graph(dtype: torch.dtype, n: int = 300) -> torch.Tensor:
                                    check_invariants=True)
 
 
+@pytest.mark.parametrize("torch_threads", [2], indirect=True)
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-def test_sparse_dense_mm_with_threads_gives_torch_sparse_mm_bit_for_bit(two_threads: None, dtype: torch.dtype) -> None:
+def test_sparse_dense_mm_with_threads_gives_torch_sparse_mm_bit_for_bit(torch_threads: int, dtype: torch.dtype) -> None:
     graph, x = _random_graph(dtype), torch.randn(300, 16, dtype=dtype)
     assert not csr_kernels.applies(graph, x)
     assert torch.equal(sparse_dense_mm(graph, x), torch.sparse.mm(graph, x))
     assert torch.equal(sparse_dense_mm(graph, x.T.contiguous().T), torch.sparse.mm(graph, x))   # column-major input
 
 
+@pytest.mark.parametrize("torch_threads", [1], indirect=True)
 @pytest.mark.parametrize("width", [64, 16, 1])
-def test_one_thread_float32_product_runs_the_compiled_kernel_and_equals_torch(one_thread: None, width: int) -> None:
+def test_one_thread_float32_product_runs_the_compiled_kernel_and_equals_torch(torch_threads: int, width: int) -> None:
     graph = _random_graph(torch.float32)
     x = torch.randn(300, width)
     empty_row = torch.sparse_csr_tensor(torch.tensor([0, 0, 2], dtype=torch.int32), torch.tensor([0, 1], dtype=torch.int32),
@@ -333,7 +319,8 @@ def test_one_thread_float32_product_runs_the_compiled_kernel_and_equals_torch(on
     assert torch.equal(got[1], 0.5 * x[0] + 2.0 * x[1])
 
 
-def test_one_thread_propagation_gradient_equals_torch(one_thread: None) -> None:
+@pytest.mark.parametrize("torch_threads", [1], indirect=True)
+def test_one_thread_propagation_gradient_equals_torch(torch_threads: int) -> None:
     graph = _random_graph(torch.float32)
     x = torch.randn(300, 64, requires_grad=True)
     weight = torch.randn(300, 64)
