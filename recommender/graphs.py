@@ -166,6 +166,22 @@ def symmetric_mm(adjacency: torch.Tensor, dense: torch.Tensor) -> torch.Tensor:
     return _SymmetricProduct.apply(adjacency, dense)
 
 
+def rows_mm(adjacency: torch.Tensor, rows: torch.Tensor, dense: torch.Tensor) -> torch.Tensor:
+    """``(adjacency @ dense)[rows]`` from those rows' entries alone, differentiable.
+
+    A loss that reads a few rows of a product (the masked interests' decoding) pays for their
+    entries, forward and backward, instead of two products over the whole graph.
+    Shapes: (N, N) CSR, (R,), (N, D) -> (R, D).
+    """
+    crow = adjacency.crow_indices()
+    starts, counts = crow[rows].long(), (crow[rows + 1] - crow[rows]).long()
+    local = torch.repeat_interleave(torch.arange(len(rows), device=dense.device), counts)
+    first_of_row = torch.repeat_interleave(torch.cumsum(counts, 0) - counts, counts)
+    entries = starts[local] + torch.arange(len(local), device=dense.device) - first_of_row
+    weighted = dense[adjacency.col_indices()[entries].long()] * adjacency.values()[entries, None]
+    return torch.zeros(len(rows), dense.shape[1], dtype=dense.dtype, device=dense.device).index_add(0, local, weighted)
+
+
 def propagate(adjacency: torch.Tensor, embeddings: torch.Tensor, n_layers: int,
               perturb: float = 0.0, include_input: bool = True) -> torch.Tensor:
     """LightGCN: the mean of ``A^k E`` over layers (k = 0..L, or 1..L without the input layer).

@@ -16,6 +16,7 @@ from recommender.graphs import (
     node_layout,
     normalized_adjacency,
     propagate,
+    rows_mm,
     sparse_dense_mm,
     symmetric_mm,
 )
@@ -317,6 +318,23 @@ def test_one_thread_float32_product_runs_the_compiled_kernel_and_equals_torch(to
     got = sparse_dense_mm(empty_row, x)
     assert torch.equal(got[0], torch.zeros(width))                                 # a row with no entries is 0
     assert torch.equal(got[1], 0.5 * x[0] + 2.0 * x[1])
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_rows_mm_is_the_products_rows_with_the_same_gradient(dtype: torch.dtype) -> None:
+    graph = _random_graph(dtype)
+    rows = torch.tensor([17, 3, 299, 120, 5])
+    lonely = torch.sparse_csr_tensor(torch.tensor([0, 0, 1], dtype=torch.int32), torch.tensor([1], dtype=torch.int32),
+                                     torch.tensor([2.0], dtype=dtype), (2, 2), check_invariants=True)
+    x = torch.randn(300, 8, dtype=dtype, requires_grad=True)
+    weight = torch.randn(5, 8, dtype=dtype)
+    got = rows_mm(graph, rows, x)
+    expected = torch.sparse.mm(graph, x)[rows]
+    torch.testing.assert_close(got, expected)
+    grads = [torch.autograd.grad((out * weight).sum(), x)[0] for out in (rows_mm(graph, rows, x), expected)]
+    torch.testing.assert_close(grads[0], grads[1])
+    y = torch.randn(2, 3, dtype=dtype)
+    assert torch.equal(rows_mm(lonely, torch.tensor([0, 1]), y), torch.stack([torch.zeros(3, dtype=dtype), 2.0 * y[1]]))
 
 
 @pytest.mark.parametrize("torch_threads", [1], indirect=True)

@@ -37,8 +37,8 @@ from recommender.graphs import (
     node_layout,
     normalized_adjacency,
     propagate,
+    rows_mm,
     self_loop_edges,
-    symmetric_mm,
 )
 from recommender.losses import (
     ScoreWorkspace,
@@ -202,8 +202,8 @@ class CIKGRec(RankingModel):
             graph = self.reconstruction_graphs.sample(self.config.reconstruction_edge_dropout)
         encoded = propagate(graph, masked_input, self.config.n_layers - 1)
         projected = self.projection(encoded).index_fill(0, masked, 0.0)  # re-mask before decoding
-        decoded = symmetric_mm(graph, projected)
-        return scaled_cosine_error(self.embedding[masked], decoded[masked], self.config.eta)
+        decoded = rows_mm(graph, masked, projected)                      # only the masked rows are scored
+        return scaled_cosine_error(self.embedding[masked], decoded, self.config.eta)
 
     def _masked_rows(self, n_masked: int) -> torch.Tensor:
         """The masked interests' new rows: the token, except that the first ``int(replace_rate * n)``
