@@ -108,12 +108,6 @@ PROTOCOL_JOBS = ("refit", "test-selected")
 METRICS = ("recall@20", "recall@50", "recall@100", "ndcg@20", "ndcg@50", "ndcg@100")
 
 
-# The bench's CIKGRec rows keep the settings they were logged with, so that every logged row and
-# every pair stays what it ran: the view noise was 0.1 until 2026-11-26 (session 12), when the sweep
-# moved kgrec's default to 0.2. The default as it is now is the row "cikgrec tuned noise_eps=0.2".
-PINNED: dict[str, dict[str, Any]] = {"cikgrec": {"noise_eps": 0.1}}
-
-
 def variants(ablate: str) -> dict[str, tuple[str, dict[str, Any]]]:
     """The base variants, each fidelity group on kgrec's CIKGRec, and the ablations of ``ablate``."""
     table = dict(BASE_VARIANTS)
@@ -125,7 +119,7 @@ def variants(ablate: str) -> dict[str, tuple[str, dict[str, Any]]]:
     for field_name, values in TUNING.items():
         for value in values:
             table[f"cikgrec tuned {field_name}={value}"] = ("cikgrec", {field_name: value})
-    return {name: (model, {**PINNED.get(model, {}), **overrides}) for name, (model, overrides) in table.items()}
+    return table
 
 
 def expand_names(wanted: list[str], names: list[str]) -> list[str]:

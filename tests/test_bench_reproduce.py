@@ -74,17 +74,6 @@ def test_mask_overrides_reach_the_schedule_and_nothing_else() -> None:
     assert fixed.mask.kind == "fixed" and fixed.mask.horizon == base.mask.horizon
 
 
-def test_bench_rows_keep_the_view_noise_they_were_logged_with_and_the_default_is_a_tuned_row() -> None:
-    from bench.reproduce_cikgrec import _resolve
-
-    table = variants("cikgrec")
-    for name in ("cikgrec", "cikgrec w/o CL", "cikgrec with reference contrast", "cikgrec tuned l2=0.0001"):
-        assert _resolve(*table[name])[0].noise_eps == 0.1, name
-    default, _ = _resolve("cikgrec", {})
-    assert _resolve(*table["cikgrec tuned noise_eps=0.2"])[0] == default
-    assert _resolve(*table["lightgcn"])[0] == _resolve("lightgcn", {})[0]   # only CIKGRec's rows are pinned
-
-
 def test_a_base_from_the_same_load_is_preferred_to_one_of_the_same_seed_only() -> None:
     other_load = _refit_row("cikgrec", 1, "cpu", 0.40, 0.45)
     same_load = {**_refit_row("cikgrec", 1, "cpu", 0.43, 0.46), "export": "abc"}

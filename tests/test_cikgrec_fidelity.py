@@ -492,10 +492,3 @@ def test_cikgrec_defaults_to_the_reference_transe_and_keeps_its_own_optimiser() 
     forward, _ = resolve_config("cikgrec", "dbbook2014", transe_triples="forward", transe_distance="l2",
                                 transe_steps="epoch")
     assert (forward.transe_triples, forward.transe_distance, forward.transe_steps) == ("forward", "l2", "epoch")
-
-
-def test_view_noise_is_kgrecs_choice_by_default_and_the_references_under_its_preset() -> None:
-    """0.2 was chosen on validation (the sweep's rule); the reference preset keeps the reference's 0.1."""
-    assert resolve_config("cikgrec", "dbbook2014")[0].noise_eps == 0.2
-    assert resolve_config("cikgrec", "dbbook2014", preset="reference")[0].noise_eps == 0.1
-    assert resolve_config("simgcl", "dbbook2014")[0].noise_eps == 0.1
