@@ -480,6 +480,31 @@ def test_reference_preset_is_deterministic_under_a_seed() -> None:
     assert run() == run()
 
 
+def test_one_thread_training_takes_the_compiled_routes_and_agrees_with_torchs() -> None:
+    """threads=1 trains through numba's CSR product and OpenBLAS's scores; threads=2 through torch's.
+    Two epochs of every loss agree to float32 rounding, and each route repeats itself exactly."""
+    data, before = tiny_data(), torch.get_num_threads()
+
+    def run(threads: int) -> list[dict[str, float]]:
+        model_config, train_config = resolve_config("cikgrec", "tiny", preset="reference", embedding_dim=8,
+                                                    n_layers=2, batch_size=8, transe_batch_size=4, seed=7,
+                                                    threads=threads)
+        trainer = Trainer(data, "cikgrec", model_config, train_config, progress=False)
+        graph, dense = trainer.model.cikg, trainer.model.embedding
+        assert csr_kernels.applies(graph, dense) == (threads == 1)
+        return [trainer.train_epoch(epoch) for epoch in range(2)]
+
+    try:
+        one, again, two = run(1), run(1), run(2)
+    finally:
+        torch.set_num_threads(before)
+    assert one == again
+    for epoch_one, epoch_two in zip(one, two, strict=True):
+        assert epoch_one.keys() == epoch_two.keys()
+        for name in epoch_one:
+            assert epoch_one[name] == pytest.approx(epoch_two[name], rel=1e-4, abs=1e-6), name
+
+
 def test_cikgrec_defaults_to_the_reference_transe_and_keeps_its_own_optimiser() -> None:
     """The TransE options were chosen on validation (bench/reproduce_cikgrec.py, 'with forward TransE'
     against 'cikgrec'); the other fidelity options stay kgrec's own unless asked for."""
