@@ -6,7 +6,7 @@ slower than the OpenBLAS that numpy ships on this project's AMD EPYC (Zen 4) mac
 64 x 9,289 takes 29-43 ms against 13 ms, one thread each. Of the backward passes' long-inner-dimension
 products, ``s.T @ a`` is 20 % faster in OpenBLAS when written as ``(a.T @ s).T`` (14 ms against 17.5);
 ``s @ b`` runs at the same speed in both and stays with torch.
-Only one-thread processes are routed (see ``_routed``), and OpenBLAS is then held to one thread too.
+Only one-thread processes are routed (see ``one_thread_cpu_float32``), and OpenBLAS is then held to one thread too.
 Another BLAS rounds differently in the last bits; the scores are the same to float32 precision.
 """
 
@@ -29,12 +29,13 @@ def _match_torch_threads() -> None:
         _blas_threads["threads"] = threads
 
 
-def _routed(a: torch.Tensor, b: torch.Tensor) -> bool:
-    """Float32 on the CPU, in a one-thread process: with more threads, OpenBLAS's pool and torch's
-    OpenMP threads each spin-wait after their work and take the cores from each other (a
-    reference-preset epoch went from 8.8 to 15.9 s on two threads)."""
-    return (a.device.type == "cpu" and a.dtype == b.dtype == torch.float32 and b.device.type == "cpu"
-            and torch.get_num_threads() == 1)
+def one_thread_cpu_float32(*tensors: torch.Tensor) -> bool:
+    """The condition for every hand-routed CPU product here and in ``csr_kernels``: float32 tensors
+    on the CPU, in a one-thread process. With more threads torch's own parallel products are the
+    faster, and OpenBLAS's pool and torch's OpenMP threads each spin-wait after their work and take
+    the cores from each other (a reference-preset epoch went from 8.8 to 15.9 s on two threads)."""
+    return torch.get_num_threads() == 1 and all(t.device.type == "cpu" and t.dtype == torch.float32 for t in tensors)
+
 
 
 def scores_into(a: torch.Tensor, b: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
@@ -42,7 +43,7 @@ def scores_into(a: torch.Tensor, b: torch.Tensor, out: torch.Tensor | None = Non
 
     Shapes: (A, D), (B, D) -> (A, B).
     """
-    if not _routed(a, b):
+    if not one_thread_cpu_float32(a, b):
         return torch.mm(a, b.T, out=out)
     result = torch.empty(len(a), len(b)) if out is None else out
     _match_torch_threads()
@@ -54,7 +55,7 @@ def scores_into(a: torch.Tensor, b: torch.Tensor, out: torch.Tensor | None = Non
 def transposed_product(s: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
     """``s.T @ a`` with no autograd (the candidates' gradient of a score matrix ``s``), as the
     transpose of an OpenBLAS ``a.T @ s``. Shapes: (A, B), (A, D) -> (B, D), a transposed view on CPU."""
-    if not _routed(s, a):
+    if not one_thread_cpu_float32(s, a):
         return s.T @ a
     _match_torch_threads()
     return torch.from_numpy(np.matmul(a.detach().numpy().T, s.detach().numpy())).T
@@ -80,6 +81,6 @@ class _Scores(torch.autograd.Function):
 
 def scores(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """``a @ b.T``, differentiable. Shapes: (A, D), (B, D) -> (A, B)."""
-    if not _routed(a, b):
+    if not one_thread_cpu_float32(a, b):
         return a @ b.T
     return _Scores.apply(a, b)

@@ -10,45 +10,44 @@ the result matches torch's to float32 rounding, not bit for bit.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 import numpy as np
 import torch
 
-_compiled: dict[str, Any] = {}
+from recommender.blas import one_thread_cpu_float32
 
 
+@cache
 def _row_loop() -> Any:
     """The kernel, compiled on first use (importing numba costs a few hundred ms, cached on disk)."""
-    if "rows" not in _compiled:
-        import numba
+    import numba
 
-        @numba.njit(fastmath={"contract"}, boundscheck=False, nogil=True, cache=True)
-        def csr_rows_times_dense(crow: np.ndarray, col: np.ndarray, val: np.ndarray, dense: np.ndarray,
-                                 out: np.ndarray) -> None:
-            width = out.shape[1]
-            for row in range(out.shape[0]):
-                start, end = crow[row], crow[row + 1]
-                target = out[row]
-                if start == end:
-                    target[:] = 0.0
-                    continue
-                weight, source = val[start], dense[col[start]]
-                for c in range(width):            # the first entry initialises: no zero-fill pass
-                    target[c] = weight * source[c]
-                for entry in range(start + 1, end):
-                    weight, source = val[entry], dense[col[entry]]
-                    for c in range(width):
-                        target[c] += weight * source[c]
+    @numba.njit(fastmath={"contract"}, boundscheck=False, nogil=True, cache=True)
+    def csr_rows_times_dense(crow: np.ndarray, col: np.ndarray, val: np.ndarray, dense: np.ndarray,
+                             out: np.ndarray) -> None:
+        width = out.shape[1]
+        for row in range(out.shape[0]):
+            start, end = crow[row], crow[row + 1]
+            target = out[row]
+            if start == end:
+                target[:] = 0.0
+                continue
+            weight, source = val[start], dense[col[start]]
+            for c in range(width):            # the first entry initialises: no zero-fill pass
+                target[c] = weight * source[c]
+            for entry in range(start + 1, end):
+                weight, source = val[entry], dense[col[entry]]
+                for c in range(width):
+                    target[c] += weight * source[c]
 
-        _compiled["rows"] = csr_rows_times_dense
-    return _compiled["rows"]
+    return csr_rows_times_dense
 
 
 def applies(adjacency: torch.Tensor, dense: torch.Tensor) -> bool:
     """True for a float32 CSR times a float32 matrix on the CPU, in a one-thread process."""
-    return (dense.device.type == "cpu" and dense.dtype == torch.float32 and adjacency.layout == torch.sparse_csr
-            and adjacency.dtype == torch.float32 and torch.get_num_threads() == 1)
+    return adjacency.layout == torch.sparse_csr and one_thread_cpu_float32(adjacency, dense)
 
 
 def csr_dense_mm(adjacency: torch.Tensor, dense: torch.Tensor) -> torch.Tensor:

@@ -174,10 +174,10 @@ def rows_mm(adjacency: torch.Tensor, rows: torch.Tensor, dense: torch.Tensor) ->
     Shapes: (N, N) CSR, (R,), (N, D) -> (R, D).
     """
     crow = adjacency.crow_indices()
-    starts, counts = crow[rows].long(), (crow[rows + 1] - crow[rows]).long()
-    local = torch.repeat_interleave(torch.arange(len(rows), device=dense.device), counts)
-    first_of_row = torch.repeat_interleave(torch.cumsum(counts, 0) - counts, counts)
-    entries = starts[local] + torch.arange(len(local), device=dense.device) - first_of_row
+    starts = crow[rows].long()
+    counts = crow[rows + 1].long() - starts
+    local = torch.repeat_interleave(torch.arange(len(rows), device=dense.device), counts)   # each entry's row
+    entries = (starts - (torch.cumsum(counts, 0) - counts))[local] + torch.arange(len(local), device=dense.device)
     weighted = dense[adjacency.col_indices()[entries].long()] * adjacency.values()[entries, None]
     return torch.zeros(len(rows), dense.shape[1], dtype=dense.dtype, device=dense.device).index_add(0, local, weighted)
 

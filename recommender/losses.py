@@ -67,8 +67,7 @@ class _CandidateInfoNCE(torch.autograd.Function):
         logits = scores_into(anchors * (1 / temperature), candidates, out=block)
         positive = logits.gather(1, targets[:, None]).squeeze(1)
         if 1 / temperature <= _UNSHIFTED_EXP_LIMIT:
-            exps = logits.exp_()                 # unit rows: |logit| <= 1 / tau, far from float32's limits
-            shift = torch.zeros_like(positive)
+            exps, shift = logits.exp_(), 0.0     # unit rows: |logit| <= 1 / tau, far from float32's limits
         else:                                    # shift by the row maximum (two more passes over the block)
             top = logits.amax(1, keepdim=True)
             exps, shift = logits.sub_(top).exp_(), top.squeeze(1)
