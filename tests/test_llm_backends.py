@@ -169,6 +169,30 @@ def test_llama_cpp_names_a_file_that_is_not_gguf(tmp_path: Path) -> None:
         create_backend("llama-cpp", model=str(tmp_path / "weights.bin"))
 
 
+def test_llama_cpp_names_the_cause_when_the_runtime_cannot_run_a_file(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.gguf"
+    broken.write_bytes(b"GGUF" + bytes(60))  # a GGUF magic and nothing the loader can read
+    with pytest.raises(LLMUnavailableError, match=r"failed to run .*broken\.gguf on this CPU \((exit status|killed)"):
+        create_backend("llama-cpp", model=str(broken))
+
+
+def test_llama_cpp_parallel_slots_give_the_sequential_answers(smollm2_llama_cpp: object) -> None:
+    params = GenerationParams(max_new_tokens=8)
+    requests = [ChatRequest.user(prompt, params) for prompt in
+                ("Name one famous novel.", "What colour is the sky?", "Name a fruit.")]
+    parallel = create_backend("llama-cpp", num_threads=2, context_tokens=512, parallel=3)
+    assert parallel.context_tokens == smollm2_llama_cpp.context_tokens == 512
+    assert [c.text for c in parallel.complete(requests)] == [c.text for c in smollm2_llama_cpp.complete(requests)]
+
+
+def test_llama_cpp_loopback_endpoints_refuse_other_callers(smollm2_llama_cpp: object) -> None:
+    import httpx
+
+    address = smollm2_llama_cpp.runtime.server.listening_address
+    assert address.startswith("http://127.0.0.1:")
+    assert httpx.post(f"{address}/tokenize", json={"content": "hello"}).status_code == 401
+
+
 def test_repetition_penalty_is_in_the_key_only_when_set() -> None:
     plain, penalised = GenerationParams(), GenerationParams(repetition_penalty=1.2)
     assert "repetition_penalty" not in plain.as_dict()  # keys cached before the option existed still match

@@ -1,24 +1,37 @@
-"""A chat backend that runs a GGUF model in this process with llama.cpp (``llama-cpp-python``).
+"""A chat backend that runs a GGUF model in this process with llama.cpp (the ``xllamacpp`` wheel).
 
 Why a second local backend: ``transformers`` de-quantises a GGUF file to float32 and runs it in
 PyTorch, which is the reference path but slow on a CPU. llama.cpp runs the quantised weights
 directly, several times faster on one core, so long offline jobs (descriptions of every item, the
-interests of every user) fit in a session. The default model is the same packaged SmolLM2 file.
+interests of every user) stay short. The default model is the same packaged SmolLM2 file.
 
-The two backends do not share cached answers: their arithmetic differs, so a greedy answer can
-differ too, and the model id says which runtime produced it (``llama.cpp:<folder>/<file>``).
+Why ``xllamacpp``: it ships prebuilt manylinux CPU wheels, so set-up compiles nothing, and the one
+binary picks the CPU's instruction set when it loads, so the same install runs on Intel and AMD.
+It embeds llama.cpp's own C++ server: chat completions go through ``Server.handle_chat_completions``
+in process, and the server's token and template endpoints (on a loopback port, behind a random
+per-process API key) give exact token counts for fitting a prompt into the context.
+
+Cached answers are keyed by the model id (``llama.cpp:<folder>/<file>``) and the generation
+parameters, never by the runtime build: a cache made on one machine answers on every other. A
+*live* answer from another llama.cpp build can differ: the builds round differently, and greedy
+decoding carries a changed token into everything after it. The transformers backend's answers
+carry a different id and are never mixed in.
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import os
+import secrets
+import subprocess
+import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 from kg_store.errors import ConfigError, LLMUnavailableError
 from knowledge.llm.base import ChatBackend, ChatRequest, Completion
@@ -26,6 +39,7 @@ from knowledge.llm.budget import fit_messages
 from knowledge.llm.local import packaged_gguf
 
 RUNTIME = "llama.cpp"
+PROBE_TIMEOUT_S = 300
 
 
 @dataclass(frozen=True)
@@ -36,8 +50,13 @@ class LlamaCppConfig:
     gguf_file: str = ""
     context_tokens: int = 0  # 0: the model's trained context
     num_threads: int = 0  # 0: llama.cpp's default (the physical cores)
-    batch_size: int = 8  # requests per cache write (llama.cpp answers them one after another)
-    gpu_layers: int = 0  # layers offloaded to a GPU build of llama.cpp; -1 for all
+    batch_size: int = 8  # requests per cache write
+    parallel: int = 1  # requests decoded together in server slots; each slot gets context_tokens
+    gpu_layers: int = 0  # layers offloaded to a GPU build of xllamacpp; -1 for all
+
+    def __post_init__(self) -> None:
+        if self.parallel < 1:
+            raise ConfigError(f"parallel must be at least 1, got {self.parallel}.")
 
 
 def resolve_gguf(config: LlamaCppConfig) -> Path:
@@ -56,36 +75,93 @@ def resolve_gguf(config: LlamaCppConfig) -> Path:
     return path
 
 
-@functools.lru_cache(maxsize=2)
-def load_llama(path: str, context_tokens: int, num_threads: int, gpu_layers: int) -> Any:
-    """The model, loaded once per process and setting."""
+def _import_runtime() -> Any:
     try:
-        from llama_cpp import Llama
+        import xllamacpp
     except ImportError as exc:
-        raise LLMUnavailableError("The llama.cpp backend needs the 'llama-cpp-python' package "
-                                  "(make setup installs it).") from exc
-    kwargs: dict[str, Any] = {"model_path": path, "n_ctx": context_tokens, "n_gpu_layers": gpu_layers,
-                              "verbose": False}
-    if num_threads:
-        kwargs.update(n_threads=num_threads, n_threads_batch=num_threads)
-    try:
-        with _quiet_stderr():
-            return Llama(**kwargs)
-    except (OSError, ValueError, RuntimeError) as exc:
-        raise LLMUnavailableError(f"llama.cpp could not load {path}: {exc}") from exc
+        raise LLMUnavailableError("The llama.cpp backend needs the 'xllamacpp' package "
+                                  "(make setup installs it; pip install 'kgrec[llamacpp]').") from exc
+    return xllamacpp
 
 
-@contextlib.contextmanager
-def _quiet_stderr() -> Iterator[None]:
-    """llama.cpp's C code prints its load log to file descriptor 2 even when told not to."""
-    saved = os.dup(2)
+_PROBE = """
+import sys, xllamacpp as x
+p = x.CommonParams(); p.model.path = sys.argv[1]; p.n_ctx = 64; p.verbosity = -1; p.warmup = False
+p.cpuparams.n_threads = 1; p.cpuparams_batch.n_threads = 1; p.ui = False
+s = x.Server(p)
+r = s.handle_completions({"prompt": "Hello", "max_tokens": 1, "temperature": 0.0, "cache_prompt": False})
+sys.exit(0 if "choices" in r else 3)
+"""
+
+
+@functools.cache
+def probe_runtime(path: str) -> None:
+    """Load the model and decode one token in a child process, once per process and file.
+
+    A native runtime that cannot run on this CPU dies with a signal rather than an exception; the
+    child takes the crash, and this process gets an error that names the cause instead of dying.
+    """
+    _import_runtime()
     try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
-            yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
+        done = subprocess.run([sys.executable, "-c", _PROBE, path], capture_output=True, text=True,
+                              timeout=PROBE_TIMEOUT_S)
+    except subprocess.TimeoutExpired as exc:
+        raise LLMUnavailableError(f"llama.cpp did not answer one token from {path} in {PROBE_TIMEOUT_S} s.") from exc
+    if done.returncode == 0:
+        return
+    cause = (f"killed by signal {-done.returncode}" if done.returncode < 0
+             else f"exit status {done.returncode}")
+    detail = done.stderr.strip().splitlines()[-1:] if done.stderr.strip() else []
+    raise LLMUnavailableError(f"The llama.cpp runtime (xllamacpp) failed to run {path} on this CPU "
+                              f"({cause}){': ' + detail[0] if detail else ''}.")
+
+
+class _Runtime:
+    """One embedded llama.cpp server and a client for its loopback token/template endpoints."""
+
+    def __init__(self, path: str, context_tokens: int, num_threads: int, parallel: int, gpu_layers: int):
+        xllamacpp = _import_runtime()
+        params = xllamacpp.CommonParams()
+        params.model.path = path
+        params.n_ctx = context_tokens * parallel if context_tokens else 0
+        params.n_parallel = parallel
+        params.n_gpu_layers = gpu_layers
+        params.verbosity = -1  # no per-request log lines on stderr
+        params.warmup = False
+        params.ui = False
+        params.endpoint_slots = False
+        self._key = secrets.token_urlsafe(24)  # the loopback port answers only this process
+        params.api_keys = [self._key]
+        if num_threads:
+            params.cpuparams.n_threads = params.cpuparams_batch.n_threads = num_threads
+        try:
+            self.server = xllamacpp.Server(params)
+        except Exception as exc:  # the binding raises plain exceptions for unreadable files
+            raise LLMUnavailableError(f"llama.cpp could not load {path}: {exc}") from exc
+        self.http = httpx.Client(base_url=self.server.listening_address, timeout=60.0,
+                                 headers={"Authorization": f"Bearer {self._key}"})
+        props = self._call("GET", "/props")
+        self.slot_context = int(props["default_generation_settings"]["n_ctx"])
+
+    def _call(self, method: str, route: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        response = self.http.request(method, route, json=body)
+        if response.status_code != 200:
+            raise LLMUnavailableError(f"llama.cpp's {route} answered HTTP {response.status_code}: {response.text[:200]}")
+        return response.json()
+
+    def tokenize(self, text: str) -> list[int]:
+        return self._call("POST", "/tokenize", {"content": text, "add_special": False,
+                                                "parse_special": True})["tokens"]
+
+    def render(self, messages: list[dict[str, str]]) -> str:
+        return self._call("POST", "/apply-template", {"messages": messages})["prompt"]
+
+
+@functools.lru_cache(maxsize=2)
+def load_runtime(path: str, context_tokens: int, num_threads: int, parallel: int, gpu_layers: int) -> _Runtime:
+    """The model, loaded once per process and setting, after a child process showed it runs here."""
+    probe_runtime(path)
+    return _Runtime(path, context_tokens, num_threads, parallel, gpu_layers)
 
 
 class LlamaCppChatBackend(ChatBackend):
@@ -96,23 +172,31 @@ class LlamaCppChatBackend(ChatBackend):
     def __init__(self, config: LlamaCppConfig | None = None, **overrides: Any):
         self.config = replace(config or LlamaCppConfig(), **overrides)
         self.path = resolve_gguf(self.config)
-        self.llama = load_llama(str(self.path), self.config.context_tokens, self.config.num_threads,
-                                self.config.gpu_layers)
+        self.runtime = load_runtime(str(self.path), self.config.context_tokens, self.config.num_threads,
+                                    self.config.parallel, self.config.gpu_layers)
 
     @property
     def model_id(self) -> str:
-        """Runtime, folder name and file: stable across machines, and apart from transformers' answers."""
+        """Runtime, folder name and file: stable across machines and builds, apart from transformers'."""
         return f"{RUNTIME}:{self.path.parent.name}/{self.path.name}"
 
     @property
     def context_tokens(self) -> int:
-        return int(self.llama.n_ctx())
+        """Tokens one request may use (prompt and answer)."""
+        return self.runtime.slot_context
 
     def count_tokens(self, text: str) -> int:
-        return len(self.llama.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+        return len(self.runtime.tokenize(text))
+
+    def render(self, messages: list[dict[str, str]]) -> str:
+        """The prompt text the GGUF file's chat template makes (with any default system message)."""
+        return self.runtime.render(messages)
 
     def complete(self, requests: Sequence[ChatRequest]) -> list[Completion]:
-        return [self._complete_one(request) for request in requests]
+        if self.config.parallel == 1 or len(requests) < 2:
+            return [self._complete_one(request) for request in requests]
+        with ThreadPoolExecutor(self.config.parallel) as pool:  # the server batches the slots' decoding
+            return list(pool.map(self._complete_one, requests))
 
     def _fit(self, request: ChatRequest) -> tuple[list[dict[str, str]], int]:
         """Messages cut to the context minus the answer and the template's overhead; tokens cut."""
@@ -121,32 +205,19 @@ class LlamaCppChatBackend(ChatBackend):
         overhead = self.count_tokens(self.render(messages)) - sum(self.count_tokens(m["content"]) for m in messages)
         return fit_messages(messages, self.count_tokens, budget, max(0, overhead) + 1)
 
-    def render(self, messages: list[dict[str, str]]) -> str:
-        """The prompt text the GGUF file's chat template makes (with any default system message)."""
-        return self._formatter(messages=messages).prompt
-
-    @functools.cached_property
-    def _formatter(self) -> Any:
-        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
-
-        metadata = self.llama.metadata
-        template = metadata.get("tokenizer.chat_template")
-        if not template:
-            raise LLMUnavailableError(f"{self.path.name} has no chat template.")
-        return Jinja2ChatFormatter(template, eos_token=self._token_text(self.llama.token_eos()),
-                                   bos_token=self._token_text(self.llama.token_bos()))
-
-    def _token_text(self, token: int) -> str:
-        return self.llama.detokenize([token], special=True).decode("utf-8", errors="replace") if token >= 0 else ""
-
     def _complete_one(self, request: ChatRequest) -> Completion:
         started = time.perf_counter()
         messages, cut = self._fit(request)
         params = request.params
-        response = self.llama.create_chat_completion(
-            messages=messages, max_tokens=params.max_new_tokens, temperature=params.temperature,
-            top_p=params.top_p, top_k=0 if params.greedy else 40, seed=params.seed,
-            repeat_penalty=params.repetition_penalty)
+        body: dict[str, Any] = {
+            "messages": messages, "max_tokens": params.max_new_tokens, "temperature": params.temperature,
+            "top_p": params.top_p, "top_k": 0 if params.greedy else 40, "seed": params.seed,
+            "repeat_penalty": params.repetition_penalty,
+            "cache_prompt": False,  # an answer never depends on which prompt came before it
+        }
+        response = self.runtime.server.handle_chat_completions(body)
+        if "choices" not in response:
+            raise LLMUnavailableError(f"llama.cpp answered without a completion: {str(response)[:200]}")
         usage = response.get("usage") or {}
         return Completion(text=(response["choices"][0]["message"].get("content") or "").strip(),
                           prompt_tokens=int(usage.get("prompt_tokens", 0)),
