@@ -20,7 +20,10 @@ def register(main: click.Group) -> click.Command:
     @click.pass_context
     def serve_command(ctx: click.Context, host: str, port: int, reload_check: float, max_items: int,
                       preload_k: int, access_log: bool) -> None:
-        """Serve recommendations, explanations and cold start over HTTP (Neo4j may start later)."""
+        """Serve recommendations, explanations and cold start over HTTP (Neo4j may start later).
+
+        A request without model= uses the dataset's latest finished training run of any model.
+        """
         import uvicorn
 
         from kg_store.settings import resolve_settings

@@ -8,6 +8,11 @@ Routes (all JSON):
 * ``POST /datasets/{dataset}/cold-start`` — top-K for a new user from stored item vectors, plus the
   run's interest vectors when interests are given or inferred (``serving.cold_start``).
 
+Without ``model`` (query parameter or body field), recommendations and cold start use the dataset's
+latest finished training run of any model, and the answer names that run's model; with ``model``, the
+latest run of that model. No such run: 404 ``no_training_run``. Explanations are graph paths and need
+no run.
+
 Errors come back as ``{"error": {"status", "code", "message"}}``.
 """
 
@@ -109,11 +114,11 @@ def create_app(store: GraphStore, config: ServeConfig | None = None) -> CachedRe
         return JSONResponse({"status": "ok", "neo4j": "up"})
 
     @app.get("/datasets/{dataset}/users/{user}/recommendations", dependencies=guarded)
-    async def recommendations(dataset: Dataset, user: int, model: Model = "lightgcn",
+    async def recommendations(dataset: Dataset, user: int, model: Model | None = None,
                               k: Annotated[int, Query(ge=1)] = 20) -> Response:
         _check_k(k, config)
         run = registry.fresh(dataset, model)
-        body = registry.cached((dataset, model, run.run_id, user, k)) if run else None
+        body = registry.cached((dataset, run.model, run.run_id, user, k)) if run else None
         if body is None:
             body = await run_in_threadpool(registry.recommendations, dataset, model, user, k)
         return Response(body, media_type="application/json")
@@ -129,19 +134,19 @@ def create_app(store: GraphStore, config: ServeConfig | None = None) -> CachedRe
         if request.interests is not None and len(request.interests) > config.max_items:
             raise InvalidRequestError(f"interests: at most {config.max_items} ids, got {len(request.interests)}.")
         _check_k(request.k, config)
-        run, index = registry.vectors(dataset, request.model)
+        run, index = registry.vectors(dataset, request.model)     # no model: the latest run of any
         index.rows(dataset, request.items)             # unknown items: 404 before anything else is read
         used, interest_set, interest_vectors = [], None, None
         if request.interests is not None or request.infer_interests:
-            interests = registry.interests(dataset, request.model, run)
+            interests = registry.interests(dataset, run)
             used = _interests(store, dataset, request, run, interests)
             interest_set = interests.set
             interest_vectors = interests.matrix[interests.rows(dataset, [u["id"] for u in used])] if used else None
         found = cold_start(index, dataset, request.items, request.k, interest_vectors)
         items = [{"item": int(index.ids[row]), "title": index.title(row), "score": score, "rank": rank}
                  for rank, (row, score) in enumerate(zip(found.rows, found.scores, strict=True), 1)]
-        user = _persist(store, dataset, request, run.run_id, items) if request.persist else None
-        return ColdStartResponse(dataset=dataset, model=request.model, run_id=run.run_id,
+        user = _persist(store, dataset, request, run, items) if request.persist else None
+        return ColdStartResponse(dataset=dataset, model=run.model, run_id=run.run_id,
                                  method=METHOD_WITH_INTERESTS if used else METHOD, user=user,
                                  interest_set=interest_set, interests=used, items=items)
 
@@ -156,7 +161,7 @@ def _interests(store: GraphStore, dataset: str, request: ColdStartRequest, run: 
     used = [{"id": int(interests.ids[row]), "label": interests.label(row), "inferred": False}
             for row in interests.rows(dataset, given)] if given else []
     if request.infer_interests:
-        keys = embedding_keys(request.model)
+        keys = embedding_keys(run.model)
         rows = store.read("serving/infer_interests", dataset=dataset, items=sorted(set(request.items)),
                           interest_set=interests.set, property=keys.property, run_property=keys.run_property,
                           run_id=run.run_id, limit=INFERRED_INTERESTS)
@@ -170,9 +175,9 @@ def _check_k(k: int, config: ServeConfig) -> None:
         raise InvalidRequestError(f"k: at most {config.max_k}, got {k}.")
 
 
-def _persist(store: GraphStore, dataset: str, request: ColdStartRequest, run_id: str, items: list[dict]) -> int:
+def _persist(store: GraphStore, dataset: str, request: ColdStartRequest, run: RunInfo, items: list[dict]) -> int:
     """Keep the new user in the graph: train interactions with its items, and its top-K."""
-    [row] = store.write("serving/persist_cold_start_user", dataset=dataset, model=request.model, run_id=run_id,
+    [row] = store.write("serving/persist_cold_start_user", dataset=dataset, model=run.model, run_id=run.run_id,
                         items=sorted(set(request.items)),
                         recommendations=[[i["item"], i["score"], i["rank"]] for i in items])
     return int(row["user"])

@@ -1,8 +1,9 @@
 """Repeated reads answered before routing: a plain ASGI layer in front of FastAPI.
 
 A ``GET .../recommendations`` whose exact response is cached (same dataset, model, user and k under
-the latest run, checked recently) is sent from the cache as is; anything else — first reads, odd
-query strings, a stale run check — goes on to the FastAPI routes, which validate and fill the cache.
+the latest run, checked recently; no ``model``: the latest run of any model, as the route does) is
+sent from the cache as is; anything else — first reads, odd query strings, a stale run check — goes
+on to the FastAPI routes, which validate and fill the cache.
 So only requests already validated once are short-cut, and routing costs nothing on the hot path.
 """
 
@@ -19,7 +20,8 @@ from serving.registry import ModelRegistry
 
 Scope = MutableMapping[str, Any]
 ASGIApp = Callable[[Scope, Callable, Callable], Awaitable[None]]
-DEFAULTS = {"model": "lightgcn", "k": "20"}
+DEFAULTS = {"k": "20"}
+PARAMETERS = {"model", *DEFAULTS}                   # no model: the dataset's latest run of any model
 
 
 class CachedReads:
@@ -45,15 +47,15 @@ class CachedReads:
             return None
         query = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
         params = dict(query)
-        if len(params) != len(query) or not set(params) <= set(DEFAULTS):
+        if len(params) != len(query) or not set(params) <= PARAMETERS:
             return None
         params = {**DEFAULTS, **params}
         try:
             user, k = int(parts[4]), int(params["k"])
-            run = self.registry.fresh(parts[2], params["model"])
+            run = self.registry.fresh(parts[2], params.get("model"))
         except (ValueError, KgrecError):
             return None
-        return self.registry.cached((parts[2], params["model"], run.run_id, user, k)) if run else None
+        return self.registry.cached((parts[2], run.model, run.run_id, user, k)) if run else None
 
     def _authorized(self, scope: Scope) -> bool:
         given = next((value for name, value in scope["headers"] if name == b"authorization"), b"")

@@ -1,6 +1,11 @@
 """What one serving process keeps in memory: the latest run per (dataset, model), its item vectors and
 recent recommendation responses.
 
+A request that names no model (``model=None`` here) is served by the dataset's latest run of any
+model: it is looked up like a model's own (key ``(dataset, None)``), and from then on everything —
+vectors, preload, cached responses — is keyed by the model of the run it found, so both ways of
+asking share one cache.
+
 The latest ``TrainingRun`` is looked up at most every ``reload_check_seconds``; when a newer run
 appears its vectors are loaded once (lazily, on the first cold start), every user's top-``preload_k``
 is read in one query in the background, and responses cached under the old run id stop matching.
@@ -31,6 +36,7 @@ log = logging.getLogger("kgrec.serve")
 @dataclass
 class RunInfo:
     run_id: str
+    model: str
     finished: str | None
     embedding_property: str | None
     model_path: str | None = None
@@ -60,7 +66,7 @@ class ModelRegistry:
     def __init__(self, store: GraphStore, config: ServeConfig):
         self.store = store
         self.config = config
-        self._checks: dict[tuple[str, str], _Check] = {}
+        self._checks: dict[tuple[str, str | None], _Check] = {}
         self._vectors: dict[tuple[str, str, str], _Vectors] = {}
         self._lock = threading.Lock()
         self._refreshing = threading.Lock()
@@ -70,15 +76,16 @@ class ModelRegistry:
         self.interest_loads = 0             # interest-vector loads so far
 
     # -- runs ---------------------------------------------------------------------------------------
-    def fresh(self, dataset: str, model: str) -> RunInfo | None:
+    def fresh(self, dataset: str, model: str | None) -> RunInfo | None:
         """The run known without asking Neo4j, when checked recently enough; else None."""
         check = self._checks.get((dataset, model))
         if check is None or time.monotonic() - check.checked > self.config.reload_check_seconds:
             return None
         return self._require(dataset, model, check)
 
-    def run(self, dataset: str, model: str) -> RunInfo:
-        """The latest run of ``model`` on ``dataset``; raises for an unknown dataset or a model with no run.
+    def run(self, dataset: str, model: str | None) -> RunInfo:
+        """The latest run of ``model`` (None: of any model) on ``dataset``; raises for an unknown dataset
+        or when there is no such run.
 
         When the last look is stale one thread looks again while the others go on with what it found.
         """
@@ -97,13 +104,13 @@ class ModelRegistry:
             if acquired:
                 self._refreshing.release()
 
-    def _refresh(self, dataset: str, model: str) -> RunInfo:
+    def _refresh(self, dataset: str, model: str | None) -> RunInfo:
         check_dataset_name(dataset)
         [row] = self.store.read("serving/latest_run", dataset=dataset, model=model)
         check = _Check(time.monotonic(), row["dataset_found"], _run_info(row["runs"][0]) if row["runs"] else None)
         self._checks[(dataset, model)] = check
         if check.run is not None and self.config.preload_k:
-            self._start_preload(dataset, model, check.run.run_id)
+            self._start_preload(dataset, check.run.model, check.run.run_id)
         return self._require(dataset, model, check)
 
     # -- preload ------------------------------------------------------------------------------------
@@ -136,17 +143,21 @@ class ModelRegistry:
         return event is not None and event.wait(timeout)
 
     @staticmethod
-    def _require(dataset: str, model: str, check: _Check) -> RunInfo:
+    def _require(dataset: str, model: str | None, check: _Check) -> RunInfo:
         if not check.dataset_found:
             raise UnknownDatasetError(f"Dataset '{dataset}' is not in the graph.")
+        if check.run is None and model is None:
+            raise NoRunError(f"Dataset '{dataset}' has no training run; train a model first "
+                             f"('kgrec train MODEL --dataset {dataset}').")
         if check.run is None:
             raise NoRunError(f"Dataset '{dataset}' has no training run of model '{model}'; train one first.")
         return check.run
 
     # -- item vectors -------------------------------------------------------------------------------
-    def vectors(self, dataset: str, model: str) -> tuple[RunInfo, ItemIndex]:
+    def vectors(self, dataset: str, model: str | None) -> tuple[RunInfo, ItemIndex]:
         """The latest run's item vectors, loaded from the graph once per run and process."""
         run = self.run(dataset, model)
+        model = run.model
         if not run.embedding_property:
             raise NoVectorsError(f"Run '{run.run_id}' stored no vectors; retrain '{model}' to cold-start.")
         with self._lock:
@@ -161,9 +172,10 @@ class ModelRegistry:
             raise NoVectorsError(f"Run '{run.run_id}' left no item vectors in the graph; retrain '{model}'.")
         return run, slot.index
 
-    def interests(self, dataset: str, model: str, run: RunInfo) -> InterestIndex:
+    def interests(self, dataset: str, run: RunInfo) -> InterestIndex:
         """``run``'s interest vectors (one interest set), loaded once per run and process on first use;
         raises ``NoInterestVectorsError`` for a run that stored none (a model without interest nodes)."""
+        model = run.model
         with self._lock:
             slot = self._vectors.setdefault((dataset, model, run.run_id), _Vectors())
         with slot.lock:
@@ -185,9 +197,11 @@ class ModelRegistry:
                     self._responses.move_to_end(key)
         return body
 
-    def recommendations(self, dataset: str, model: str, user: int, k: int) -> bytes:
-        """The user's stored top-``k`` of the latest run as a JSON body; read from Neo4j on a cache miss."""
+    def recommendations(self, dataset: str, model: str | None, user: int, k: int) -> bytes:
+        """The user's stored top-``k`` of the latest run (of ``model``, or of any model when None) as a
+        JSON body; read from Neo4j on a cache miss."""
         run = self.run(dataset, model)
+        model = run.model
         key = (dataset, model, run.run_id, user, k)
         body = self.cached(key)
         if body is not None:
@@ -211,5 +225,6 @@ def _body(dataset: str, user: int, model: str, run_id: str, items: list[dict[str
 
 
 def _run_info(row: dict[str, Any]) -> RunInfo:
-    return RunInfo(run_id=row["run_id"], finished=row["finished"], embedding_property=row["embedding_property"],
-                   model_path=row["model_path"], model_sha256=row["model_sha256"])
+    return RunInfo(run_id=row["run_id"], model=row["model"], finished=row["finished"],
+                   embedding_property=row["embedding_property"], model_path=row["model_path"],
+                   model_sha256=row["model_sha256"])

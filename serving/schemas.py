@@ -12,12 +12,13 @@ class ColdStartRequest(BaseModel):
 
     ``interests`` (ids in the run's interest set) and ``infer_interests`` (the interests most held by
     users of the given items, read from the graph) add interest neighbours, for models whose runs
-    stored interest vectors (CIKGRec with interests on).
+    stored interest vectors (CIKGRec with interests on). Without ``model``, the dataset's latest run of
+    any model is used (the response names its model).
     """
 
     model_config = ConfigDict(extra="forbid")
 
-    model: str = Field("lightgcn", pattern=MODEL_NAME)
+    model: str | None = Field(None, pattern=MODEL_NAME, description="default: the latest run of any model")
     items: list[int] = Field(min_length=1)
     k: int = Field(20, ge=1)
     persist: bool = False

@@ -1,9 +1,14 @@
-// Whether the dataset exists, and its latest training run of this model (none: an empty list).
+// Whether the dataset exists, and its latest training run (none: an empty list): of $model, or of any
+// model when $model is null (what serving uses when a request names no model).
+// Ordered by `finished`, not `created`: save_training_run sets `finished` only once the run's TOP_K lists
+// and vectors are all written, so a run still writing (or one that crashed) is never the latest, while
+// `created` is set when the run starts and is also backfilled later (persisted cold-start users, lists
+// upgraded from edges). run_id breaks ties, so the choice is the same on every read.
 RETURN EXISTS { MATCH (:Dataset {name: $dataset}) } AS dataset_found,
        COLLECT {
-         MATCH (r:TrainingRun {dataset: $dataset, model: $model})
-         WHERE r.finished IS NOT NULL   // a run still writing its lists is not the latest yet
-         WITH r ORDER BY r.finished DESC LIMIT 1
-         RETURN r {.run_id, .embedding_property, .embedding_dim, .model_path, .model_sha256,
+         MATCH (r:TrainingRun {dataset: $dataset})
+         WHERE r.finished IS NOT NULL AND ($model IS NULL OR r.model = $model)
+         WITH r ORDER BY r.finished DESC, r.run_id DESC LIMIT 1
+         RETURN r {.run_id, .model, .embedding_property, .embedding_dim, .model_path, .model_sha256,
                    finished: toString(r.finished)}
        } AS runs
