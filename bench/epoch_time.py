@@ -5,15 +5,16 @@
 ``MODEL:PRESET`` trains that model with a named preset (``cikgrec:reference``: every fidelity
 option as the reference code has it, batch 1,024 — the figure to hold against the reference).
 
-Run it on an otherwise idle machine: it is the figure held against the reference implementation
-(129-136 s per epoch with one thread on this machine kind). Writes ``bench/results/epoch_time.json``.
+Run it on an otherwise idle machine: ``bench/reference/run.sh`` runs it before and after the reference
+code's own timing (``bench/reference/time_reference.py``) and derives the ratio from the three files.
+Writes ``bench/results/epoch_time.json`` with the machine (CPU model, load average), the kgrec commit
+and the settings beside each model's epoch times.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import platform
 import resource
 import statistics
 import sys
@@ -22,6 +23,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+from bench.machine import describe, git_commit, load_average  # noqa: E402
 from bench.saved_exports import device_name, gpu_peak_mb, load_export  # noqa: E402
 
 
@@ -45,6 +47,7 @@ def main() -> None:
     from recommender.trainer import Trainer
 
     torch.set_num_threads(args.threads)
+    machine = describe()
     export = load_export(args.export_file, args.dataset)
     results = []
     for name in args.models:
@@ -75,8 +78,10 @@ def main() -> None:
               f"{row['device']}); evaluation {row['evaluation_s']:.2f} s; peak RSS {row['peak_rss_mb']:.0f} MB",
               flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"machine": {"python": platform.python_version(), "torch": torch.__version__},
-                                    "runs": results}, indent=2))
+    settings = {"dataset": args.dataset, "threads": args.threads, "device": args.device, "epochs": args.epochs,
+                "all_train": args.all_train, "export": export.fingerprint(), "kgrec_commit": git_commit()}
+    args.out.write_text(json.dumps({"machine": {**machine, "torch": torch.__version__, "load_average_after": load_average()},
+                                    "settings": settings, "runs": results}, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 Each configuration gets a fresh server: a load into the empty database (JVM just started), the
 idempotent re-run, and a second dataset loaded into the warmed-up server. Compares batch sizes,
-the ``neo4j-rust-ext`` packer on/off, and a synthetic interactions-only set at the scale of ANCHORS.md
+the ``neo4j-rust-ext`` packer on/off, and a synthetic interactions-only set at the 846k scale
 (95,594 users and items, 846,434 interactions). Each run is a subprocess, so peak RSS is per run.
 Writes ``bench/results/ingest.json`` and prints a table.
 

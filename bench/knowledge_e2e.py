@@ -4,9 +4,10 @@ and/or another set (``--compare-with authors`` on dbbook2014: the CIKGRec author
 
 Resumable: the LLM answers live in the Neo4j cache, so a re-run after a kill sends only what was
 never answered; each finished step appends one JSON line to ``bench/results/knowledge_e2e.jsonl``.
-The answers are also exported to ``bench/results/llm_cache/<dataset>-interests.jsonl`` and
-imported first on the next run, so a later session on a fresh machine resumes instead of paying
-again (``--stop-after N`` sends at most N prompts, to split a long run across sessions).
+The answers are also exported to ``bench/results/llm_cache/<dataset>-interests.jsonl`` (for a
+dataset whose answers ship with kgrec, dbbook2014, to that shipped file: ``shipped_response_cache``) and
+imported first on the next run, so a later run on a fresh machine resumes instead of paying
+again (``--stop-after N`` sends at most N prompts, to split a long run into several).
 Uses the server that ``kgrec`` connects to (``NEO4J_URI`` or the local one: ``kgrec neo4j start``).
 
     .venv/bin/python bench/knowledge_e2e.py --dataset ml-100k --path DIR [--domain movies]
@@ -26,7 +27,7 @@ sys.path.insert(0, str(REPO))
 from bench.jsonl_results import append_result  # noqa: E402
 
 RESULTS = REPO / "bench" / "results" / "knowledge_e2e.jsonl"
-CACHE_DIR = REPO / "bench" / "results" / "llm_cache"  # answers carried between sessions (JSONL)
+CACHE_DIR = REPO / "bench" / "results" / "llm_cache"  # answers carried between runs and machines (JSONL)
 
 
 def _append(row: dict) -> None:
@@ -41,9 +42,10 @@ def _infer(store, args) -> None:
 
     torch.set_num_threads(args.threads)
     backend = create_backend(args.backend, batch_size=args.batch_size, num_threads=args.threads)
+    from ingest.locate import shipped_response_cache
     from knowledge.llm.cache import export_jsonl, import_jsonl
 
-    carried = CACHE_DIR / f"{args.dataset}-interests.jsonl"
+    carried = shipped_response_cache(args.dataset, "interests") or CACHE_DIR / f"{args.dataset}-interests.jsonl"
     if carried.exists():
         import_jsonl(store, carried)
     config = InferConfig(max_items=args.max_items, batch_size=args.batch_size, domain=args.domain)

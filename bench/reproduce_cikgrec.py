@@ -1,4 +1,4 @@
-"""Reproduce CIKGRec's DBbook2014 table under three named protocols, resumably, across sessions.
+"""Reproduce CIKGRec's DBbook2014 table under three named protocols, resumably, across runs and machines.
 
 For every (variant, seed) the bench trains two jobs from the graph (an export of ``dbbook2014``):
 
@@ -11,14 +11,14 @@ For every (variant, seed) the bench trains two jobs from the graph (an export of
 Variants are the baselines, CIKGRec with kgrec's defaults, CIKGRec with the ``reference`` preset
 (every fidelity option as the reference code has it), and two kinds of *secondary* variants of
 kgrec's defaults, run under ``refit`` only: each group of reference differences alone (optimiser,
-autoencoder, contrast as coded or as in Eq. 9; the reference's TransE is the default since
-2026-11-26, and ``with forward TransE`` measures kgrec's earlier one), to measure what each changes, the
+autoencoder, contrast as coded or as in Eq. 9; the reference's TransE is kgrec's default, and
+``with forward TransE`` measures TransE over the forward KG triples instead), to measure what each changes, the
 paper's ablations (of ``--ablate``, by default kgrec's CIKGRec, the model of the main table), and a
 one-at-a-time sweep of CIKGRec's hyper-parameters (``cikgrec tuned FIELD=VALUE``, ``TUNING``), whose
 values are judged on validation R@50 only.
 Each job runs in a subprocess with one torch thread, so seconds per epoch and peak RSS are its own.
 Every finished job is appended to ``bench/results/reproduce_cikgrec_protocols.jsonl``; a restarted
-bench skips jobs already there, so the grid accumulates across sessions.
+bench skips jobs already there, so the grid accumulates across runs.
 
     .venv/bin/python bench/reproduce_cikgrec.py [--seeds 3] [--epochs 1000] [--parallel 2]
         [--only cikgrec-reference lightgcn] [--protocols refit] [--report]
@@ -81,7 +81,7 @@ FIDELITY = {  # suffix -> overrides: one group of the reference code's differenc
                                    "projection_init": "xavier"},
     "with reference contrast": {"contrast_mode": "reference"},
     "with paper contrast": {"contrast_mode": "paper"},
-    # the reverse: kgrec's default until 2026-11-26, TransE on forward KG triples with L2, one pass an epoch
+    # the reverse of the default: TransE on the forward KG triples with L2, one pass an epoch
     "with forward TransE": {"transe_triples": "forward", "transe_distance": "l2",
                             "transe_steps": "epoch", "transe_batch_size": 8192},
 }
@@ -388,7 +388,7 @@ def pending_jobs(names: list[str], protocols: list[str], seeds: int, ablation_se
     finished = {(r["variant"], r["protocol"], r["seed"]) for r in read_log(log, *also)}
     jobs = []
     for variant in names:
-        secondary = is_secondary(variant)  # compared under refit only, as the issue asks of ablations
+        secondary = is_secondary(variant)  # compared under refit only, like the paper's ablations
         n = seeds_of(variant, seeds, ablation_seeds, fidelity_seeds, tuning_seeds)
         wanted = [p for p in protocols if p == "refit" or not secondary]
         jobs += [(variant, protocol, 2024 + k) for k in range(n) for protocol in wanted
@@ -451,7 +451,7 @@ def main() -> None:
                                            stop_at),
                           jobs))
     pooled = read_log(args.log, *args.also)
-    # variants no longer defined (an archived log's) are reported after the current ones
+    # variants found only in a log (e.g. an archived one) are reported after the defined ones
     names += sorted({row["variant"] for row in pooled} - set(names))
     table = markdown(read_log(args.log), [n for n in names if not is_secondary(n)])
     same_load = [row for log in sorted(RESULTS.glob(SAME_LOAD_BASES)) for row in read_log(log)]

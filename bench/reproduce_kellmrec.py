@@ -1,4 +1,4 @@
-"""Reproduce KELLMRec's Tables 3, 4 and 6 on ml-100k, resumably, across sessions.
+"""Reproduce KELLMRec's Tables 3, 4 and 6 on ml-100k, resumably, across runs and machines.
 
 Every (model, variant, seed) is one job: a CTR model (DeepFM, DIN, DIEN) or a reranker on the
 sampled candidate lists (DLCM, PRM, SetRank), trained from the graph by ``kgrec.ctr_training``
@@ -23,7 +23,7 @@ skipped with its reason printed and recorded in the log, never trained on mostly
 
 Each job runs in a subprocess with one torch thread, so seconds per epoch and peak RSS are its own.
 Every finished job (and every skip) is appended to ``bench/results/reproduce_kellmrec.jsonl``; a
-restarted bench skips jobs already there (skips are retried), so the grid accumulates across sessions.
+restarted bench skips jobs already there (skips are retried), so the grid accumulates across runs.
 The markdown tables are rebuilt from the log into ``bench/results/reproduce_kellmrec.md``.
 
     .venv/bin/python bench/reproduce_kellmrec.py [--seeds 3] [--epochs 30] [--parallel 1]

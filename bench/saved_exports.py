@@ -1,5 +1,5 @@
 """What the benches share to train off the graph: a saved export in place of Neo4j, and the device's
-name and peak memory for their result rows (a GPU machine lent for a session has no Neo4j)."""
+name and peak memory for their result rows (a GPU machine used for a bench may have no Neo4j)."""
 
 from __future__ import annotations
 

@@ -116,7 +116,7 @@ def _export(store, dataset: str, save_to: Path, repeat: int = 2, keep_in: Path |
         times.append(round(time.perf_counter() - started, 3))
     rows = sum(len(getattr(export, name)) for name in export._ARRAYS if name != "interaction_split")
     export.save(save_to)
-    if keep_in is not None:  # e.g. to carry to a GPU machine that has no Neo4j (bench/gpu_session.sh)
+    if keep_in is not None:  # e.g. to carry to a GPU machine that has no Neo4j (bench/gpu_bench.sh)
         import shutil
 
         keep_in.mkdir(parents=True, exist_ok=True)

@@ -1,8 +1,8 @@
 """Seconds of CIKGRec's TransE pass (one epoch's ``epoch_end``) on a saved export, per TransE setting.
 
-The default since 2026-11-26 (``reference``: KG triples, their inverses and both directions of the
-interactions; squared L2; n_KG // 4,096 steps of 4,096 random heads) against kgrec's earlier one
-(``forward``: one pass over the forward KG triples in batches of 8,192). Every step updates the whole
+kgrec's default (``reference``: KG triples, their inverses and both directions of the interactions;
+squared L2; n_KG // 4,096 steps of 4,096 random heads) against ``forward`` (one pass over the forward
+KG triples in batches of 8,192). Every step updates the whole
 embedding table with Adam, as the reference code does, so the pass costs about steps x table size.
 
     .venv/bin/python bench/transe_epoch.py --export .gpu/synthetic-846k.npz [--threads 1] [--device cpu]

@@ -3,13 +3,13 @@
 On one private local Neo4j (heap and page cache 2 GB), each way writes the 1,722,395 triples of
 ``kgrec data synth --interactions 846434`` between the entities of its own fresh dataset:
 
-- ``index``: ``MATCH (h:Entity {dataset, id})`` per row, the writer's earlier form;
-- ``element_id``: ``WHERE elementId(h) = row[0]``, the writer's form since (``ingest/create_triples``);
+- ``index``: ``MATCH (h:Entity {dataset, id})`` per row, an index look-up for every end node;
+- ``element_id``: ``WHERE elementId(h) = row[0]``, the writer's form (``ingest/create_triples``);
 - ``element_id_unchecked``: the same seek without the writer's label and dataset checks, to see what
   they cost;
 - ``internal_id``: ``WHERE id(h) = row[0]``, deprecated in Neo4j 5, for comparison only;
 
-each in one session and in two (``write_in_batches(..., workers=2)``), batches of 10,000. The
+each in one Neo4j session and in two (``write_in_batches(..., workers=2)``), batches of 10,000. The
 ways run one after another on the same server, so later ones write into a larger store; run it
 twice (``--order reversed``) to see that effect. Writes ``bench/results/triple_lookup.json``.
 

@@ -9,9 +9,9 @@ Where every sha256 below comes from (a hash is only written here when we hold th
 it published; an unknown one is ``None`` and ``kgrec data fetch`` then asks for
 ``--trust-unverified``):
 
-* ``dbbook2014``, all 8 files: computed with ``sha256sum`` from the copy shipped in this
-  repository's ``data/dbbook2014/``, which is byte-identical to ``laowangzi/CIKGRec`` at commit
-  ``4cd310f`` (checked against the upstream git blob ids). Verified.
+* ``dbbook2014``, all 8 files: computed with ``sha256sum`` from the copy shipped in the ``kgrec``
+  package's ``shipped/datasets/dbbook2014/``, which is byte-identical to ``laowangzi/CIKGRec`` at
+  commit ``4cd310f`` (checked against the upstream git blob ids). Verified.
 * ``book-crossing`` and ``ml1m`` (CIKGRec): no published checksums found; ``None``. The file list
   is that of dbbook2014 (the layout CIKGRec's loader reads; a derived repository,
   ``xiangmli/SeKGRec``, holds the same list files for both).
@@ -260,7 +260,7 @@ def _build() -> Mapping[str, CatalogEntry]:
     entries = (
         _cikgrec_entry("dbbook2014", "DBbook (ESWC 2014 LOD-enabled RecSys challenge) in the CIKGRec layout: "
                        "5,576 users, 2,680 books, 65,961 interactions, DBpedia KG (13 relations, 134,223 "
-                       "triples), LLM-inferred clustered user interests. Shipped in data/dbbook2014.",
+                       "triples), LLM-inferred clustered user interests. Ships with kgrec (kgrec/shipped/datasets).",
                        DBBOOK2014_SHA256),
         _cikgrec_entry("book-crossing", "Book-Crossing in the CIKGRec layout (interactions, item KG, "
                        "LLM-inferred clustered user interests)."),

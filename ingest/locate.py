@@ -4,7 +4,7 @@
 2. ``$KGREC_DATA_DIR/<name>``;
 3. ``data_home()/<name>`` (where ``kgrec data fetch`` installs: ``$XDG_DATA_HOME/kgrec/datasets``,
    else ``~/.local/share/kgrec/datasets``);
-4. the repository's shipped ``data/<name>`` (dbbook2014 ships there).
+4. the shipped ``kgrec/shipped/datasets/<name>``, package data of ``kgrec`` (dbbook2014 ships there).
 
 The first folder that exists wins; nothing else on disk is searched.
 """
@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from importlib.util import find_spec
 from pathlib import Path
 
 from ingest.catalog import find_entry
 from kg_store.errors import DatasetNotFoundError
 from kg_store.graph_model import check_dataset_name
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR_ENV = "KGREC_DATA_DIR"
 
 
@@ -41,9 +41,33 @@ def data_home() -> Path:
     return Path(base) / "kgrec" / "datasets"
 
 
+def shipped_root() -> Path:
+    """``kgrec/shipped``: the data that travels inside the ``kgrec`` package, in a checkout and a wheel.
+
+    Found through the import system without importing ``kgrec`` (its ``__init__`` loads the API,
+    which imports this module), so the answer is the package Python would import.
+    """
+    spec = find_spec("kgrec")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("the kgrec package is not importable, so its shipped data cannot be found")
+    return Path(next(iter(spec.submodule_search_locations))).resolve() / "shipped"
+
+
 def shipped_data_dir() -> Path:
-    """The repository's ``data/`` folder, next to the packages (holds the shipped datasets)."""
-    return REPO_ROOT / "data"
+    """The folder of the shipped datasets, one folder each (``kgrec/shipped/datasets``)."""
+    return shipped_root() / "datasets"
+
+
+def shipped_response_cache(dataset: str, task: str) -> Path | None:
+    """The shipped JSONL of cached LLM answers for (``dataset``, ``task``), or None when none ships.
+
+    ``("dbbook2014", "interests")`` ships, so the demo infers interests without running a model.
+    """
+    check_dataset_name(dataset)
+    if not task.isidentifier():
+        raise ValueError(f"task {task!r} is not a plain name such as 'interests'")
+    path = shipped_root() / "llm_cache" / f"{dataset}-{task}.jsonl"
+    return path if path.is_file() else None
 
 
 def describe_locations(name: str, explicit: Path | str | None = None) -> list[Location]:

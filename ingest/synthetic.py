@@ -15,12 +15,12 @@ from pathlib import Path
 
 import numpy as np
 
-# DBbook2014 (data/dbbook2014): 65,961 interactions, 5,576 users, 2,680 items, 8,909 entities,
+# DBbook2014 (kgrec/shipped/datasets/dbbook2014): 65,961 interactions, 5,576 users, 2,680 items, 8,909 entities,
 # 14 relations, 134,223 triples, 381 interests, 6,961 user-interest edges, 23.1 % in test.
 DBBOOK2014_INTERACTIONS = 65_961
 DBBOOK2014_RATIOS = {"users": 5_576, "items": 2_680, "entities": 8_909, "triples": 134_223,
                      "interests": 381, "user_interests": 6_961}
-SCALE_846K = 846_434   # KGAT's Amazon-book, the scale the issue asks for
+SCALE_846K = 846_434   # KGAT's Amazon-book: the scale kgrec is measured at
 
 
 @dataclass(frozen=True)

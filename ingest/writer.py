@@ -82,7 +82,7 @@ WRITE_PLAN: tuple[tuple[WriteStep, ...], ...] = (
 )
 
 # How many sessions write one step's batches at once. Two use both cores of the development machine:
-# the 846k set's triples took 31-36 s with two against 43 s with one (README, "One ingest protocol").
+# the 846k set's triples took 32 s with two against 55 s with one (bench/results/triple_lookup.json).
 DEFAULT_INGEST_WORKERS = 2
 
 _HANDLE_QUERIES = {RecordKind.USERS: "ingest/handles/users", RecordKind.ITEMS: "ingest/handles/items",
@@ -191,7 +191,7 @@ def write_dataset(store: GraphStore, records: DatasetRecords, batch_size: int = 
 
     With ``concurrent``, the two lanes of each stage run in two sessions at once. Off by default:
     on a warm server it saves about 10 %, but loads into a server whose JVM has just started were
-    much slower and more variable with it (see the README's ingest benchmark).
+    much slower and more variable with it (docs/benchmarks.md, ingest).
     """
     started = time.perf_counter()
     allow = RelationAllowList(records.relation_types)

@@ -3,7 +3,7 @@
 Canonical store: ``(:User)-[:TOP_K {items: [item ids, best first], scores: [...]}]->(:TrainingRun)``,
 one relationship per (user, run); the run node carries model, run_id and a ``created`` time. One
 write per user instead of one relationship per recommended item is what makes write-back fast
-(issue 15: >= 100k rows/s; edges with four properties each managed 8-20k). The run node is made
+(at least 100k rows/s, where edges with four properties each manage 8-20k). The run node is made
 first (``start_training_run``), batches of users are written as parallel lists, one transaction per
 batch (MERGE + SET, so re-running a run id replaces, never duplicates; the same transaction deletes
 those users' lists of older runs of the model), and after the last batch the older runs' lists left
@@ -139,8 +139,8 @@ def write_recommendations(store: GraphStore, dataset: str, model: str, run_id: s
 
 
 def lists_from_edges(store: GraphStore, dataset: str) -> list[dict[str, Any]]:
-    """Upgrade a dataset written before TOP_K lists: each run without lists gets them from its
-    RECOMMENDED edges (kept). Returns ``{run_id, model, lists}`` per run it upgraded."""
+    """Give TOP_K lists to a dataset whose runs have only RECOMMENDED edges: each run without lists gets
+    them from its edges (kept). Returns ``{run_id, model, lists}`` per run it upgraded."""
     dataset_info(store, dataset)
     return store.write("recommend/lists_from_edges", dataset=dataset)
 

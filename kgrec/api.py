@@ -2,9 +2,10 @@
 
 Typical use::
 
+    from ingest.locate import locate_dataset
     from kgrec import connect, ingest_cikg
     store = connect()                       # NEO4J_URI & co., else the local server
-    report = ingest_cikg(store, "data/dbbook2014", dataset="dbbook2014")
+    report = ingest_cikg(store, locate_dataset("dbbook2014"), dataset="dbbook2014")
 """
 
 from __future__ import annotations

@@ -211,16 +211,21 @@ def db_check(ctx: click.Context, dataset: str, as_json: bool, strict: bool, exam
 @click.option("--epochs", type=click.IntRange(1), default=None, help="CIKGRec epochs (default 20).")
 @click.option("--verify/--no-verify", default=True, show_default=True,
               help="Check each file's sha256 against the catalog before reading.")
+@click.option("--backend", type=click.Choice(["transformers", "llama-cpp"]), default="transformers",
+              show_default=True, help="Local LLM for the interests (the shipped cache holds transformers' answers).")
+@click.option("--live-limit", type=click.IntRange(0), default=None,
+              help="Ask the LLM live for at most this many users (default: every user the cache lacks).")
+@click.option("--user", type=click.IntRange(0), default=None, help="Whose top five to show (default 0).")
 @click.option("--progress/--no-progress", default=None,
               help="Force progress bars on or off (default: bars on a terminal, one line per stage in a log).")
 @click.pass_context
-def demo(ctx: click.Context, name: str, path: Path | None, epochs: int | None, verify: bool,
-         progress: bool | None) -> None:
-    """The main job: start Neo4j, ingest a dataset, train CIKGRec, write back, print metrics."""
+def demo(ctx: click.Context, name: str, path: Path | None, epochs: int | None, verify: bool, backend: str,
+         live_limit: int | None, user: int | None, progress: bool | None) -> None:
+    """The main job: ingest, LLM interests, clustering, CIKGRec, write-back, explained top five."""
     from kgrec.demo import DemoOptions, run_demo
 
-    options = DemoOptions(dataset=name, path=path, progress=progress, verify=verify,
-                          **({"epochs": epochs} if epochs else {}))
+    options = DemoOptions(dataset=name, path=path, progress=progress, verify=verify, backend=backend,
+                          live_limit=live_limit, user=user, **({"epochs": epochs} if epochs else {}))
     run_demo(options, ctx.obj["home"], ctx.obj["database"])
 
 

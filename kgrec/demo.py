@@ -1,24 +1,36 @@
-"""The README's main job, end to end on a local default: it needs nothing but the clone.
+"""The README's main job: the whole CIKGRec story on a local default, needing nothing but the install.
 
-dbbook2014 ships in the repository, so ``make demo`` finds it through the lookup order even on a
-machine with no network beyond the package registries; ``--dataset`` runs the same job on any
-catalog dataset that is present (fetched, or placed by the user).
+Stages, each a few log lines: start Neo4j and ingest; ask the packaged SmolLM2 for every user's
+interests (answered from the shipped response cache where a prompt is in it, live for the rest);
+cluster the phrases into an interest set; train CIKGRec on that set; write the top-K back; show
+one user's top five, each with its best explanation path; then point at Neo4j Browser and
+``kgrec serve``. dbbook2014 ships with kgrec, so the job runs on a machine with no network beyond
+the package registries; ``--dataset`` runs it on any catalog dataset that is present.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
+from kg_store.connection import GraphStore
 from kg_store.datasets import dataset_stats
+from kg_store.errors import KgrecError
 from kg_store.progress import Progress
 from kg_store.settings import settings_from_env
 from kgrec import api
+from knowledge.interests.cluster import ClusterOptions
+from knowledge.llm.base import ChatBackend
 
 DEMO_DATASET = "dbbook2014"
 DEMO_EPOCHS = 20  # a short fixed-length run: a few minutes on a 2-core CPU
+DEMO_SET = "smollm2"  # the interest set the demo's LLM answers are clustered into
+DEMO_BACKEND = "transformers"  # the backend whose answers the shipped cache holds
+TOP = 5
+STAGES = 6
 
 
 @dataclass(frozen=True)
@@ -28,51 +40,154 @@ class DemoOptions:
     epochs: int = DEMO_EPOCHS
     progress: Progress = None
     verify: bool = True
+    graph_name: str | None = None  # the dataset's name in the graph; None: the catalog name
+    backend: str | ChatBackend = DEMO_BACKEND
+    cluster: ClusterOptions = ClusterOptions()
+    live_limit: int | None = None  # at most this many prompts go to the LLM live; None: all missing ones
+    user: int | None = None  # whose recommendations are shown; None: the first user with a top-K
+
+
+    @property
+    def graph(self) -> str:
+        return self.graph_name or self.dataset
+
+
+def _stage(number: int, title: str) -> None:
+    click.echo(f"[{number}/{STAGES}] {title}")
+
+
+def _say(text: str) -> None:
+    click.echo(f"      {text}")
 
 
 def run_demo(options: DemoOptions, neo4j_home: Path, database: str | None = None) -> None:
-    """Start Neo4j, ingest the dataset, train CIKGRec briefly, write recommendations, print metrics."""
+    """Run every stage in order; each stage's failure stops the job with kgrec's error for it."""
     from ingest.locate import locate_dataset
 
     folder = locate_dataset(options.dataset, options.path)  # fails before anything starts
-    click.echo(f"Dataset {options.dataset}: {folder}")
+    browser_url = None
     if settings_from_env() is None:
         status = api.start_local_neo4j(neo4j_home)
-        click.echo(f"Neo4j running at {status.bolt_uri}; Browser at {status.browser_url}")
-    store = api.connect(database=database, local_home=neo4j_home)
-    report = api.ingest_named(store, options.dataset, path=folder, progress=options.progress,
-                              verify=options.verify)
+        browser_url = status.browser_url
+        click.echo(f"Neo4j running at {status.bolt_uri}")
+    run_stages(api.connect(database=database, local_home=neo4j_home), options, folder, browser_url)
+
+
+def run_stages(store: GraphStore, options: DemoOptions, folder: Path, browser_url: str | None = None) -> None:
+    """Every stage after Neo4j is up, on ``store``."""
+    started = time.perf_counter()
+    _ingest(store, options, folder)
+    _infer(store, options)
+    _cluster(store, options.graph, options.cluster)
+    run_id = _train(store, options)
+    user = _show_top(store, options, run_id)
+    _next_steps(options.graph, user, browser_url)
+    click.echo(f"Done in {time.perf_counter() - started:.0f} s.")
+
+
+def _ingest(store: GraphStore, options: DemoOptions, folder: Path) -> None:
+    _stage(1, f"Ingest {options.dataset} from {folder}")
+    report = api.ingest_named(store, options.dataset, dataset=options.graph, path=folder,
+                              progress=options.progress, verify=options.verify)
     for note in report.notes:
-        click.echo(f"note: {note}")
-    click.echo(f"Ingested {options.dataset} in {report.seconds:.1f} s "
-               f"({report.relationships_created:,} new relationships).")
-    _print_stats(store, options.dataset)
-    _train(store, options)
+        _say(f"note: {note}")
+    stats = dataset_stats(store, options.graph)
+    _say(f"ingested in {report.seconds:.1f} s ({report.relationships_created:,} new relationships): "
+         f"{stats.nodes.get('User', 0):,} users, {stats.nodes.get('Item', 0):,} items, "
+         f"{stats.nodes.get('Entity', 0):,} entities, {stats.kg_triples:,} KG triples")
 
 
-def _print_stats(store, dataset: str) -> None:
-    stats = dataset_stats(store, dataset)
-    click.echo(
-        f"{stats.nodes.get('User', 0):,} users, {stats.nodes.get('Item', 0):,} items, "
-        f"{stats.nodes.get('Entity', 0):,} entities, {stats.nodes.get('Interest', 0):,} interests; "
-        f"interactions {stats.interactions}; {stats.kg_triples:,} KG triples over "
-        f"{stats.kg_relations} relations; {stats.interest_edges:,} interest edges."
-    )
+def _infer(store: GraphStore, options: DemoOptions) -> None:
+    """Import the shipped answers into the graph's cache, then ask for the users still missing."""
+    from ingest.locate import shipped_response_cache
+    from knowledge.interests.infer import InferConfig, infer_interests
+    from knowledge.llm import cache
+    from knowledge.llm.base import create_backend
+
+    backend = create_backend(options.backend)
+    _stage(2, f"User interests from the LLM {backend.model_id} (CIKGRec Eq. 1)")
+    shipped = shipped_response_cache(options.dataset, "interests")
+    if shipped is not None:
+        read, created = cache.import_jsonl(store, shipped)
+        _say(f"shipped response cache: {read:,} answers ({created:,} new in the graph)")
+    domain = "books" if "book" in options.dataset else "items"
+    report = infer_interests(store, options.graph, backend, InferConfig(domain=domain),
+                             limit=options.live_limit, progress=options.progress)
+    run = report.run
+    live = f"{run.sent:,} asked live ({run.seconds:.1f} s, {run.tokens_per_second:.0f} tokens/s)" if run.sent \
+        else "0 asked live"
+    _say(f"{report.users:,} users: {run.cached:,} answered from the cache, {live}")
+    if run.would_send > run.sent:
+        _say(f"{run.would_send - run.sent:,} users left without an answer (--live-limit)")
+    if report.unparseable:
+        _say(f"{report.unparseable:,} answers named no usable interest")
 
 
-def _train(store, options: DemoOptions) -> None:
+def _cluster(store: GraphStore, dataset: str, options: ClusterOptions) -> None:
+    from kg_store.interest_sets import write_interest_set
+    from knowledge.interests.cluster import cluster_interests
+    from knowledge.interests.infer import inferred_phrases
+
+    _stage(3, f"Clustering the phrases into interest set '{DEMO_SET}' (MiniLM, UMAP, HDBSCAN)")
+    started = time.perf_counter()
+    phrases = inferred_phrases(store, dataset)
+    clustering = cluster_interests(phrases, options)
+    if not clustering.clusters:
+        raise KgrecError(f"Clustering {len(phrases):,} users' phrases found no interest (every phrase was noise); "
+                         "too few phrases for HDBSCAN's min_cluster_size, or answers without usable phrases.")
+    written = write_interest_set(store, dataset, DEMO_SET, clustering)
+    quality = clustering.quality
+    _say(f"{sum(map(len, phrases.values())):,} phrases of {len(phrases):,} users -> {written['interests']:,} "
+         f"interests, {written['edges']:,} user edges; silhouette {quality.get('silhouette', float('nan')):.3f}, "
+         f"noise {quality['noise_share']:.1%} ({time.perf_counter() - started:.0f} s)")
+    largest = sorted(clustering.clusters, key=lambda c: -len(c.phrases))[:4]
+    _say("largest: " + "; ".join(f'"{c.label}"' for c in largest))
+
+
+def _train(store: GraphStore, options: DemoOptions) -> str:
     from kgrec.training import train_and_write
 
-    dataset, epochs = options.dataset, options.epochs
-    click.echo(f"Training CIKGRec on {dataset} for {epochs} epochs (validation picks the best epoch) ...")
-    outcome = train_and_write(store, dataset, "cikgrec", epochs=epochs, patience=epochs, progress=options.progress)
+    dataset, epochs = options.graph, options.epochs
+    _stage(4, f"Training CIKGRec on the CIKG with interest set '{DEMO_SET}' ({epochs} epochs; "
+              "validation picks the best)")
+    outcome = train_and_write(store, dataset, "cikgrec", epochs=epochs, patience=epochs, progress=options.progress,
+                              interest_set=DEMO_SET)
     for note in outcome.notes:
-        click.echo(f"note: {note}")
+        _say(f"note: {note}")
     result, test = outcome.results[0], outcome.summary
-    click.echo(
-        f"CIKGRec, best epoch {result.best_epoch + 1}/{result.epochs_run}, {result.seconds_per_epoch:.1f} s/epoch: "
-        + "  ".join(f"{name} {test[name]['mean']:.4f}" for name in
-                    ("recall@20", "ndcg@20", "recall@50", "ndcg@50", "recall@100", "ndcg@100"))
-    )
-    click.echo(f"Wrote {outcome.recommendations_written:,} recommendations to Neo4j (run {outcome.run_id}); "
-               f"try: kgrec recommend --dataset {dataset} --user 0")
+    _say(f"best epoch {result.best_epoch + 1}/{result.epochs_run}, {result.seconds_per_epoch:.1f} s/epoch")
+    _say("test: " + "  ".join(f"{name} {test[name]['mean']:.4f}" for name in
+                              ("recall@20", "ndcg@20", "recall@50", "ndcg@50")))
+    _stage(5, "Write-back")
+    _say(f"{outcome.recommendations_written:,} recommendations and the run's vectors written to Neo4j "
+         f"(run {outcome.run_id})")
+    return outcome.run_id
+
+
+def _show_top(store: GraphStore, options: DemoOptions, run_id: str) -> int:
+    """One user's top five of this run, each with its best explanation path."""
+    from kg_store.explain import explain
+    from kg_store.writeback import read_recommendations
+
+    user = options.user if options.user is not None else 0
+    rows = [row for row in read_recommendations(store, options.graph, user, model="cikgrec", limit=TOP)
+            if row["run_id"] == run_id]
+    _stage(6, f"User {user}'s top {TOP}, each with its best explanation path")
+    for row in rows[:TOP]:
+        why = explain(store, options.graph, user, row["item"], top=1)
+        path = why.paths[0].text if why.paths else "no path links this user to the item"
+        title = row["title"] or f"item {row['item']}"
+        _say(f"{row['rank']}. {title} ({row['score']:.2f})")
+        _say(f"   why: {path}")
+    return user
+
+
+def _next_steps(dataset: str, user: int, browser_url: str | None) -> None:
+    click.echo("Next:")
+    if browser_url:
+        _say(f"Neo4j Browser: {browser_url} (user neo4j, password: kgrec neo4j password); run")
+        _say(f":params {{dataset: '{dataset}', user: {user}, k: {TOP}}}")
+        _say("MATCH p = (:User {dataset: $dataset, id: $user})-[r:RECOMMENDED]->(:Item) WHERE r.rank <= $k "
+             "RETURN p")
+    _say(f"kgrec serve   # then GET http://127.0.0.1:8000/datasets/{dataset}/users/{user}/recommendations")
+    _say(f"kgrec explain --dataset {dataset} --user {user} --item ITEM")

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from ingest import locate
 from ingest.catalog import CATALOG, ArchiveMember, RemoteFile, get_entry, github_raw
 from ingest.download import verify_folder
-from ingest.locate import data_home, describe_locations, locate_dataset, shipped_data_dir
+from ingest.locate import data_home, describe_locations, locate_dataset, shipped_data_dir, shipped_response_cache
 from kg_store.errors import DatasetNotFoundError, InvalidDatasetNameError
 from kg_store.graph_model import check_dataset_name
 
@@ -91,7 +91,7 @@ def test_branch_urls_and_unsafe_paths_are_refused() -> None:
 
 def test_shipped_dbbook2014_matches_the_catalog() -> None:
     entry = get_entry("dbbook2014")
-    folder = REPO_ROOT / "data" / "dbbook2014"
+    folder = shipped_data_dir() / "dbbook2014"
     assert entry.verified
     for remote in entry.files:
         data = (folder / remote.path).read_bytes()
@@ -100,16 +100,32 @@ def test_shipped_dbbook2014_matches_the_catalog() -> None:
     assert verify_folder(entry, folder) == folder
 
 
+def test_shipped_files_live_in_the_kgrec_package() -> None:
+    """Package data of ``kgrec``, so a wheel carries them; only dbbook2014's interest answers ship."""
+    package = REPO_ROOT / "kgrec"
+    assert shipped_data_dir() == package / "shipped" / "datasets"
+    cache = shipped_response_cache("dbbook2014", "interests")
+    assert cache == package / "shipped" / "llm_cache" / "dbbook2014-interests.jsonl"
+    first = json.loads(cache.read_text().splitlines()[0])
+    assert {"key", "model", "prompt"} <= first.keys()
+    assert shipped_response_cache("ml-100k", "interests") is None
+    assert shipped_response_cache("dbbook2014", "descriptions") is None
+    with pytest.raises(ValueError):
+        shipped_response_cache("dbbook2014", "../interests")
+    with pytest.raises(InvalidDatasetNameError):
+        shipped_response_cache("../dbbook2014", "interests")
+
+
 # -- lookup order -------------------------------------------------------------------------------------------
 @pytest.fixture
 def places(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
-    """An env data dir, an XDG data home and a fake repository data/ folder, all empty."""
-    dirs = {"env": tmp_path / "env", "xdg": tmp_path / "xdg", "shipped": tmp_path / "repo" / "data"}
+    """An env data dir, an XDG data home and a fake shipped datasets folder, all empty."""
+    dirs = {"env": tmp_path / "env", "xdg": tmp_path / "xdg", "shipped": tmp_path / "shipped" / "datasets"}
     for path in dirs.values():
         path.mkdir(parents=True)
     monkeypatch.setenv("KGREC_DATA_DIR", str(dirs["env"]))
     monkeypatch.setenv("XDG_DATA_HOME", str(dirs["xdg"]))
-    monkeypatch.setattr(locate, "REPO_ROOT", tmp_path / "repo")
+    monkeypatch.setattr(locate, "shipped_root", lambda: tmp_path / "shipped")
     return dirs
 
 

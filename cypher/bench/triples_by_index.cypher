@@ -1,4 +1,4 @@
-// bench/triple_lookup.py: the writer's earlier form, end nodes looked up by the (dataset, id) index per row.
+// bench/triple_lookup.py: end nodes looked up by the (dataset, id) index per row, against the writer's elementId seeks.
 UNWIND $rows AS row
 MATCH (h:Entity {dataset: $dataset, id: row[0]})
 USING INDEX h:Entity(dataset, id)

@@ -105,7 +105,10 @@ def _centroids(vectors: np.ndarray, labels: np.ndarray) -> dict[int, np.ndarray]
 def _hdbscan_labels(vectors: np.ndarray, options: ClusterOptions) -> np.ndarray:
     from sklearn.cluster import HDBSCAN
 
-    labels = HDBSCAN(min_cluster_size=max(2, options.min_cluster_size), copy=True).fit_predict(vectors)
+    min_size = max(2, options.min_cluster_size)
+    if len(vectors) < min_size:  # no cluster can reach the minimum size: every phrase is noise
+        return np.full(len(vectors), NOISE)
+    labels = HDBSCAN(min_cluster_size=min_size, copy=True).fit_predict(vectors)
     if options.noise == "nearest" and (labels == NOISE).any() and (labels != NOISE).any():
         centroids = _centroids(vectors, labels)
         ids, matrix = list(centroids), np.stack(list(centroids.values()))

@@ -52,9 +52,14 @@ class InferReport:
     unparseable: int = 0  # answers with no phrase in them (stored, but give no interest)
 
 
+def shown_title(item: int, title: str | None) -> str:
+    """How an item appears in a prompt; an answer that repeats it names no interest."""
+    return title or f"item {item}"
+
+
 def interest_prompt(history: History, config: InferConfig) -> ChatRequest:
     """One user's prompt: the history's titles (most recent first), then the instruction."""
-    titles = [title or f"item {item}" for item, title in history[:config.max_items]]
+    titles = [shown_title(item, title) for item, title in history[:config.max_items]]
     listing = "\n".join(f"- {title}" for title in titles)
     text = f"A person enjoyed these {config.domain}:\n{listing}\n\n{INSTRUCTION}"
     params = GenerationParams(max_new_tokens=config.max_new_tokens, temperature=0.0)
@@ -91,7 +96,7 @@ def infer_interests(store: GraphStore, dataset: str, backend: ChatBackend, confi
         response = report.run.responses.get(key)
         if response is not None:
             rows.append([user, key, [item for item, _ in history[:config.max_items]]])
-            report.unparseable += not parse_interests(response.text, [t for _, t in history])
+            report.unparseable += not parse_interests(response.text, [shown_title(i, t) for i, t in history])
     write_in_batches(store, "knowledge/record_prompted", rows, batch_size=1_000, dataset=dataset, task=task)
     return report
 
