@@ -11,8 +11,9 @@ the package registries; ``--dataset`` runs it on any catalog dataset that is pre
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -44,7 +45,8 @@ class DemoOptions:
     backend: str | ChatBackend = DEMO_BACKEND
     cluster: ClusterOptions = ClusterOptions()
     live_limit: int | None = None  # at most this many prompts go to the LLM live; None: all missing ones
-    user: int | None = None  # whose recommendations are shown; None: the first user with a top-K
+    user: int | None = None  # whose recommendations are shown; None: user 0
+    train_overrides: dict[str, Any] = field(default_factory=dict)  # more train_and_write settings
 
 
     @property
@@ -151,7 +153,7 @@ def _train(store: GraphStore, options: DemoOptions) -> str:
     _stage(4, f"Training CIKGRec on the CIKG with interest set '{DEMO_SET}' ({epochs} epochs; "
               "validation picks the best)")
     outcome = train_and_write(store, dataset, "cikgrec", epochs=epochs, patience=epochs, progress=options.progress,
-                              interest_set=DEMO_SET)
+                              interest_set=DEMO_SET, **options.train_overrides)
     for note in outcome.notes:
         _say(f"note: {note}")
     result, test = outcome.results[0], outcome.summary

@@ -91,14 +91,14 @@ class BrowserSession:
         return self._frames()[0]
 
     def apply_style(self, grass: str) -> None:
-        """``:style`` followed by the GraSS text, as the README tells a user to do."""
+        """``:style`` followed by the GraSS text, as the Inspecting guide (docs/guides/inspecting.md) tells a user to do."""
         frame = self.run(":style " + grass)
         self.wait.until(lambda d: "Error" in frame.text or "node {" in frame.text)
         if "Error" in frame.text:  # e.g. InvalidGrassError: Browser's GraSS parser takes no comments
             raise ValueError("Browser refused the style: " + frame.text[:300])
 
     def set_params(self, params: dict[str, str | int]) -> None:
-        """One ``:params {...}`` command (it replaces all parameters), as the README's walk-through does."""
+        """One ``:params {...}`` command (it replaces all parameters), as the Inspecting guide's walk-through does."""
         def literal(value: str | int) -> str:
             return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'" if isinstance(value, str) else str(value)
 

@@ -35,7 +35,8 @@ def server(store: GraphStore, dataset_name: str) -> Iterator[FakeChatServer]:
 def test_demo_runs_every_stage_and_a_rerun_asks_nothing_again(store, dataset_name, server, capsys) -> None:
     options = DemoOptions(dataset="ml1m", path=FIXTURES / "cikg_small", graph_name=dataset_name, epochs=1,
                           progress=False, verify=False, backend=http_backend(server),
-                          cluster=ClusterOptions(min_cluster_size=2))
+                          cluster=ClusterOptions(min_cluster_size=2),
+                          train_overrides={"embedding_dim": 8, "batch_size": 16})  # the size every test's vector index has
     run_stages(store, options, FIXTURES / "cikg_small", browser_url="http://127.0.0.1:7474/browser/")
     log = capsys.readouterr().out.splitlines()
     asked = len(server.answered())
