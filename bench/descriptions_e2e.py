@@ -398,8 +398,8 @@ def _describe(store, args) -> None:
 
 def _describe_profiles(store, args, backend, config, budget: int, shard, carried: Path) -> None:
     """KELLMRec's user descriptions from the CTR profile histories (the split drawn first if absent)."""
+    from kgrec.ctr_training import load_ctr_data
     from knowledge.descriptions import describe_users
-    from recommender.ctr.data import load_ctr_data
 
     load_ctr_data(store, args.dataset)   # draws and stores the CTR split and profile cuts once
     started = time.perf_counter()

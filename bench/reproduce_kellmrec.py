@@ -219,7 +219,7 @@ def prepare(jobs: list[tuple[str, str, int]], min_coverage: float, log: Path) ->
     from kg_store.datasets import list_datasets
     from kg_store.settings import settings_from_env
     from kgrec import api
-    from recommender.ctr.data import load_ctr_data, store_sampled_lists
+    from kgrec.ctr_training import load_ctr_data, store_sampled_lists
 
     if settings_from_env() is None:
         api.start_local_neo4j()

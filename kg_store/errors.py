@@ -117,3 +117,30 @@ class LLMUnavailableError(LLMError):
     """No LLM endpoint answers (after retries), or a local model could not be loaded."""
 
     exit_code = 3
+
+
+class InvalidRunIdError(KgrecError):
+    """A training run id is not of the form kgrec gives runs (so it could name a file outside its folder)."""
+
+    exit_code = 2
+
+
+class UnknownRunError(KgrecError):
+    """No training run with this id is in the graph."""
+
+    exit_code = 2
+
+
+class ModelFileError(KgrecError):
+    """A run's saved model file is missing, unrecorded, or not in the format kgrec writes."""
+
+
+class ModelFileMismatchError(ModelFileError):
+    """A saved model file's sha256 differs from the one its run recorded: it is not loaded."""
+
+    def __init__(self, path: Path | str, expected: str, actual: str):
+        self.path = Path(path)
+        self.expected = expected
+        self.actual = actual
+        super().__init__(f"{self.path}: sha256 is {actual}, but its training run recorded {expected}; "
+                         "the file was changed after training and is not loaded.")

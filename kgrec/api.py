@@ -1,9 +1,10 @@
-"""The Python API behind the CLI: connect, ingest, inspect.
+"""Connect and ingest with an explicit store: the layer under :func:`kgrec.connect` and
+:func:`kgrec.ingest`, which the CLI calls too.
 
 Typical use::
 
     from ingest.locate import locate_dataset
-    from kgrec import connect, ingest_cikg
+    from kgrec.api import connect, ingest_cikg
     store = connect()                       # NEO4J_URI & co., else the local server
     report = ingest_cikg(store, locate_dataset("dbbook2014"), dataset="dbbook2014")
 """
@@ -31,7 +32,8 @@ def connect(database: str | None = None, local_home: Path | None = None) -> Grap
 
 
 def start_local_neo4j(home: Path | None = None, options: ServerOptions | None = None) -> ServerStatus:
-    """Start (or find running) the local Neo4j in ``home``; no-op when NEO4J_URI is set."""
+    """Start (or find running) the local Neo4j in ``home``, whatever NEO4J_URI says
+    (:func:`kgrec.start_local_neo4j` skips it when NEO4J_URI is set)."""
     return LocalNeo4j(home or default_local_home(), options).start()
 
 

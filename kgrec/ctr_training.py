@@ -1,11 +1,24 @@
-"""Train CTR models and rerankers from the graph and write the results back.
+"""Train CTR models and rerankers from the graph and write the results back; the glue between the
+graph I/O of ``kg_store.ctr_*`` and the array-only ``recommender.ctr`` / ``recommender.rerank``.
 
 Flow: CTR samples (and, for rerankers, stored candidate lists) from Neo4j -> optional text vectors
-(``text_vec_NAME`` on items and, when present, on users) -> ``recommender.ctr.trainer`` per seed
-(epoch chosen on valid, test scored once) -> mean and std over seeds -> a ``TrainingRun`` node
-(kind, protocol "valid", config, metrics) and each test user's top-K list (``TOP_K`` to the run
-node, plus the optional ``RECOMMENDED`` view; see ``kg_store.writeback``) from the seed with the
-best validation score.
+(``text_vec_NAME`` on items and, when present, on users) -> ``recommender.ctr.trainer`` or
+``recommender.rerank.trainer`` per seed (epoch chosen on valid, test scored once) -> mean and std
+over seeds -> a ``TrainingRun`` node (kind, protocol "valid", config, metrics) and each test user's
+top-K list (``TOP_K`` to the run node, plus the optional ``RECOMMENDED`` view; see
+``kg_store.writeback``) from the seed with the best validation score.
+
+**Users split 8:1:1.** Users with at least one interaction are split (seeded) into train, valid
+and test. The split is drawn once and stored (``User.ctr_split``; seed, ratios and profile share on
+``:Dataset`` as ``ctr_split_seed``, ``ctr_split_ratios``, ``ctr_profile_share``; the profile cut as
+``User.ctr_profile_cut``, the count, and ``User.ctr_profile_ts``, the ``ts`` of the last profile
+interaction), so every model sees the same split; later calls reuse it and refuse other settings
+unless asked to redraw. It ignores the ``split`` property of ``INTERACTED`` edges (the ranking
+split). Samples, labels and the leakage rule: ``recommender.features.data``.
+
+**Rerank candidate lists** (``kg_store.ctr_lists``; drawn by ``recommender.rerank.lists``) are each
+written once; later calls reuse a stored list unless asked to redraw. Redrawing the user split
+deletes every candidate list, since they depend on the targets.
 
 What the lists rank: not the whole catalogue. A CTR model ranks each test user's own **CTR
 targets** (the interactions after the profile cut), a reranker each test user's **candidate
@@ -15,7 +28,6 @@ length from user to user.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -24,27 +36,35 @@ import numpy as np
 import torch
 
 from kg_store.connection import GraphStore
+from kg_store.ctr_arrays import (
+    SAMPLED_LIST,
+    SPLITS,
+    CandidateReport,
+    CTRSplitConfig,
+    CTRSplitReport,
+    check_list_name,
+    draw_user_split,
+)
+from kg_store.ctr_data import read_ctr_graph
+from kg_store.ctr_lists import read_candidate_list, stored_list, write_candidate_list
+from kg_store.ctr_split import read_split_state, stored_split_sizes, write_split
+from kg_store.errors import ConfigError
+from kg_store.run_ids import new_run_id
 from kg_store.writeback import save_training_run, start_training_run, write_recommendations
 from knowledge.text_features import WRITERS, MissingTextError, load_text_matrix
 from knowledge.text_recipes import TEXT_RECIPES, prepare_text
-from recommender.ctr.data import (
-    DEFAULT_MAX_HISTORY,
-    SAMPLED_LIST,
+from recommender.ctr.trainer import TRAIN_FIELDS, CTRTrainConfig, CTRTrainResult, score_ctr, train_ctr_model
+from recommender.errors import DataError
+from recommender.features.data import DEFAULT_MAX_HISTORY, CTRData, build_ctr_data
+from recommender.rerank.lists import (
+    DEFAULT_NEGATIVES,
     CandidateLists,
-    CTRData,
-    load_candidate_lists,
-    load_ctr_data,
-    store_sampled_lists,
+    candidate_lists,
+    check_ranker_arrays,
+    ranker_lists,
+    sampled_lists,
 )
-from recommender.ctr.trainer import (
-    TRAIN_FIELDS,
-    CTRTrainConfig,
-    CTRTrainResult,
-    score_ctr,
-    score_lists,
-    train_ctr_model,
-    train_rerank_model,
-)
+from recommender.rerank.trainer import score_lists, train_rerank_model
 
 DEFAULT_SEEDS = (2024,)
 
@@ -71,6 +91,87 @@ class CTROutcome:
                 "selected_seed": self.selected_seed, "notes": self.notes,
                 "seconds_per_epoch": float(np.mean([r.seconds_per_epoch for r in self.results]))}
 
+
+# -- graph <-> arrays -------------------------------------------------------------------------------
+def prepare_ctr_split(store: GraphStore, dataset: str, config: CTRSplitConfig | None = None,
+                      redraw: bool = False) -> CTRSplitReport:
+    """Draw and store the user split and profile cuts once; reuse them on later calls.
+
+    ``config`` None means "whatever is stored, else the defaults"; a config that differs from the
+    stored one is refused unless ``redraw``, which also deletes every candidate list.
+    """
+    state = read_split_state(store, dataset)
+    untimed = int((state.interactions - state.timed).sum())
+    if untimed:
+        raise DataError(f"Dataset '{dataset}' has {untimed} interactions without a timestamp; CTR histories "
+                        "need time order (ML-1M's copy without timestamps cannot be used).")
+    active = state.users[state.interactions > 0].tolist()
+    if not active:
+        raise DataError(f"Dataset '{dataset}' has no interactions to build CTR samples from.")
+    idle = len(state.users) - len(active)
+    if state.stored is not None and not redraw:
+        if config is not None and config.check() != state.stored:
+            raise ConfigError(f"Dataset '{dataset}' already has a CTR split drawn with {state.stored}; "
+                              f"pass redraw=True to replace it with {config}.")
+        return CTRSplitReport(dataset, False, state.stored, stored_split_sizes(store, dataset), idle)
+    config = (config or CTRSplitConfig()).check()
+    chosen = draw_user_split(active, config.ratios, config.seed)
+    write_split(store, dataset, chosen, config)
+    sizes = {name: sum(1 for s in chosen.values() if s == name) for name in SPLITS}
+    return CTRSplitReport(dataset, True, config, sizes, idle)
+
+
+def load_ctr_data(store: GraphStore, dataset: str, max_history: int = DEFAULT_MAX_HISTORY,
+                  config: CTRSplitConfig | None = None, redraw: bool = False) -> CTRData:
+    """CTR data for ``dataset``; draws and stores the user split first if it has none."""
+    if max_history < 1:
+        raise ConfigError(f"max_history must be at least 1; got {max_history}.")
+    split = prepare_ctr_split(store, dataset, config, redraw)
+    return build_ctr_data(read_ctr_graph(store, dataset), split, max_history)
+
+
+def store_sampled_lists(store: GraphStore, data: CTRData, name: str = SAMPLED_LIST,
+                        n_negatives: int = DEFAULT_NEGATIVES, seed: int = 2024,
+                        max_positives: int | None = None, redraw: bool = False) -> CandidateReport:
+    """The paper's lists: each split user's positive targets plus ``n_negatives`` never-seen items.
+
+    Written once; a stored list of this name is reused (its settings are not re-checked) unless
+    ``redraw``. ``max_positives`` keeps a seeded sample of at most that many positives per user.
+    """
+    check_list_name(name)
+    if n_negatives < 0 or (max_positives is not None and max_positives < 1):
+        raise ConfigError(f"n_negatives must be >= 0 and max_positives >= 1; got {n_negatives}, {max_positives}.")
+    if not redraw and (stored := stored_list(store, data.dataset, name)) is not None:
+        return stored
+    drawn = sampled_lists(data, n_negatives, seed, max_positives)
+    write_candidate_list(store, data.dataset, name, drawn.rows)
+    return CandidateReport(data.dataset, name, True, drawn.users, len(drawn.rows.users),
+                           drawn.users_without_positives, drawn.short_of_negatives)
+
+
+def store_ranker_lists(store: GraphStore, data: CTRData, name: str, users: np.ndarray, items: np.ndarray,
+                       scores: np.ndarray | None = None, redraw: bool = False) -> CandidateReport:
+    """A first-stage ranker's top-K as candidate lists, labelled 1 where the item is a positive target.
+
+    ``users`` (n,) and ``items`` (n, K) are indices into ``data`` in ranked order, -1 padding a
+    shorter list; ``scores`` (n, K) are the ranker's scores. Written once, like sampled lists.
+    """
+    check_list_name(name)
+    users, items = np.asarray(users, dtype=np.int64), np.asarray(items, dtype=np.int64)
+    check_ranker_arrays(data, users, items, scores)
+    if not redraw and (stored := stored_list(store, data.dataset, name)) is not None:
+        return stored
+    drawn = ranker_lists(data, users, items, scores)
+    write_candidate_list(store, data.dataset, name, drawn.rows)
+    return CandidateReport(data.dataset, name, True, drawn.users, len(drawn.rows.users))
+
+
+def load_candidate_lists(store: GraphStore, data: CTRData, name: str = SAMPLED_LIST) -> CandidateLists:
+    """The stored list ``name``, grouped by the users' CTR split; a clear error if it was never written."""
+    return candidate_lists(data, name, read_candidate_list(store, data.dataset, name))
+
+
+# -- text -------------------------------------------------------------------------------------------
 
 # User text properties written from the ranking split's train history (``kgrec enrich users``): that
 # history is not cut at the CTR profile, so it can mention a user's CTR targets (the leakage rule).
@@ -150,7 +251,7 @@ def _load(store: GraphStore, dataset: str, text: str | None, max_history: int) -
 
 
 def _run_id(model: str) -> str:
-    return f"{model}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
+    return new_run_id(model)
 
 
 def _top_k(users: np.ndarray, items: np.ndarray, scores: np.ndarray, k: int) -> dict[int, tuple[np.ndarray, np.ndarray]]:

@@ -12,13 +12,18 @@ Each run's validation pairs are saved in original ids (``user<TAB>item`` after a
 model, so ``evaluate_saved`` rebuilds exactly that split. ``evaluate_saved(..., rankings=FILE)``
 writes each test user's top-100 (``user<TAB>item<TAB>rank<TAB>score``, original ids, rank 1-based,
 after a header line) with everything the run trained or validated on masked, to audit the metrics.
+
+A saved model (``models/<run_id>.pt``) holds only tensors and plain values, and is loaded only after
+its run id has kgrec's form (``kg_store.run_ids``) and its sha256 equals the ``model_sha256`` its
+``TrainingRun`` node recorded; runs trained without write-back are not in the graph, so not loadable.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
-import uuid
+import pickle
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,11 +34,13 @@ import torch
 
 from kg_store.connection import GraphStore
 from kg_store.embeddings import EMBEDDING_PROPERTIES, write_embeddings, write_interest_embeddings
+from kg_store.errors import ModelFileError, ModelFileMismatchError
 from kg_store.export import export_dataset
 from kg_store.graph_export import GraphExport
 from kg_store.interest_sets import AUTHORS_SET, require_interest_set
 from kg_store.paths import kgrec_cache_home
 from kg_store.progress import Progress
+from kg_store.run_ids import check_run_id, new_run_id, run_record
 from kg_store.writeback import save_training_run, start_training_run, write_recommendations
 from recommender.config import ModelConfig, TrainConfig, config_dict, resolve_config
 from recommender.data import RecData, from_export, read_valid_split, write_valid_split
@@ -151,7 +158,7 @@ def train_and_write(store: GraphStore, dataset: str, model: str, seeds: list[int
     overrides.pop("seed", None)
     runs = [train_seed(export, dataset, model, seed, progress, preset, **overrides) for seed in seeds]
     results = [run.result for run in runs]
-    run_id = f"{model}-{started.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
+    run_id = new_run_id(model, started)
     best = best_seed_run(runs)
     outcome = TrainingOutcome(run_id=run_id, model=model, dataset=dataset, seeds=seeds, results=results,
                               summary=_mean_std(results), notes=results[0].notes, protocol=results[0].protocol,
@@ -205,23 +212,55 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def saved_model_path(run_id: str) -> Path:
+    """``<cache>/models/<run_id>.pt``; the id is checked first, so the path stays in that folder."""
+    return kgrec_cache_home() / "models" / f"{check_run_id(run_id)}.pt"
+
+
+def _plain(value: Any) -> Any:
+    """``value`` as JSON types (dicts, lists, str, int, float, bool, None): what ``weights_only``
+    loading accepts besides tensors, whatever numpy scalars or tuples a config or metric held."""
+    return json.loads(json.dumps(value, default=lambda v: v.item() if isinstance(v, np.generic) else str(v)))
+
+
 def _save_model(run_id: str, result: TrainResult, model: str, dataset: str, config: dict[str, Any],
                 interest_set: str = AUTHORS_SET) -> Path:
-    path = kgrec_cache_home() / "models" / f"{run_id}.pt"
+    """Tensors (the state dict) and plain values only, so :func:`load_saved_model` needs no unpickling of code."""
+    path = saved_model_path(run_id)
     path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"model": model, "dataset": dataset, "config": config, "state": result.model.state_dict(),
-                "metrics": result.metrics(), "interest_set": interest_set}, path)
-    (path.with_suffix(".json")).write_text(json.dumps(result.metrics(), indent=2))
+    metrics = _plain(result.metrics())
+    torch.save({"model": model, "dataset": dataset, "config": _plain(config), "state": result.model.state_dict(),
+                "metrics": metrics, "interest_set": interest_set}, path)
+    (path.with_suffix(".json")).write_text(json.dumps(metrics, indent=2))
     return path
 
 
-def _load_saved(run_id: str) -> dict[str, Any]:
-    from recommender.errors import TrainingError
+def load_saved_model(store: GraphStore, run_id: str) -> dict[str, Any]:
+    """The saved state of run ``run_id``, trusted only when it is the file the run recorded.
 
-    path = kgrec_cache_home() / "models" / f"{run_id}.pt"
-    if not path.exists():
-        raise TrainingError(f"No saved model for run '{run_id}' in {path.parent}.")
-    return torch.load(path, map_location="cpu", weights_only=False)
+    In order, before anything is unpickled: the id must have kgrec's form, the run must be in the
+    graph with a recorded ``model_sha256``, its file must be in this cache's models folder, and the
+    file's sha256 must equal the recorded one. The bytes hashed are the bytes loaded, and only
+    tensors and plain values are accepted (``weights_only=True``).
+    """
+    record = run_record(store, run_id)
+    path = saved_model_path(run_id)
+    expected = record.get("model_sha256")
+    if not expected:
+        raise ModelFileError(f"Training run {run_id!r} recorded no saved model (its model file is written by "
+                             "`kgrec train` for ranking models, when the run is written back).")
+    if not path.is_file():
+        raise ModelFileError(f"No saved model for run {run_id!r}: {path} does not exist "
+                             f"(the run recorded {record.get('model_path')}).")
+    blob = path.read_bytes()
+    actual = hashlib.sha256(blob).hexdigest()
+    if actual != expected:
+        raise ModelFileMismatchError(path, expected, actual)
+    try:
+        return torch.load(io.BytesIO(blob), map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as error:
+        raise ModelFileError(f"{path} holds more than tensors and plain values, which kgrec does not load; "
+                             f"train the run again to save it in the current format ({error}).") from error
 
 
 def _saved_configs(saved: dict[str, Any]) -> tuple[ModelConfig, TrainConfig]:
@@ -237,7 +276,7 @@ def _saved_configs(saved: dict[str, Any]) -> tuple[ModelConfig, TrainConfig]:
 def saved_split_data(export: GraphExport, run_id: str, train_config: TrainConfig) -> RecData:
     """The run's data: its saved validation split when there is one (else carved again as in training);
     refit and test-selected runs trained on all of train, so their train holds the validation pairs too."""
-    split_file = kgrec_cache_home() / "models" / f"{run_id}.valid.tsv"
+    split_file = saved_model_path(run_id).with_suffix(".valid.tsv")
     valid_pairs = read_valid_split(split_file, export) if split_file.exists() else None
     data = protocol_data(export, train_config, valid_pairs)
     return data.without_validation() if train_config.protocol == "refit" else data
@@ -254,7 +293,7 @@ def evaluate_saved(store: GraphStore, run_id: str, dataset: str | None = None, r
     """
     from recommender.errors import TrainingError
 
-    saved = _load_saved(run_id)
+    saved = load_saved_model(store, run_id)
     if dataset is not None and dataset != saved["dataset"]:
         raise TrainingError(f"Run '{run_id}' was trained on '{saved['dataset']}', not '{dataset}'.")
     model_config, train_config = _saved_configs(saved)

@@ -15,6 +15,7 @@ from typing import Any
 
 from kg_store.batching import write_in_batches
 from kg_store.connection import GraphStore
+from kg_store.ctr_arrays import POSITIVE_ABOVE  # the CTR labels' rule: liked means rating > 3
 from kg_store.datasets import dataset_info
 from kg_store.errors import ConfigError
 from kg_store.progress import Progress
@@ -163,8 +164,6 @@ def describe_users(store: GraphStore, dataset: str, backend: ChatBackend, config
         raise ConfigError(f"Unknown user history {history!r}; known: {', '.join(USER_HISTORIES)}.")
     source = USER_HISTORIES[history]
     dataset_info(store, dataset)
-    from recommender.ctr.data import POSITIVE_ABOVE  # the CTR labels' rule: liked means rating > 3
-
     rows = store.read(source.facts_query, dataset=dataset, max_items=config.max_history, threshold=POSITIVE_ABOVE)
     if not rows and source.when_empty:
         raise ConfigError(source.when_empty.format(dataset=dataset))

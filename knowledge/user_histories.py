@@ -29,5 +29,5 @@ USER_HISTORIES = {
         "knowledge/user_profile_facts", "describe-users-profile", "knowledge/set_user_profile_descriptions",
         "description_profile",
         when_empty="No user of '{dataset}' has a CTR profile history; draw the CTR split first (any `kgrec train "
-                   "ctr --dataset {dataset} ...` does, or recommender.ctr.data.prepare_ctr_split)."),
+                   "ctr --dataset {dataset} ...` does, or kgrec.ctr_training.prepare_ctr_split)."),
 }

@@ -13,6 +13,8 @@ evaluation protocols (``TrainConfig.protocol``), each its own code path, run by 
 A checkpoint is written after every evaluation (every ``eval_every`` epochs without one), so a
 killed run started again with the same configuration resumes where it stopped; ``train_model``
 gives each phase its own checkpoint folder (``<dir>/valid``, ``<dir>/refit``, ``<dir>/test-selected``).
+A checkpoint holds tensors and plain values only and is read with ``weights_only=True``: a file that
+needs any other object unpickled is refused, not run.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import pickle
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -199,7 +202,11 @@ class Trainer:
         path = self._checkpoint_path()
         if path is None or not path.exists():
             return None
-        state = torch.load(path, map_location=self.device, weights_only=False)
+        try:    # kgrec's own checkpoints hold tensors and plain values only: nothing else is unpickled
+            state = torch.load(path, map_location=self.device, weights_only=True)
+        except pickle.UnpicklingError as error:
+            raise TrainingError(f"Checkpoint {path} holds more than tensors and plain values, which kgrec does "
+                                f"not load; remove it to train this run from the start ({error}).") from error
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.model.load_training_state(state.get("model_training_state", {}))  # older checkpoints lack it
@@ -261,9 +268,14 @@ class Trainer:
         cfg = self.config
         return bool(loop["history"]) and loop["stale"] >= cfg.patience and epochs_done >= cfg.min_epochs
 
+    def _logged_epoch(self, epoch: int) -> bool:
+        """The first and last epoch and every fifth of the run: a readable log however long the run."""
+        every = max(1, self.config.epochs // 5)
+        return epoch == 0 or (epoch + 1) % every == 0 or epoch + 1 == self.config.epochs
+
     def _log(self, epoch: int, logged: dict[str, float], bar: Any, shown: str) -> None:
         bar.set_postfix(loss=f"{logged['total']:.4f}", selection=shown)
-        if log_lines_enabled(self.progress):  # a log gets one line per evaluated epoch
+        if log_lines_enabled(self.progress) and self._logged_epoch(epoch):  # a log gets about six lines a run
             note(f"{self.model_name} epoch {epoch + 1}/{self.config.epochs}: loss {logged['total']:.4f}, {shown}",
                  self.progress)
 

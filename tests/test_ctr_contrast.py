@@ -9,9 +9,9 @@ from dataclasses import dataclass, replace
 import pytest
 import torch
 
-from recommender.ctr.batch import CTRBatch, FeatureSpec, RerankBatch
-from recommender.ctr.contrast import info_nce, knowledge_contrast, with_contrast
 from recommender.ctr.models import build_ctr_model
+from recommender.features.batch import CTRBatch, FeatureSpec, RerankBatch
+from recommender.features.contrast import info_nce, knowledge_contrast, with_contrast
 from recommender.rerank import build_rerank_model
 
 

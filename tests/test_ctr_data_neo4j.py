@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import torch
 
+from kg_store.ctr_arrays import CTRSplitConfig
 from kg_store.errors import ConfigError
 from kgrec import api
-from recommender.ctr.data import (
-    CTRSplitConfig,
+from kgrec.ctr_training import (
     load_candidate_lists,
     load_ctr_data,
     prepare_ctr_split,

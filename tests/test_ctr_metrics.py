@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import log_loss, ndcg_score, roc_auc_score
 
-from recommender.ctr.metrics import (
+from recommender.errors import DataError
+from recommender.features.metrics import (
     auc,
     ctr_metrics,
     logloss,
@@ -18,7 +19,6 @@ from recommender.ctr.metrics import (
     ndcg_per_list,
     rerank_metrics,
 )
-from recommender.errors import DataError
 
 
 def brute_auc(y: np.ndarray, s: np.ndarray) -> float:

@@ -9,10 +9,10 @@ from dataclasses import replace
 import pytest
 import torch
 
-from recommender.ctr.batch import CTRBatch, FeatureSpec
 from recommender.ctr.models import CTR_MODELS, CTRModel, build_ctr_model
 from recommender.ctr.models.dien import DIEN, auxiliary_loss
 from recommender.errors import DataError, ModelConfigError, UnknownModelError
+from recommender.features.batch import CTRBatch, FeatureSpec
 
 SMALL = {"embedding_dim": 4, "mlp_dims": (8,), "adapter_hidden": 8}
 CTR_CASES: dict[str, dict] = {"deepfm": {}, "din": {"attention_dims": (8,)}, "dien": {"aux_dims": (8,)}}

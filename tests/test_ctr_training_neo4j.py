@@ -13,11 +13,10 @@ from test_ctr_data_neo4j import random_ratings, write_movielens
 
 from kgrec import api
 from kgrec.cli import main
-from kgrec.cli_ctr import CTR_NAMES, RERANK_NAMES
-from kgrec.ctr_training import attach_text, train_ctr, train_rerank
+from kgrec.cli.ctr import CTR_NAMES, RERANK_NAMES
+from kgrec.ctr_training import attach_text, load_candidate_lists, load_ctr_data, train_ctr, train_rerank
 from knowledge.text_features import MissingTextError, vector_keys
 from recommender.ctr import trainer as ctr_trainer
-from recommender.ctr.data import load_candidate_lists, load_ctr_data
 from recommender.ctr.models import CTR_MODELS
 from recommender.ctr.trainer import CTRTrainConfig, ctr_evaluate, train_ctr_model
 from recommender.rerank import RERANK_MODELS
@@ -208,7 +207,7 @@ def test_cli_train_ctr_text_recipe_encodes_on_demand_once(store, loaded, cli_env
 
 def test_train_group_dispatches_every_kind(cli_env) -> None:
     """`kgrec train` lists a subcommand per ranking model plus ctr and rerank; the first names stay."""
-    from kgrec.cli_train import MODEL_NAMES
+    from kgrec.cli.train import MODEL_NAMES
 
     listed = CliRunner().invoke(main, ["train", "--help"])
     assert listed.exit_code == 0

@@ -18,6 +18,7 @@ from click.testing import CliRunner
 from kg_store.checks import CHECKS, check_header, run_checks
 from kg_store.cypher_files import load_query
 from kgrec import api, cli
+from kgrec.cli import CliState
 
 FIXTURES = Path(__file__).parent / "fixtures" / "cikg_small"
 
@@ -81,7 +82,7 @@ def test_every_check_file_declares_a_severity() -> None:
 @pytest.fixture
 def use_store(store, monkeypatch: pytest.MonkeyPatch):
     """The CLI talks to the test server, not the user's default one."""
-    monkeypatch.setattr(cli, "_store", lambda ctx: store)
+    monkeypatch.setitem(cli.main.context_settings, "obj", CliState.with_store(store))
     return store
 
 

@@ -367,7 +367,7 @@ def _cli() -> click.Group:
 
 
 def test_cli_fetch_with_data_home(server: DataServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import kgrec.cli_data as cli_data
+    import kgrec.cli.data as cli_data
 
     entry = entry_of("clidata", plain(server, "clidata", "train.txt", TRAIN))
     monkeypatch.setattr(cli_data, "get_entry", lambda name: entry)

@@ -16,8 +16,9 @@ from click.testing import CliRunner
 from kg_store.cypher_files import load_query
 from kg_store.errors import UnknownItemError, UnknownUserError
 from kg_store.explain import explain
-from kgrec import api, cli_explain
-from kgrec.cli import KgrecGroup
+from kgrec import api
+from kgrec.cli import CliState, KgrecGroup
+from kgrec.cli import explain as cli_explain
 
 FIXTURES = Path(__file__).parent / "fixtures" / "cikg_small"
 RELATIONS = {0: "AUTHOR", 1: "LITERARY_GENRE", 2: "TYPE"}
@@ -146,8 +147,8 @@ def test_unknown_user_and_item(graph) -> None:
 
 
 def _cli(store) -> click.Group:
-    group = KgrecGroup(name="kgrec")
-    cli_explain.register(group, lambda ctx: store)
+    group = KgrecGroup(name="kgrec", context_settings={"obj": CliState.with_store(store)})
+    group.add_command(cli_explain.explain)
     return group
 
 

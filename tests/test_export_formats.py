@@ -21,8 +21,8 @@ from kg_store.formats import DatasetRows, FileFormat, Interaction, LayoutError, 
 from kg_store.formats.folder import write_atomically
 from kg_store.formats.graph_rows import GraphRows
 from kgrec import api
-from kgrec.cli import KgrecGroup
-from kgrec.cli_export import register
+from kgrec.cli import CliState, KgrecGroup
+from kgrec.cli.export import export
 from kgrec.export_api import export_files
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -139,11 +139,11 @@ def test_pykeen_triples_load_with_the_graphs_counts(store, dataset_name, cikg_fo
 def test_cli_exports_and_reports_json(store, dataset_name, cikg_folder, tmp_path) -> None:
     api.ingest(store, "cikg", cikg_folder, dataset_name, progress=False)
 
-    @click.group(cls=KgrecGroup)
+    @click.group(cls=KgrecGroup, context_settings={"obj": CliState.with_store(store)})
     def main() -> None:
         """A stand-in for kgrec.cli.main."""
 
-    register(main, lambda ctx: store)
+    main.add_command(export)
     runner = CliRunner()
     out = tmp_path / "kgat"
     result = runner.invoke(main, ["export", "--dataset", dataset_name, "--format", "kgat", str(out), "--json"])

@@ -19,8 +19,9 @@ from kg_store.interest_sets import (
     list_interest_sets,
     write_interest_set,
 )
-from kgrec import api, cli_interests
-from kgrec.cli import KgrecGroup
+from kgrec import api
+from kgrec.cli import CliState, KgrecGroup
+from kgrec.cli import interests as cli_interests
 from kgrec.training import train_and_write
 from knowledge.interests.cluster import Cluster, Clustering
 
@@ -37,10 +38,10 @@ def phrases_file(tmp_path: Path) -> Path:
 
 
 def cli(store) -> click.Group:
-    @click.group(cls=KgrecGroup)
+    @click.group(cls=KgrecGroup, context_settings={"obj": CliState.with_store(store)})
     def main() -> None: ...
 
-    cli_interests.register(main, lambda ctx: store)
+    main.add_command(cli_interests.interests)
     return main
 
 

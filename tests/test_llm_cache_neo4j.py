@@ -147,10 +147,11 @@ def test_cli_try_stats_export_import(store: GraphStore, task: str, tmp_path: Pat
     import click
     from click.testing import CliRunner
 
-    from kgrec.cli_llm import register
+    from kgrec.cli import CliState
+    from kgrec.cli.llm import llm
 
-    main = click.Group()
-    register(main, lambda ctx: store)
+    main = click.Group(context_settings={"obj": CliState.with_store(store)})
+    main.add_command(llm)
     runner = CliRunner()
     with FakeChatServer() as server:
         monkeypatch.setenv("KGREC_LLM_BASE_URL", server.base_url)

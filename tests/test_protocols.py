@@ -13,8 +13,8 @@ from click.testing import CliRunner
 
 import kgrec.training as training
 from kg_store.graph_export import SPLIT_CODES, GraphExport
-from kgrec import cli_train
-from kgrec.cli import KgrecGroup
+from kgrec.cli import CliState, KgrecGroup
+from kgrec.cli import train as cli_train
 from recommender.config import resolve_config
 from recommender.data import RecData, from_export, read_valid_split, write_valid_split
 from recommender.errors import DataError
@@ -227,10 +227,10 @@ def test_valid_split_file_round_trips_in_original_ids(tmp_path) -> None:
 
 # -- the CLI -----------------------------------------------------------------------------------------
 def cli_main() -> click.Group:
-    @click.group(cls=KgrecGroup)
+    @click.group(cls=KgrecGroup, context_settings={"obj": CliState.with_store(None)})
     def main() -> None: ...
 
-    cli_train.register(main, lambda ctx: None)
+    main.add_command(cli_train.train)
     return main
 
 

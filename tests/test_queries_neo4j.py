@@ -18,8 +18,8 @@ from fixture_graphs import ingest_with_two_recommenders
 
 from kg_store.cypher_files import load_query
 from kg_store.queries import QueryError, list_queries, run_named_query
-from kgrec import cli_query
-from kgrec.cli import KgrecGroup
+from kgrec.cli import CliState, KgrecGroup
+from kgrec.cli import query as cli_query
 
 FIXTURES = Path(__file__).parent / "fixtures" / "cikg_small"
 QUERY_DIR = Path(__file__).parent.parent / "cypher" / "queries"
@@ -156,10 +156,10 @@ def test_unknown_or_injected_names_are_refused(graph) -> None:
 
 
 def cli(store) -> click.Group:
-    @click.group(cls=KgrecGroup)
+    @click.group(cls=KgrecGroup, context_settings={"obj": CliState.with_store(store)})
     def main() -> None: ...
 
-    cli_query.register(main, lambda ctx: store)
+    main.add_command(cli_query.query)
     return main
 
 

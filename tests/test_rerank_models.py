@@ -9,8 +9,8 @@ from dataclasses import replace
 import pytest
 import torch
 
-from recommender.ctr.batch import FeatureSpec, RerankBatch
 from recommender.errors import DataError, UnknownModelError
+from recommender.features.batch import FeatureSpec, RerankBatch
 from recommender.rerank import RERANK_MODELS, RerankModel, build_rerank_model
 from recommender.rerank.base import PADDED_LOGIT, listwise_softmax_loss
 
@@ -196,7 +196,7 @@ def test_unknown_reranker_lists_the_names() -> None:
 def _lists_of_lengths(*lengths: int):
     import numpy as np
 
-    from recommender.ctr.data import CandidateLists, ListArrays
+    from recommender.rerank.lists import CandidateLists, ListArrays
 
     width = max(lengths)
     mask = np.array([[k < n for k in range(width)] for n in lengths])
@@ -207,7 +207,7 @@ def _lists_of_lengths(*lengths: int):
 
 def test_prm_positions_are_sized_to_the_longest_stored_list() -> None:
     """Sampled lists hold every test positive, so some exceed PRM's default 64 positions (185 on ml-100k)."""
-    from recommender.ctr.trainer import _fit_list_size
+    from recommender.rerank.trainer import _fit_list_size
 
     lists = _lists_of_lengths(10, 185, 3)
     assert lists.longest_list == 185

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from recommender.ctr.swing import most_similar, swing_positives, swing_scores
 from recommender.errors import DataError
+from recommender.features.swing import most_similar, swing_positives, swing_scores
 
 
 def brute_item_swing(a: np.ndarray, alpha: float) -> np.ndarray:

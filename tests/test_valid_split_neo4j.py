@@ -10,8 +10,9 @@ from kg_store.export import export_dataset
 from kg_store.graph_export import SPLIT_CODES
 from kg_store.histories import train_histories
 from kg_store.splits import draw_valid_pairs, store_valid_split
-from kgrec import api, cli_split
-from kgrec.cli import KgrecGroup
+from kgrec import api
+from kgrec.cli import CliState, KgrecGroup
+from kgrec.cli import split as cli_split
 from recommender.data import from_export
 
 
@@ -37,10 +38,10 @@ def test_valid_split_is_stored_once_and_used(store, dataset_name, cikg_folder, t
     before = split_edges(store, dataset_name)
     version = dataset_info(store, dataset_name)["version"]
 
-    @click.group(cls=KgrecGroup)
+    @click.group(cls=KgrecGroup, context_settings={"obj": CliState.with_store(store)})
     def main() -> None: ...
 
-    cli_split.register(main, lambda ctx: store)
+    main.add_command(cli_split.split)
     result = CliRunner().invoke(main, ["split", "valid", "--dataset", dataset_name])
     assert result.exit_code == 0, result.output
     after = split_edges(store, dataset_name)

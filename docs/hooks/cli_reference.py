@@ -1,10 +1,9 @@
-"""MkDocs hook: each ``kgrec`` command group and top-level command as a module attribute.
+"""MkDocs hook: the root ``kgrec`` group for the reference index, and a check that every group has a page.
 
-mkdocs-click finds a command as ``getattr(module, name)``. Most groups are created inside the
-``register()`` functions of ``kgrec/cli_*.py`` and exist only as entries of ``kgrec.cli.main``, so
-this module reads them from that group at build time and offers them under the module name
-``kgrec_cli_reference``. Nothing is copied: a command added to the CLI appears here by itself, and
-the build fails (``--strict``) if a page names one that no longer exists.
+The groups and commands are module-level objects of ``kgrec/cli/*.py``, so the reference pages
+point mkdocs-click straight at them (``:module: kgrec.cli.train``, ``:command: train``). Only the
+root is offered here, under the module name ``kgrec_cli_reference``: ``kgrec`` with its global
+options and none of its subcommands, which have their own pages.
 """
 
 from __future__ import annotations
@@ -22,30 +21,31 @@ if TYPE_CHECKING:
 
 MODULE_NAME = "kgrec_cli_reference"
 
-#: ``kgrec`` itself with its global options only (its subcommands have their own pages)
+#: ``kgrec`` itself with its global options only
 root = click.Group(name="kgrec", params=list(main.params), help=main.help)
 
-#: every visible group and command, by a Python-safe name (``train-ctr`` -> ``train_ctr``)
-COMMANDS: dict[str, click.Command] = {
-    name.replace("-", "_"): command for name, command in main.commands.items() if not command.hidden
-}
-GROUPS = sorted(name for name, command in COMMANDS.items() if isinstance(command, click.Group))
-TOP_LEVEL = sorted(name for name, command in COMMANDS.items() if not isinstance(command, click.Group))
-
-globals().update(COMMANDS)
 sys.modules.setdefault(MODULE_NAME, sys.modules[__name__])
 
 
+def _directive(command: click.Command) -> str:
+    """The mkdocs-click lines that render ``command`` from the module defining it."""
+    module = sys.modules[command.callback.__module__]
+    name = next(attr for attr, value in vars(module).items() if value is command)
+    return f":module: {module.__name__}\n    :command: {name}\n"
+
+
 def on_files(files: Files, config: MkDocsConfig) -> Files:
-    """Fail the build when a command group has no reference page rendering it."""
+    """Fail the build when a command group has no page, or a top-level command is not on commands.md."""
     from mkdocs.exceptions import PluginError
 
+    visible = {name: command for name, command in main.commands.items() if not command.hidden}
     missing = []
-    for group in GROUPS:
-        page = files.get_file_from_path(f"reference/cli/{group}.md")
-        if page is None or f":command: {group}\n" not in page.content_string:
-            missing.append(group)
+    for name, command in sorted(visible.items()):
+        path = f"reference/cli/{name}.md" if isinstance(command, click.Group) else "reference/cli/commands.md"
+        page = files.get_file_from_path(path)
+        if page is None or _directive(command) not in page.content_string:
+            missing.append(f"{name} ({path})")
     if missing:
-        raise PluginError(f"No CLI reference page renders the group(s) {', '.join(missing)} "
-                          f"(expected docs/reference/cli/<group>.md with ':command: <group>').")
+        raise PluginError(f"No CLI reference page renders {', '.join(missing)}: expected a page with "
+                          "':module: kgrec.cli.<module>' and ':command: <name>' for each.")
     return files

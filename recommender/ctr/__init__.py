@@ -1,1 +1,1 @@
-"""CTR prediction and reranking (KELLMRec): data from Neo4j, text features, models, knowledge contrast."""
+"""CTR prediction (KELLMRec): the CTR backbones and their trainer, on ``recommender.features``."""

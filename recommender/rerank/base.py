@@ -16,9 +16,9 @@ from typing import Any, ClassVar
 import torch
 import torch.nn.functional as F
 
-from recommender.ctr.batch import FeatureSpec, RerankBatch
-from recommender.ctr.models.base import BackboneConfig, FeatureModel, make_config, registered_class
 from recommender.errors import ModelConfigError
+from recommender.features.batch import FeatureSpec, RerankBatch
+from recommender.features.model import BackboneConfig, FeatureModel, make_config, registered_class
 
 PADDED_LOGIT = -1e9   # finite, so 0 * log p stays 0 in the losses
 

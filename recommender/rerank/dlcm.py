@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from recommender.ctr.batch import FeatureSpec, RerankBatch
-from recommender.ctr.models.base import run_masked_gru
+from recommender.features.batch import FeatureSpec, RerankBatch
+from recommender.features.layers import run_masked_gru
 from recommender.rerank.base import RerankConfig, RerankModel
 
 

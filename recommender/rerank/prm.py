@@ -16,9 +16,9 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from recommender.ctr.batch import FeatureSpec, RerankBatch
-from recommender.ctr.models.base import mlp
 from recommender.errors import DataError
+from recommender.features.batch import FeatureSpec, RerankBatch
+from recommender.features.layers import mlp
 from recommender.rerank.base import RerankModel, SelfAttentionConfig, key_padding
 
 POSITION_INIT_STD = 0.02

@@ -13,8 +13,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from recommender.ctr.batch import CTRBatch, FeatureSpec
-from recommender.ctr.models.base import CTRConfig, CTRModel, masked_mean, mlp
+from recommender.ctr.models.base import CTRConfig, CTRModel
+from recommender.features.batch import CTRBatch, FeatureSpec
+from recommender.features.layers import masked_mean, mlp
 
 
 class FirstOrder(nn.Module):

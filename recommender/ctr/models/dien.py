@@ -20,8 +20,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from recommender.ctr.batch import CTRBatch, FeatureSpec
-from recommender.ctr.models.base import CTRConfig, CTRModel, mlp, run_masked_gru
+from recommender.ctr.models.base import CTRConfig, CTRModel
+from recommender.features.batch import CTRBatch, FeatureSpec
+from recommender.features.layers import mlp, run_masked_gru
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from recommender.ctr.batch import CTRBatch, FeatureSpec
-from recommender.ctr.models.base import CTRConfig, CTRModel, mlp
+from recommender.ctr.models.base import CTRConfig, CTRModel
+from recommender.features.batch import CTRBatch, FeatureSpec
+from recommender.features.layers import mlp
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,29 @@
+"""``kgrec explain --dataset D --user U --item I``: why an item may suit a user, in words.
+
+A thin layer over :func:`kg_store.explain.explain` (scoring described there).
+"""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from kgrec.cli.common import KgrecCommand, open_store
+
+
+@click.command("explain", cls=KgrecCommand)
+@click.option("--dataset", required=True)
+@click.option("--user", type=int, required=True)
+@click.option("--item", type=int, required=True)
+@click.option("--set", "set_name", default=None, help="Use only this interest set (default: every set).")
+@click.option("--top", type=click.IntRange(min=1), default=5, show_default=True, help="Paths to show.")
+@click.option("--json", "as_json", is_flag=True, help="Print the explanation as JSON.")
+@click.pass_context
+def explain(ctx: click.Context, dataset: str, user: int, item: int, set_name: str | None,
+            top: int, as_json: bool) -> None:
+    """The top paths (interest, KG, collaborative) that explain why ITEM suits USER."""
+    from kg_store.explain import explain as explain_paths
+
+    result = explain_paths(open_store(ctx), dataset, user, item, set=set_name, top=top)
+    click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False) if as_json else result.render())

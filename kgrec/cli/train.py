@@ -1,0 +1,225 @@
+"""``kgrec train <model>``: train a ranking model (or TransE) from the graph and write its run back.
+
+One subcommand per model shares the options below; :class:`TrainRequest` gathers what they ask for,
+so each step (TransE, estimate, train) reads one typed object. ``kgrec train ctr|rerank`` come from
+:mod:`kgrec.cli.ctr`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+import click
+
+from kg_store.writeback import EDGE_MODES, EDGES_AUTO_MAX_ROWS
+from kgrec.cli.common import PROGRESS_HELP, KgrecCommand, KgrecGroup, open_store
+from kgrec.cli.ctr import ctr, rerank
+from kgrec.cli.evaluate import format_metrics, format_summary
+from recommender.config import CHOICES, PRESETS
+
+MODEL_NAMES = ("bprmf", "lightgcn", "simgcl", "cikgrec", "transe")
+PRESET_NAMES = tuple(sorted({name for presets in PRESETS.values() for name in presets}))
+PROTOCOL_HELP = ("valid: epoch chosen on a validation split carved from train, test scored once (default); "
+                 "refit: then retrain on all of train for that many epochs; test-selected: the paper's protocol, "
+                 "epoch chosen on test (for comparison only).")
+TRAIN_HELP = """Train a model on DATASET from the graph and write its run (and top-K) back.
+
+\b
+kgrec train MODEL --dataset D ...            a ranking model: bprmf, lightgcn, simgcl, cikgrec (or transe)
+kgrec train ctr --model din --text kellmrec  a CTR model (deepfm, din, dien) on the CTR split
+kgrec train rerank --model prm ...           a reranker (dlcm, prm, setrank) on stored candidate lists
+"""
+TRANSE_HELP = """Train transe on DATASET from the graph; print test metrics; write top-K back.
+
+``transe`` trains TransE with PyKEEN on the KG alone and writes each entity's vector to
+``Entity.transe_embedding``."""
+#: the CIKGRec parts a ``--no-<part>`` flag leaves out (config field ``use_<part>``)
+ABLATIONS = ("interests", "reconstruction", "contrastive", "kg")
+
+
+def _choice(name: str) -> click.Choice:
+    return click.Choice(CHOICES[name])
+
+
+_RUN_PARAMS = (
+    click.Option(["--dataset"], required=True),
+    click.Option(["--epochs"], type=click.IntRange(1), default=None,
+                 help="Maximum epochs (early stopping as --protocol says)."),
+    click.Option(["--seeds"], type=click.IntRange(1), default=1, show_default=True, help="Runs with seeds 2024, 2025, ..."),
+    click.Option(["--protocol"], type=_choice("protocol"), default=None, help=PROTOCOL_HELP),
+    click.Option(["--preset"], type=click.Choice(PRESET_NAMES), default=None,
+                 help="Named settings applied over the defaults, before explicit options (e.g. the reference "
+                      "code's: 'reference')."),
+    click.Option(["--valid-ratio"], type=click.FloatRange(0, 1, max_open=True), default=None,
+                 help="Share of each user's train pairs carved for validation (1/8 by default)."),
+    click.Option(["--lr"], type=float, default=None),
+    click.Option(["--batch-size"], type=click.IntRange(1), default=None),
+    click.Option(["--layers", "n_layers"], type=click.IntRange(1), default=None),
+    click.Option(["--patience"], type=click.IntRange(1), default=None),
+    click.Option(["--min-epochs"], type=click.IntRange(0), default=None,
+                 help="Early stopping may not end a run before this many epochs (CIKGRec: 30)."),
+    click.Option(["--device"], default="auto", show_default=True, help="auto, cpu, cuda, cuda:1 ..."),
+    click.Option(["--threads"], type=click.IntRange(1), default=None, help="CPU threads for torch."),
+)
+_WRITE_PARAMS = (
+    click.Option(["--k", "top_k"], type=click.IntRange(1), default=20, show_default=True,
+                 help="Recommendations written per user."),
+    click.Option(["--no-write"], is_flag=True, help="Do not write recommendations back."),
+    click.Option(["--edges"], type=click.Choice(EDGE_MODES), default="auto", show_default=True,
+                 help="Also write RECOMMENDED edges (the Browser view; readers use the TOP_K lists): auto = "
+                      f"only up to {EDGES_AUTO_MAX_ROWS:,} rows (users x k)."),
+)
+_MODEL_PARAMS = (
+    click.Option(["--interests", "interest_set"], default=None, metavar="SET",
+                 help="Interest set to train on (default: authors; 'kgrec interests list' shows the sets)."),
+    click.Option(["--no-interests"], is_flag=True, help="CIKGRec ablation 'w/o UIK'."),
+    click.Option(["--no-reconstruction"], is_flag=True, help="CIKGRec ablation 'w/o UIR'."),
+    click.Option(["--no-contrastive"], is_flag=True, help="CIKGRec ablation 'w/o CL'."),
+    click.Option(["--no-kg"], is_flag=True, help="Leave the item KG out."),
+    click.Option(["--mask-schedule"], type=click.Choice(["exponential", "linear", "fixed"]), default=None,
+                 help="'fixed' is the 'w/o DMR' ablation."),
+    click.Option(["--contrast-mode"], type=_choice("contrast_mode"), default=None,
+                 help="CIKGRec contrastive loss over the batch, all users and items (paper), or as coded (reference)."),
+    click.Option(["--replace-rate"], type=click.FloatRange(0, 1, max_open=True), default=None,
+                 help="Share of masked interests given another interest's embedding instead of the mask token."),
+    click.Option(["--reconstruction-edge-dropout"], type=click.FloatRange(0, 1, max_open=True), default=None),
+    click.Option(["--projection-init"], type=_choice("projection_init"), default=None),
+    click.Option(["--transe-triples"], type=_choice("transe_triples"), default=None),
+    click.Option(["--transe-distance"], type=_choice("transe_distance"), default=None),
+    click.Option(["--transe-steps"], type=_choice("transe_steps"), default=None),
+)
+_REPORT_PARAMS = (
+    click.Option(["--progress/--no-progress"], default=None, help=PROGRESS_HELP),
+    click.Option(["--estimate"], is_flag=True,
+                 help="Print the expected time per epoch, evaluation time and peak memory (from the graph's "
+                      "counts and a few calibration steps), then stop without training."),
+    click.Option(["--json", "as_json"], is_flag=True),
+)
+TRAIN_PARAMS: tuple[click.Parameter, ...] = (*_RUN_PARAMS, *_WRITE_PARAMS, *_MODEL_PARAMS, *_REPORT_PARAMS)
+
+
+@dataclass(frozen=True)
+class TrainRequest:
+    """One ``kgrec train MODEL`` call: what to train, what to write back, how to report.
+
+    ``overrides`` holds the config fields given on the command line (an option left out keeps the
+    preset's or the default value), with the ablation switches and the mask schedule.
+    """
+
+    model: str
+    dataset: str
+    seeds: int
+    top_k: int
+    write_back: bool
+    edges: str
+    interest_set: str | None
+    preset: str | None
+    progress: bool | None
+    estimate: bool
+    as_json: bool
+    overrides: dict[str, Any]
+
+    @classmethod
+    def from_options(cls, model: str, options: dict[str, Any]) -> TrainRequest:
+        rest = dict(options)
+        named = {name: rest.pop(name) for name in ("dataset", "seeds", "top_k", "edges", "interest_set", "preset",
+                                                   "progress", "estimate", "as_json")}
+        write_back = not rest.pop("no_write")
+        switches = {f"use_{part}": not rest.pop(f"no_{part}") for part in ABLATIONS}
+        mask_schedule = rest.pop("mask_schedule")
+        overrides = {k: v for k, v in rest.items() if v is not None} | switches
+        if mask_schedule:
+            from dataclasses import replace
+
+            from recommender.schedules import MaskSchedule
+
+            overrides["mask"] = replace(MaskSchedule(), kind=mask_schedule)
+        return cls(model=model, write_back=write_back, overrides=overrides, **named)
+
+    @property
+    def seed_list(self) -> list[int]:
+        return [2024 + n for n in range(self.seeds)]
+
+
+def _train_transe(ctx: click.Context, request: TrainRequest) -> None:
+    from kgrec.training import train_transe_and_write
+
+    report = train_transe_and_write(open_store(ctx), request.dataset, epochs=request.overrides.get("epochs") or 50,
+                                    device=request.overrides["device"], write_back=request.write_back)
+    click.echo(json.dumps(report, indent=2) if request.as_json else
+               f"TransE on {request.dataset}: " + "  ".join(f"{k} {v:.4f}" for k, v in report["metrics"].items())
+               + f"; wrote {report['entities_written']:,} entity vectors.")
+
+
+def _estimate(ctx: click.Context, request: TrainRequest) -> None:
+    from kgrec.estimate import describe, estimate_training
+
+    found = estimate_training(open_store(ctx), request.dataset, request.model, interest_set=request.interest_set,
+                              preset=request.preset, **request.overrides)
+    click.echo(json.dumps(found.as_dict(), indent=2) if request.as_json else describe(found))
+
+
+def _echo_outcome(outcome: Any, request: TrainRequest) -> None:
+    if request.as_json:
+        click.echo(json.dumps({"run_id": outcome.run_id, **outcome.metrics()}, indent=2, default=str))
+        return
+    for note in outcome.notes:
+        click.echo(f"note: {note}", err=True)
+    first = outcome.results[0]
+    click.echo(f"{request.model} on {request.dataset} ({outcome.protocol} protocol): {len(outcome.seeds)} seed(s), "
+               f"best epoch {first.best_epoch}, {first.seconds_per_epoch:.2f} s/epoch")
+    if outcome.protocol == "refit":
+        click.echo(f"refit on all of train for {first.refit_epochs} epoch(s); "
+                   f"test of the valid-phase model {format_metrics(first.valid_protocol_test or {})}")
+    if outcome.protocol == "test-selected":
+        click.echo(f"epoch chosen on test, for comparison only; the saved model is the first seed's "
+                   f"({outcome.selected_seed}): test never chooses among seeds")
+    click.echo(f"test  {format_summary(outcome.summary)}")
+    if first.sparsity:
+        groups = ", ".join(f"≤{g['max_train_items']}: {g['value']:.4f}" for g in first.sparsity)
+        click.echo(f"NDCG@50 by train-interaction group: {groups}")
+    if outcome.recommendations_written:
+        click.echo(f"Wrote {outcome.recommendations_written:,} recommendations (run {outcome.run_id}).")
+
+
+@click.pass_context
+def _train_model(ctx: click.Context, model: str, **options: Any) -> None:
+    """The callback of every ``kgrec train <model>``: TransE, an estimate, or a ranking run written back."""
+    request = TrainRequest.from_options(model, options)
+    if model == "transe":
+        _train_transe(ctx, request)
+        return
+    if request.estimate:
+        _estimate(ctx, request)
+        return
+    from kgrec.training import train_and_write
+
+    outcome = train_and_write(open_store(ctx), request.dataset, model, seeds=request.seed_list, k=request.top_k,
+                              write_back=request.write_back, progress=request.progress,
+                              interest_set=request.interest_set, preset=request.preset, edges=request.edges,
+                              **request.overrides)
+    _echo_outcome(outcome, request)
+
+
+def _model_command(model: str) -> click.Command:
+    """``kgrec train <model>``: the shared options, with the model fixed."""
+    if model == "transe":
+        return KgrecCommand(model, params=list(TRAIN_PARAMS), callback=partial(_train_model, model=model),
+                            help=TRANSE_HELP, short_help="TransE on the KG alone (PyKEEN): entity vectors.")
+    return KgrecCommand(model, params=list(TRAIN_PARAMS), callback=partial(_train_model, model=model),
+                        help=f"Train {model} on DATASET from the graph; print test metrics; write top-K back.",
+                        short_help=f"Train {model}: top-K ranking.")
+
+
+@click.group("train", cls=KgrecGroup, help=TRAIN_HELP)
+def train() -> None:
+    pass
+
+
+for _name in MODEL_NAMES:
+    train.add_command(_model_command(_name))
+train.add_command(ctr)
+train.add_command(rerank)

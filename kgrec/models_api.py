@@ -1,0 +1,234 @@
+"""The model half of the :mod:`kgrec` facade: train, evaluate, recommend, explain, export, serve.
+
+:func:`train` finds a model's kind through the registries that already exist (ranking models in
+``recommender.models``, CTR backbones in ``recommender.ctr.models``, rerankers in
+``recommender.rerank``) and hands it to that kind's trainer (:mod:`kgrec.training` or
+:mod:`kgrec.ctr_training`). torch is imported only when one of these calls runs.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kg_store.connection import GraphStore
+from kg_store.errors import ConfigError
+from kgrec.pipeline import default_settings, resolve_store
+from kgrec.results import (
+    Evaluation,
+    ExplanationResult,
+    ExportResult,
+    Recommendation,
+    Recommendations,
+    TrainingResult,
+)
+
+if TYPE_CHECKING:
+    from serving.config import ServeConfig
+    from serving.fast_path import CachedReads
+
+KINDS = ("ranking", "ctr", "rerank", "kg")
+KG_MODELS = ("transe",)         # trained on the KG alone; not in a model registry
+
+
+# kind -> (package whose import registers every model, module holding the registry, its name)
+REGISTRIES = {"ranking": ("recommender.models", "recommender.models.base", "MODELS"),
+              "ctr": ("recommender.ctr.models", "recommender.ctr.models.base", "CTR_MODELS"),
+              "rerank": ("recommender.rerank", "recommender.rerank.base", "RERANK_MODELS")}
+
+
+def _registry(kind: str) -> dict[str, type]:
+    """The filled registry of one kind (importing only that kind's models)."""
+    package, module, name = REGISTRIES[kind]
+    importlib.import_module(package)
+    return getattr(importlib.import_module(module), name)
+
+
+def _registered_kind(model: str | type, kinds: list[str]) -> str | None:
+    """The first kind whose registry holds ``model`` (a name, or a class under its ``name``)."""
+    name = model if isinstance(model, str) else getattr(model, "name", "") or ""
+    for kind in kinds:
+        if kind == "kg":
+            if name in KG_MODELS and isinstance(model, str):
+                return kind
+            continue
+        found = _registry(kind).get(name)
+        if found is not None and (isinstance(model, str) or found is model):
+            return kind
+    return None
+
+
+def resolve_model(model: str | type, kind: str | None = None) -> tuple[str, str]:
+    """(kind, registered name) of a model given by name or by registered class."""
+    from recommender.errors import UnknownModelError
+
+    if kind is not None and kind not in KINDS:
+        raise ConfigError(f"Unknown model kind {kind!r}; kinds: {', '.join(KINDS)}.")
+    if not isinstance(model, str | type):
+        raise TypeError(f"Give the model by name or class, not a {type(model).__name__} instance: the trainers "
+                        "build the model from the graph's data, so an instance's parameters would be discarded.")
+    kinds = [kind] if kind else ["kg", *REGISTRIES]
+    found = _registered_kind(model, kinds)
+    if found is not None:
+        return found, model if isinstance(model, str) else model.name
+    if isinstance(model, type):
+        raise ConfigError(f"{model.__name__} is no registered model: subclass RankingModel, CTRModel or "
+                          "RerankModel and give the class a `name`.")
+    names = {k: sorted(_registry(k)) if k in REGISTRIES else list(KG_MODELS) for k in kinds}
+    known = "; ".join(f"{k}: {', '.join(listed)}" for k, listed in names.items())
+    raise UnknownModelError(f"No {f'{kind} model' if kind else 'model'} {model!r}; available: {known}.")
+
+
+def train(model: str | type, dataset: str, *, kind: str | None = None, store: GraphStore | None = None,
+          seeds: list[int] | None = None, k: int | None = None, write_back: bool = True,
+          **options: Any) -> TrainingResult:
+    """Train a model on a dataset of the graph; write its run and each user's top-``k`` back.
+
+    ``model``: a registered name (``cikgrec``, ``lightgcn``, ``bprmf``, ``simgcl``; CTR ``din``,
+    ``dien``, ``deepfm``; rerank ``dlcm``, ``prm``, ``setrank``; ``transe``) or a registered class
+    (a subclass of ``RankingModel``, ``CTRModel`` or ``RerankModel`` with a ``name``, which
+    registers it). Model *instances* are refused: every trainer builds its model from the
+    graph's data. ``kind`` settles a name two registries share. ``options`` go to that kind's
+    trainer: settings (``epochs``, ``lr``, ``batch_size``, ...) and, for ranking,
+    ``interest_set``, ``preset``, ``protocol``, ``progress``, ``edges``; for CTR and rerank,
+    ``text``, ``contrast``, ``max_history`` and rerank's ``list_name``. ``k`` defaults to 20
+    (ranking) or 10 (CTR, rerank). Several ``seeds`` give mean and std; the best seed on
+    validation is written back.
+
+    ```python
+    import kgrec
+
+    run = kgrec.train("cikgrec", "dbbook2014", interest_set="smollm2", epochs=20)
+    print(run.run_id, run.summary["recall@20"]["mean"])
+    ctr = kgrec.train("din", "ml1m", text="kellmrec", epochs=2)       # kind found: ctr
+    ```
+    """
+    kind, name = resolve_model(model, kind)
+    store = resolve_store(store)
+    if kind == "ranking":
+        from kgrec.training import train_and_write
+
+        outcome = train_and_write(store, dataset, name, seeds=seeds, k=k or 20, write_back=write_back, **options)
+        return TrainingResult(kind, name, dataset, outcome.run_id, list(outcome.seeds), outcome.selected_seed,
+                              outcome.summary, outcome.metrics(), outcome.recommendations_written,
+                              list(outcome.notes), outcome)
+    if kind == "kg":
+        from kgrec.training import train_transe_and_write
+
+        seed = (seeds or [options.pop("seed", 2024)])[0]
+        report = train_transe_and_write(store, dataset, seed=seed, write_back=write_back, **options)
+        return TrainingResult(kind, name, dataset, None, [seed], seed, {}, report, outcome=report)
+    from kgrec import ctr_training
+
+    trainer = ctr_training.train_ctr if kind == "ctr" else ctr_training.train_rerank
+    outcome = trainer(store, dataset, name, seeds=seeds, k=k or 10, write_back=write_back, **options)
+    return TrainingResult(kind, name, dataset, outcome.run_id, list(outcome.seeds), outcome.selected_seed,
+                          outcome.summary, outcome.metrics(), outcome.recommendations_written,
+                          list(outcome.notes), outcome)
+
+
+def evaluate(run: str | TrainingResult, *, dataset: str | None = None, store: GraphStore | None = None,
+             rankings: Path | str | None = None, rankings_k: int = 100) -> Evaluation:
+    """Recompute a saved ranking run's test metrics on the dataset as the graph holds it now.
+
+    ``run``: a run id or a :func:`train` result. The run's own validation split and config are
+    reused. ``rankings`` writes each test user's top ``rankings_k`` (train and validation masked)
+    as ``user item rank score`` lines, to audit the metrics. CTR and rerank runs keep no model file.
+
+    ```python
+    import kgrec
+
+    run = kgrec.train("lightgcn", "dbbook2014", epochs=5)
+    again = kgrec.evaluate(run, rankings="rankings.tsv")
+    print(again.test["recall@20"])
+    ```
+    """
+    from kgrec.training import evaluate_saved
+
+    if isinstance(run, TrainingResult):
+        if run.kind != "ranking" or run.run_id is None:
+            raise ConfigError(f"Only ranking runs keep a saved model to evaluate; {run.model} is a {run.kind} model.")
+        run = run.run_id
+    found = evaluate_saved(resolve_store(store), run, dataset=dataset,
+                           rankings=Path(rankings) if rankings is not None else None, rankings_k=rankings_k)
+    return Evaluation(found["run_id"], found["model"], found["dataset"], found["protocol"], found["test"],
+                      found["sparsity_ndcg@50"], found.get("rankings"))
+
+
+def recommend(dataset: str, user: int, *, model: str | None = None, limit: int = 20,
+              store: GraphStore | None = None) -> Recommendations:
+    """The stored top-K of one user: per model, the list of its newest run, best first.
+
+    An unknown dataset or user raises, so an empty list means "no model trained yet".
+
+    ```python
+    import kgrec
+
+    for row in kgrec.recommend("dbbook2014", user=0, model="cikgrec", limit=5).items:
+        print(row.rank, row.title, round(row.score, 3))
+    ```
+    """
+    from kg_store.writeback import read_recommendations
+
+    rows = read_recommendations(resolve_store(store), dataset, user, model, limit)
+    return Recommendations(dataset, user, model, [
+        Recommendation(r["rank"], r["item"], r["title"], r["score"], r["model"], r["run_id"]) for r in rows])
+
+
+def explain(dataset: str, user: int, item: int, *, interest_set: str | None = None, top: int = 5,
+            store: GraphStore | None = None) -> ExplanationResult:
+    """The ``top`` paths (interest, KG, collaborative) that explain why ``item`` may suit ``user``.
+
+    ``interest_set`` limits interest paths to one set (default: every set of the dataset).
+
+    ```python
+    import kgrec
+
+    why = kgrec.explain("dbbook2014", user=0, item=1279, top=3)
+    print(why.render())                # or why.to_json()
+    ```
+    """
+    from kg_store.explain import explain as explain_paths
+
+    return ExplanationResult.of(explain_paths(resolve_store(store), dataset, user, item, set=interest_set, top=top))
+
+
+def export(dataset: str, format: str, out: Path | str, *, store: GraphStore | None = None) -> ExportResult:  # noqa: A002
+    """Write a dataset as another tool's files (``cikg``, ``kgat``, ``recbole``, ``pykeen``) into ``out``.
+
+    ``out`` must be absent or empty; the folder appears complete or not at all.
+
+    ```python
+    import kgrec
+
+    done = kgrec.export("dbbook2014", "recbole", "out/dbbook2014")
+    print([path.name for path in done.files])
+    ```
+    """
+    from kgrec.export_api import export_files
+
+    files = export_files(resolve_store(store), dataset, format, out)
+    return ExportResult(dataset, format, Path(out), list(files))
+
+
+def create_app(store: GraphStore | None = None, config: ServeConfig | None = None) -> CachedReads:
+    """The HTTP app of ``kgrec serve`` (an ASGI app: run it with uvicorn or any ASGI server).
+
+    Without ``store`` the app opens its own connection with serving timeouts, to the default
+    connection's server; without ``config`` the settings come from the environment
+    (``KGREC_SERVE_TOKEN``).
+
+    ```python
+    import kgrec
+    import uvicorn
+
+    uvicorn.run(kgrec.create_app(), host="127.0.0.1", port=8000)
+    ```
+    """
+    from serving.app import create_app as make_app
+    from serving.config import ServeConfig
+    from serving.store import ServingStore
+
+    config = config or ServeConfig.from_env()
+    return make_app(store if store is not None else ServingStore(default_settings(), config), config)
