@@ -227,7 +227,11 @@ class CikgSource(Source):
     """CIKGRec's layout: interactions, an item KG, list files and clustered user interests."""
 
     name = "cikg"
-    description = "CIKGRec layout: train/test, kg_final, list files, user_interest_clustered"
+    description = "Load a folder in the CIKG layout (train/test, kg_final, lists, user interests)."
+
+    @classmethod
+    def recognises(cls, folder: Path) -> bool:
+        return (folder / "train.txt").is_file()
 
     def generate(self, policy: BadLinePolicy) -> Iterator[SourceOutput]:
         folder = self.config.path
@@ -284,7 +288,11 @@ class KgatSource(CikgSource):
     """KGAT's layout (amazon-book, last-fm, yelp2018): the same files, zipped KG, no interests."""
 
     name = "kgat"
-    description = "KGAT layout: train/test, kg_final(.txt.zip), list files with free-text ids"
+    description = "Load a folder in KGAT's layout (amazon-book, last-fm, yelp2018; kg_final may be zipped)."
+
+    @classmethod
+    def recognises(cls, folder: Path) -> bool:
+        return False  # the same files as CIKG's: a KGAT folder reads as CIKG unless named
 
 
 def read_cikg(folder: Path | str, dataset: str, skip_bad_lines: bool = False) -> DatasetRecords:

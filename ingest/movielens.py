@@ -15,7 +15,7 @@ from pathlib import Path
 from ingest.protocol import Source, SourceOutput
 from ingest.reader import BadLinePolicy, Line, LineReader, read_rows
 from ingest.records import DatasetRecords, InteractionRow, NodeRow, RecordBatch, RecordKind
-from ingest.splits import SplitConfig, SplitSourceConfig, assign_splits
+from ingest.splits import SPLIT_OPTIONS, SplitConfig, SplitSourceConfig, assign_splits
 from kg_store.errors import BadInputError
 
 LATIN1 = "latin-1"
@@ -147,7 +147,12 @@ class MovieLensSource(Source):
 
     name = "movielens"
     config_class = MovieLensConfig
-    description = "GroupLens MovieLens 100K (u.data, u.item, u.user) or 1M (ratings.dat, movies.dat, users.dat)"
+    description = "Load MovieLens 100K or 1M raw files (split per user: by time, else seeded)."
+    cli_options = SPLIT_OPTIONS
+
+    @classmethod
+    def recognises(cls, folder: Path) -> bool:
+        return (folder / "u.data").is_file() or (folder / "movies.dat").is_file()
 
     def generate(self, policy: BadLinePolicy) -> Iterator[SourceOutput]:
         folder = self.config.path

@@ -4,7 +4,8 @@ Modelled on the builder pattern of Hugging Face ``datasets``: a :class:`Source` 
 itself, declares its config dataclass and implements :meth:`Source.generate`; the base class
 collects the batches, applies the bad-line policy and returns :class:`DatasetRecords`, which the
 one table-driven writer (:mod:`ingest.writer`) sends to Neo4j. Adding a format means writing a
-source class; nothing else changes.
+source class and naming it in :mod:`ingest.registry`; ``kgrec ingest <name>`` is generated from
+the class's ``description`` and ``cli_options``.
 """
 
 from __future__ import annotations
@@ -36,20 +37,35 @@ class SourceConfig:
         check_dataset_name(self.dataset)  # names become graph keys and cache folders
 
 
-_SOURCES: dict[str, type[Source]] = {}
+@dataclass(frozen=True)
+class SourceOption:
+    """An option of ``kgrec ingest <source>`` beyond the common ones; it sets one field of the
+    source's config (``--split-seed`` sets ``split_seed``). Plain data, so the CLI builds it."""
+
+    field: str
+    type: type[int] | type[float]
+    default: int | float
+    help: str
+    bounds: tuple[float, float] | None = None   # [low, high): the value's range, when limited
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.field.replace("_", "-")
 
 
 class Source(ABC):
-    """One file format. Subclasses set ``name`` (and ``config_class``) and write ``generate``."""
+    """One file format. Subclasses set ``name``, ``description`` (the help of ``kgrec ingest
+    <name>``), ``config_class`` and ``cli_options`` when they take options, and write ``generate``."""
 
     name: ClassVar[str]
     config_class: ClassVar[type[SourceConfig]] = SourceConfig
     description: ClassVar[str] = ""
+    cli_options: ClassVar[tuple[SourceOption, ...]] = ()   # fields of ``config_class`` the CLI sets
 
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        if getattr(cls, "name", None) and not getattr(cls, "__abstractmethods__", None):
-            _SOURCES[cls.name] = cls
+    @classmethod
+    def recognises(cls, folder: Path) -> bool:
+        """Whether ``folder``'s files are in this layout, for reading a folder by its files alone."""
+        return False
 
     def __init__(self, config: SourceConfig):
         if not isinstance(config, self.config_class):
@@ -84,15 +100,3 @@ class Source(ABC):
         records.skipped = policy.skipped
         records.duplicates = policy.duplicates
         return records
-
-
-def source_names() -> list[str]:
-    return sorted(_SOURCES)
-
-
-def get_source(name: str) -> type[Source]:
-    """The source class registered under ``name``."""
-    try:
-        return _SOURCES[name]
-    except KeyError:
-        raise ConfigError(f"No ingest source '{name}'; known sources: {', '.join(source_names())}.") from None

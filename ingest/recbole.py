@@ -49,7 +49,7 @@ from typing import Any, TypeVar
 from ingest.protocol import Source, SourceOutput
 from ingest.reader import BadLinePolicy, Line, LineReader, read_rows
 from ingest.records import KnowledgeGraphSchema, Props, RecordBatch, RecordKind
-from ingest.splits import SplitSourceConfig, assign_splits
+from ingest.splits import SPLIT_OPTIONS, SplitSourceConfig, assign_splits
 from kg_store.errors import BadInputError
 from kg_store.graph_model import relation_types_for
 
@@ -405,7 +405,12 @@ class RecBoleSource(Source):
 
     name = "recbole"
     config_class = RecBoleConfig
-    description = "RecBole atomic files: <stem>.inter (or .train/.valid/.test.inter), .user, .item, .kg, .link"
+    description = "Load RecBole atomic files (.inter, .item, .user, .kg, .link; split files when present)."
+    cli_options = SPLIT_OPTIONS
+
+    @classmethod
+    def recognises(cls, folder: Path) -> bool:
+        return any(folder.glob("*.inter"))
 
     def generate(self, policy: BadLinePolicy) -> Iterator[SourceOutput]:
         files = AtomicFiles.find(self.config.path)

@@ -10,7 +10,7 @@ import random
 from collections import defaultdict
 from dataclasses import dataclass
 
-from ingest.protocol import SourceConfig
+from ingest.protocol import SourceConfig, SourceOption
 from ingest.records import InteractionRow
 from kg_store.errors import ConfigError
 
@@ -36,6 +36,15 @@ class SplitSourceConfig(SourceConfig):
     @property
     def split(self) -> SplitConfig:
         return SplitConfig(test_ratio=self.test_ratio, seed=self.split_seed)
+
+
+#: the ``cli_options`` of a source with a ``SplitSourceConfig``: ``--split-seed`` and ``--test-ratio``
+SPLIT_OPTIONS = (
+    SourceOption("split_seed", int, SplitSourceConfig.split_seed,
+                 "Seed of the per-user split (used when there are no timestamps)."),
+    SourceOption("test_ratio", float, SplitSourceConfig.test_ratio,
+                 "Share of each user's interactions in the test split (sources without a split).", bounds=(0.0, 1.0)),
+)
 
 
 def assign_splits(rows: list[InteractionRow], config: SplitConfig) -> list[InteractionRow]:

@@ -1,6 +1,7 @@
 """Trained models kept in the graph: final user and item vectors on the nodes, with vector indexes.
 
-Each model kind owns one property, fixed by an allow-list (``EMBEDDING_PROPERTIES``), e.g.
+Each ranking model owns one property, the one its entry in ``recommender.registry`` declares (the
+one list of ranking models, read without importing any model code), e.g.
 ``User.emb_lightgcn`` / ``Item.emb_lightgcn``: a float32 array written with
 ``db.create.setNodeVectorProperty``, plus ``emb_lightgcn_run`` naming the run that wrote it. A
 cosine vector index per (label, property) — ``embedding_user_lightgcn``, ``embedding_item_lightgcn``
@@ -27,9 +28,8 @@ from kg_store.connection import GraphStore
 from kg_store.errors import UnsafeNameError
 from kg_store.interest_sets import check_interest_set_name
 from kg_store.progress import Progress
+from recommender import registry
 
-EMBEDDING_PROPERTIES = {"bprmf": "emb_bprmf", "lightgcn": "emb_lightgcn", "simgcl": "emb_simgcl",
-                        "cikgrec": "emb_cikgrec"}
 LABELS = ("User", "Item", "Interest")
 WRITE_BATCH = 2000
 INDEX_WAIT_SECONDS = 300
@@ -37,7 +37,7 @@ INDEX_WAIT_SECONDS = 300
 
 @dataclass(frozen=True)
 class EmbeddingKeys:
-    """Property and index names of one model kind; every name comes from the allow-list."""
+    """Property and index names of one model kind; every name comes from the registry (plain identifiers)."""
 
     model: str
     property: str
@@ -80,10 +80,11 @@ class ItemVectors:
 
 
 def embedding_keys(model: str) -> EmbeddingKeys:
-    """Names for ``model``; a model kind outside the allow-list never reaches a query."""
-    if model not in EMBEDDING_PROPERTIES:
-        raise UnsafeNameError(f"No embedding property for model '{model}' (known: {', '.join(EMBEDDING_PROPERTIES)}).")
-    return EmbeddingKeys(model, EMBEDDING_PROPERTIES[model])
+    """Names for ``model``; a model the ranking registry lacks never reaches a query."""
+    if model not in registry.model_names():
+        raise UnsafeNameError(f"No embedding property for model '{model}': it is no registered ranking model "
+                              f"(registered: {', '.join(registry.model_names())}).")
+    return EmbeddingKeys(model, registry.embedding_property(model))
 
 
 def _rows(ids: np.ndarray, vectors: np.ndarray) -> list[list]:

@@ -11,8 +11,9 @@ Typical use::
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ingest import IngestReport, get_source, write_dataset
 from ingest.splits import SplitConfig
@@ -22,6 +23,9 @@ from kg_store.connection import GraphStore
 from kg_store.local_server import LocalNeo4j, ServerOptions, ServerStatus
 from kg_store.progress import Progress
 from kg_store.settings import default_local_home, resolve_settings
+
+if TYPE_CHECKING:
+    from ingest.catalog import CatalogEntry
 
 
 def connect(database: str | None = None, local_home: Path | None = None) -> GraphStore:
@@ -77,26 +81,44 @@ def ingest_movielens(store: GraphStore, path: Path | str, dataset: str, batch_si
                   test_ratio=split.test_ratio, split_seed=split.seed)
 
 
-def ingest_named(store: GraphStore, name: str, dataset: str | None = None, path: Path | str | None = None,
-                 batch_size: int = DEFAULT_BATCH_SIZE, progress: Progress = None,
+@dataclass(frozen=True)
+class NamedDataset:
+    """A catalog dataset as a command resolved it, once: its entry and the folder the lookup order found."""
+
+    entry: CatalogEntry
+    folder: Path
+
+
+def resolve_named(name: str, path: Path | str | None = None) -> NamedDataset:
+    """The catalog entry of ``name`` (an unknown name is an error listing the known ones), then its
+    folder: ``path`` when given, else the first place of the lookup order that has it."""
+    from ingest.catalog import get_entry
+    from ingest.locate import locate_dataset
+
+    entry = get_entry(name)
+    return NamedDataset(entry, locate_dataset(name, Path(path) if path is not None else None))
+
+
+def ingest_named(store: GraphStore, name: str | NamedDataset, dataset: str | None = None,
+                 path: Path | str | None = None, batch_size: int = DEFAULT_BATCH_SIZE, progress: Progress = None,
                  skip_bad_lines: bool = False, verify: bool = True, bulk: bool = False,
                  local_home: Path | None = None, workers: int = DEFAULT_INGEST_WORKERS) -> IngestReport:
     """Load a catalog dataset found by the one lookup order, checksums verified, with its layout's source.
 
-    ``verify=False`` loads a folder whose files differ from the catalog's (a copy you edited, or
-    MovieLens 1M without timestamps); the source still validates every line. ``bulk``: through the
-    import tool, as :func:`ingest_bulk` (empty database of kgrec's local server, which is restarted).
+    ``name``: a catalog name, resolved here (with ``path``), or the :class:`NamedDataset` a command
+    already resolved, which is not looked up again. ``verify=False`` loads a folder whose files
+    differ from the catalog's (a copy you edited, or MovieLens 1M without timestamps); the source
+    still validates every line. ``bulk``: through the import tool, as :func:`ingest_bulk` (empty
+    database of kgrec's local server, which is restarted).
     """
-    from ingest.catalog import get_entry
     from ingest.download import verify_folder
-    from ingest.locate import locate_dataset
 
-    entry = get_entry(name)
-    folder = locate_dataset(name, Path(path) if path is not None else None)
+    named = name if isinstance(name, NamedDataset) else resolve_named(name, path)
+    entry, folder = named.entry, named.folder
     if verify:
         verify_folder(entry, folder)
     if bulk:
-        return ingest_bulk(store, entry.layout, folder, dataset or name, progress, local_home,
+        return ingest_bulk(store, entry.layout, folder, dataset or entry.name, progress, local_home,
                            skip_bad_lines=skip_bad_lines)
-    return ingest(store, entry.layout, folder, dataset or name, batch_size, progress, workers,
+    return ingest(store, entry.layout, folder, dataset or entry.name, batch_size, progress, workers,
                   skip_bad_lines=skip_bad_lines)

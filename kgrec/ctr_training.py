@@ -49,13 +49,15 @@ from kg_store.ctr_data import read_ctr_graph
 from kg_store.ctr_lists import read_candidate_list, stored_list, write_candidate_list
 from kg_store.ctr_split import read_split_state, stored_split_sizes, write_split
 from kg_store.errors import ConfigError
-from kg_store.run_ids import new_run_id
-from kg_store.writeback import save_training_run, start_training_run, write_recommendations
+from kg_store.writeback import write_recommendations
+from kgrec.runs import RunRecord, best_seed_index, mean_std, seed_metrics
 from knowledge.text_features import WRITERS, MissingTextError, load_text_matrix
 from knowledge.text_recipes import TEXT_RECIPES, prepare_text
+from recommender.ctr import registry as ctr_registry
 from recommender.ctr.trainer import TRAIN_FIELDS, CTRTrainConfig, CTRTrainResult, score_ctr, train_ctr_model
 from recommender.errors import DataError
 from recommender.features.data import DEFAULT_MAX_HISTORY, CTRData, build_ctr_data
+from recommender.rerank import registry as rerank_registry
 from recommender.rerank.lists import (
     DEFAULT_NEGATIVES,
     CandidateLists,
@@ -86,9 +88,8 @@ class CTROutcome:
     recommendations_written: int = 0
 
     def metrics(self) -> dict[str, Any]:
-        return {"kind": self.kind, "protocol": "valid", "test_mean_std": self.summary,
-                "per_seed": [r.metrics() for r in self.results], "seeds": self.seeds,
-                "selected_seed": self.selected_seed, "notes": self.notes,
+        return {"kind": self.kind, "protocol": "valid",
+                **seed_metrics(self.seeds, self.results, self.summary, self.selected_seed, self.notes),
                 "seconds_per_epoch": float(np.mean([r.seconds_per_epoch for r in self.results]))}
 
 
@@ -224,11 +225,6 @@ def split_overrides(overrides: dict[str, Any]) -> tuple[dict[str, Any], dict[str
     return train, {k: v for k, v in overrides.items() if k not in TRAIN_FIELDS}
 
 
-def _summary(results: list[CTRTrainResult]) -> dict[str, dict[str, float]]:
-    return {name: {"mean": float(np.mean([r.test[name] for r in results])),
-                   "std": float(np.std([r.test[name] for r in results]))} for name in results[0].test}
-
-
 def _load(store: GraphStore, dataset: str, text: str | None, max_history: int) -> tuple[CTRData, list[str], str | None]:
     """The CTR data with text attached; ``text`` may be a recipe (``kellmrec``, ...), encoded on demand.
     Returns the data, notes, and the vector name trained on."""
@@ -248,10 +244,6 @@ def _load(store: GraphStore, dataset: str, text: str | None, max_history: int) -
                         if not prepared.user_coverage else ")"))
     data, attached = attach_text(store, data, prepared.vectors, prepared.user_vectors)
     return data, notes + attached, prepared.vectors
-
-
-def _run_id(model: str) -> str:
-    return new_run_id(model)
 
 
 def _top_k(users: np.ndarray, items: np.ndarray, scores: np.ndarray, k: int) -> dict[int, tuple[np.ndarray, np.ndarray]]:
@@ -292,13 +284,14 @@ def _finish(store: GraphStore, kind: str, model: str, data: CTRData, seeds: list
             results: list[CTRTrainResult], config: dict[str, Any], notes: list[str], started: datetime,
             top: Any, k: int, write_back: bool) -> CTROutcome:
     """Summarise seeds, pick the best on valid, write its top-K and the ``TrainingRun``."""
-    best = max(range(len(results)), key=lambda n: results[n].valid[results[n].select_metric])
-    outcome = CTROutcome(_run_id(model), kind, model, data.dataset, seeds, results, _summary(results),
+    best = best_seed_index([result.valid[result.select_metric] for result in results])
+    record = RunRecord(data.dataset, model, config, started)
+    outcome = CTROutcome(record.run_id, kind, model, data.dataset, seeds, results, mean_std(results),
                          config, seeds[best], notes)
     if write_back:      # the run node first: the TOP_K lists point at it; metrics and finished after them
-        start_training_run(store, data.dataset, model, outcome.run_id, config, started)
+        record.start(store)
         outcome.recommendations_written = _write_top(store, data, model, outcome.run_id, top(results[best], k))
-        save_training_run(store, data.dataset, model, outcome.run_id, config, outcome.metrics(), started)
+        record.finish(store, outcome.metrics())
     return outcome
 
 
@@ -318,6 +311,7 @@ def train_ctr(store: GraphStore, dataset: str, model: str, text: str | None = No
 
     The top-K lists rank each test user's CTR targets (see the module docstring).
     """
+    ctr_registry.get(model)  # an unknown name fails before the graph is read
     started, seeds = datetime.now(UTC), list(seeds or DEFAULT_SEEDS)
     data, notes, vectors = _load(store, dataset, text, max_history)
     train, model_settings = split_overrides(overrides)
@@ -336,6 +330,7 @@ def train_rerank(store: GraphStore, dataset: str, model: str, list_name: str = S
     The sampled list (positives plus 9 unseen items) is written first when missing; any other list
     must already be stored. The top-K lists rank each test user's candidate list.
     """
+    rerank_registry.get(model)  # an unknown name fails before the graph is read
     started, seeds = datetime.now(UTC), list(seeds or DEFAULT_SEEDS)
     data, notes, vectors = _load(store, dataset, text, max_history)
     if list_name == SAMPLED_LIST:

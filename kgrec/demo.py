@@ -64,21 +64,22 @@ def _say(text: str) -> None:
 
 def run_demo(options: DemoOptions, neo4j_home: Path, database: str | None = None) -> None:
     """Run every stage in order; each stage's failure stops the job with kgrec's error for it."""
-    from ingest.locate import locate_dataset
-
-    folder = locate_dataset(options.dataset, options.path)  # fails before anything starts
+    named = api.resolve_named(options.dataset, options.path)  # fails before anything starts; not looked up again
     browser_url = None
     if settings_from_env() is None:
         status = api.start_local_neo4j(neo4j_home)
         browser_url = status.browser_url
         click.echo(f"Neo4j running at {status.bolt_uri}")
-    run_stages(api.connect(database=database, local_home=neo4j_home), options, folder, browser_url)
+    run_stages(api.connect(database=database, local_home=neo4j_home), options, named, browser_url)
 
 
-def run_stages(store: GraphStore, options: DemoOptions, folder: Path, browser_url: str | None = None) -> None:
-    """Every stage after Neo4j is up, on ``store``."""
+def run_stages(store: GraphStore, options: DemoOptions, folder: Path | api.NamedDataset,
+               browser_url: str | None = None) -> None:
+    """Every stage after Neo4j is up, on ``store``; ``folder``: the dataset as ``run_demo`` resolved it,
+    or a folder that holds ``options.dataset`` (then resolved here, once)."""
     started = time.perf_counter()
-    _ingest(store, options, folder)
+    named = folder if isinstance(folder, api.NamedDataset) else api.resolve_named(options.dataset, folder)
+    _ingest(store, options, named)
     _infer(store, options)
     _cluster(store, options.graph, options.cluster)
     run_id = _train(store, options)
@@ -87,10 +88,9 @@ def run_stages(store: GraphStore, options: DemoOptions, folder: Path, browser_ur
     click.echo(f"Done in {time.perf_counter() - started:.0f} s.")
 
 
-def _ingest(store: GraphStore, options: DemoOptions, folder: Path) -> None:
-    _stage(1, f"Ingest {options.dataset} from {folder}")
-    report = api.ingest_named(store, options.dataset, dataset=options.graph, path=folder,
-                              progress=options.progress, verify=options.verify)
+def _ingest(store: GraphStore, options: DemoOptions, named: api.NamedDataset) -> None:
+    _stage(1, f"Ingest {options.dataset} from {named.folder}")
+    report = api.ingest_named(store, named, dataset=options.graph, progress=options.progress, verify=options.verify)
     for note in report.notes:
         _say(f"note: {note}")
     stats = dataset_stats(store, options.graph)

@@ -1,8 +1,8 @@
 """The model half of the :mod:`kgrec` facade: train, evaluate, recommend, explain, export, serve.
 
 :func:`train` finds a model's kind through the registries that already exist (ranking models in
-``recommender.models``, CTR backbones in ``recommender.ctr.models``, rerankers in
-``recommender.rerank``) and hands it to that kind's trainer (:mod:`kgrec.training` or
+``recommender.models``, CTR backbones in ``recommender.ctr.registry``, rerankers in
+``recommender.rerank.registry``) and hands it to that kind's trainer (:mod:`kgrec.training` or
 :mod:`kgrec.ctr_training`). torch is imported only when one of these calls runs.
 """
 
@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from kg_store.connection import GraphStore
 from kg_store.errors import ConfigError
+from kg_store.registry import Registry
 from kgrec.pipeline import default_settings, resolve_store
 from kgrec.results import (
     Evaluation,
@@ -32,13 +33,14 @@ KINDS = ("ranking", "ctr", "rerank", "kg")
 KG_MODELS = ("transe",)         # trained on the KG alone; not in a model registry
 
 
-# kind -> (package whose import registers every model, module holding the registry, its name)
+# kind -> (package whose import registers every model, module holding the registry, its name);
+# the CTR and rerank registries import no model until a name is looked up
 REGISTRIES = {"ranking": ("recommender.models", "recommender.models.base", "MODELS"),
-              "ctr": ("recommender.ctr.models", "recommender.ctr.models.base", "CTR_MODELS"),
-              "rerank": ("recommender.rerank", "recommender.rerank.base", "RERANK_MODELS")}
+              "ctr": ("recommender.ctr.registry", "recommender.ctr.registry", "CTR_BACKBONES"),
+              "rerank": ("recommender.rerank.registry", "recommender.rerank.registry", "RERANKERS")}
 
 
-def _registry(kind: str) -> dict[str, type]:
+def _registry(kind: str) -> dict[str, type] | Registry:
     """The filled registry of one kind (importing only that kind's models)."""
     package, module, name = REGISTRIES[kind]
     importlib.import_module(package)
@@ -53,7 +55,8 @@ def _registered_kind(model: str | type, kinds: list[str]) -> str | None:
             if name in KG_MODELS and isinstance(model, str):
                 return kind
             continue
-        found = _registry(kind).get(name)
+        registry = _registry(kind)
+        found = registry.get(name) if name in registry else None
         if found is not None and (isinstance(model, str) or found is model):
             return kind
     return None
@@ -73,8 +76,9 @@ def resolve_model(model: str | type, kind: str | None = None) -> tuple[str, str]
     if found is not None:
         return found, model if isinstance(model, str) else model.name
     if isinstance(model, type):
-        raise ConfigError(f"{model.__name__} is no registered model: subclass RankingModel, CTRModel or "
-                          "RerankModel and give the class a `name`.")
+        raise ConfigError(f"{model.__name__} is no registered model: register a RankingModel subclass with "
+                          "recommender.registry.register_model(name, cls); give a CTRModel or RerankModel "
+                          "subclass a `name`.")
     names = {k: sorted(_registry(k)) if k in REGISTRIES else list(KG_MODELS) for k in kinds}
     known = "; ".join(f"{k}: {', '.join(listed)}" for k, listed in names.items())
     raise UnknownModelError(f"No {f'{kind} model' if kind else 'model'} {model!r}; available: {known}.")
@@ -85,15 +89,17 @@ def train(model: str | type, dataset: str, *, kind: str | None = None, store: Gr
           **options: Any) -> TrainingResult:
     """Train a model on a dataset of the graph; write its run and each user's top-``k`` back.
 
-    ``model``: a registered name (``cikgrec``, ``lightgcn``, ``bprmf``, ``simgcl``; CTR ``din``,
+    ``model``: a registered name (ranking models as ``recommender.registry.model_names()`` lists
+    them: ``cikgrec``, ``lightgcn``, ``bprmf``, ``simgcl``, and any a plugin registered; CTR ``din``,
     ``dien``, ``deepfm``; rerank ``dlcm``, ``prm``, ``setrank``; ``transe``) or a registered class
-    (a subclass of ``RankingModel``, ``CTRModel`` or ``RerankModel`` with a ``name``, which
-    registers it). Model *instances* are refused: every trainer builds its model from the
-    graph's data. ``kind`` settles a name two registries share. ``options`` go to that kind's
-    trainer: settings (``epochs``, ``lr``, ``batch_size``, ...) and, for ranking,
-    ``interest_set``, ``preset``, ``protocol``, ``progress``, ``edges``; for CTR and rerank,
-    ``text``, ``contrast``, ``max_history`` and rerank's ``list_name``. ``k`` defaults to 20
-    (ranking) or 10 (CTR, rerank). Several ``seeds`` give mean and std; the best seed on
+    (a ``RankingModel`` subclass added with ``recommender.registry.register_model``; a ``CTRModel``
+    or ``RerankModel`` subclass with a ``name``, which registers it). Model *instances* are
+    refused: every trainer builds its model from the graph's data (its sizes), afresh for each
+    seed and protocol phase, so an instance's parameters could not be used. ``kind`` settles a
+    name two registries share. ``options`` go to that kind's trainer: settings (``epochs``, ``lr``,
+    ``batch_size``, ...) and, for ranking, ``interest_set``, ``preset``, ``protocol``, ``progress``,
+    ``edges``; for CTR and rerank, ``text``, ``contrast``, ``max_history`` and rerank's
+    ``list_name``. ``k`` defaults to 20 (ranking) or 10 (CTR, rerank). Several ``seeds`` give mean and std; the best seed on
     validation is written back.
 
     ```python

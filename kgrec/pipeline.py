@@ -101,17 +101,6 @@ def resolve_store(store: GraphStore | None) -> GraphStore:
     return store if store is not None else (_default_store or connect())
 
 
-def _detect_layout(folder: Path) -> str:
-    """The ingest source a folder's files call for; KGAT folders read as CIKG unless named."""
-    if (folder / "u.data").is_file() or (folder / "movies.dat").is_file():
-        return "movielens"
-    if any(folder.glob("*.inter")):
-        return "recbole"
-    if (folder / "train.txt").is_file():
-        return "cikg"
-    raise ConfigError(f"Cannot tell the layout of {folder}: name the source (kgrec.ingest('kgat', folder, ...)).")
-
-
 def ingest(what: str | Path, path: str | Path | None = None, *, dataset: str | None = None,
            store: GraphStore | None = None, bulk: bool = False, batch_size: int | None = None,
            workers: int | None = None, skip_bad_lines: bool = False, verify: bool = True,
@@ -135,7 +124,7 @@ def ingest(what: str | Path, path: str | Path | None = None, *, dataset: str | N
     print(report.to_json())
     ```
     """
-    import ingest as sources
+    from ingest import registry as sources
     from ingest.catalog import find_entry
     from ingest.writer import DEFAULT_INGEST_WORKERS
     from kg_store.batching import DEFAULT_BATCH_SIZE
@@ -143,24 +132,24 @@ def ingest(what: str | Path, path: str | Path | None = None, *, dataset: str | N
     store = resolve_store(store)
     batch_size, workers = batch_size or DEFAULT_BATCH_SIZE, workers or DEFAULT_INGEST_WORKERS
     name = what if isinstance(what, str) else None
-    if name is not None and name not in sources.source_names() and find_entry(name) is not None:
+    if name is not None and name not in sources.names() and find_entry(name) is not None:
         if options:
             raise ConfigError(f"A catalog dataset is read with its own layout; drop {', '.join(sorted(options))}.")
         return IngestResult.of(api.ingest_named(
             store, name, dataset=dataset, path=path, batch_size=batch_size, progress=progress,
             skip_bad_lines=skip_bad_lines, verify=verify, bulk=bulk, local_home=local_home, workers=workers))
-    if name is not None and name in sources.source_names():
+    if name is not None and name in sources.names():
         if path is None:
             raise ConfigError(f"Source '{name}' reads a folder: give its path.")
         source, folder = name, Path(path)
     else:
         if path is not None:
             raise ConfigError(f"{what!r} is no source or catalog name; known sources: "
-                              f"{', '.join(sources.source_names())}.")
+                              f"{', '.join(sources.names())}.")
         folder = Path(what)
         if not folder.is_dir():
             raise ConfigError(f"{what!r} is no source, catalog dataset or folder.")
-        source = _detect_layout(folder)
+        source = sources.detect(folder)   # KGAT folders read as CIKG unless named
     dataset = dataset or folder.resolve().name
     if bulk:
         report = api.ingest_bulk(store, source, folder, dataset, progress, local_home,

@@ -33,19 +33,22 @@ import numpy as np
 import torch
 
 from kg_store.connection import GraphStore
-from kg_store.embeddings import EMBEDDING_PROPERTIES, write_embeddings, write_interest_embeddings
+from kg_store.embeddings import write_embeddings, write_interest_embeddings
 from kg_store.errors import ModelFileError, ModelFileMismatchError
 from kg_store.export import export_dataset
 from kg_store.graph_export import GraphExport
 from kg_store.interest_sets import AUTHORS_SET, require_interest_set
 from kg_store.paths import kgrec_cache_home
 from kg_store.progress import Progress
-from kg_store.run_ids import check_run_id, new_run_id, run_record
-from kg_store.writeback import save_training_run, start_training_run, write_recommendations
-from recommender.config import ModelConfig, TrainConfig, config_dict, resolve_config
+from kg_store.run_ids import check_run_id, run_record
+from kg_store.writeback import write_recommendations
+from kgrec.runs import RunRecord, best_seed_index, mean_std, seed_metrics
+from recommender.config import TrainConfig, config_dict, model_config_class, resolve_config
 from recommender.data import RecData, from_export, read_valid_split, write_valid_split
 from recommender.evaluate import sparsity_groups, summarize, top_unseen, users_with, write_rankings
 from recommender.models.base import RankingModel
+from recommender.models.configs import RankingConfig
+from recommender.registry import model_name
 from recommender.trainer import Trainer, TrainResult, run_key, train_model
 
 RANKINGS_K = 100
@@ -67,15 +70,8 @@ class TrainingOutcome:
     selected_seed: int | None = None
 
     def metrics(self) -> dict[str, Any]:
-        return {"protocol": self.protocol, "preset": self.preset, "test_mean_std": self.summary,
-                "per_seed": [r.metrics() for r in self.results], "seeds": self.seeds,
-                "selected_seed": self.selected_seed, "notes": self.notes}
-
-
-def _mean_std(results: list[TrainResult]) -> dict[str, dict[str, float]]:
-    names = results[0].test.keys()
-    return {name: {"mean": float(np.mean([r.test[name] for r in results])),
-                   "std": float(np.std([r.test[name] for r in results]))} for name in names}
+        return {"protocol": self.protocol, "preset": self.preset,
+                **seed_metrics(self.seeds, self.results, self.summary, self.selected_seed, self.notes)}
 
 
 def top_k(model: RankingModel, data: RecData, k: int, batch_size: int = 1024) -> tuple[np.ndarray, np.ndarray]:
@@ -128,18 +124,20 @@ def best_seed_run(runs: list[SeedRun]) -> SeedRun:
     """The run with the best validation score; the first one on ties.
 
     Test never chooses among seeds: test-selected runs have no validation score, so the first
-    seed's run is the one saved and written back.
+    seed's run is the one saved and written back (``kgrec.runs.best_seed_index``).
     """
-    if runs[0].result.protocol == "test-selected":
-        return runs[0]
-    return max(runs, key=lambda run: run.score)
+    return runs[best_seed_index([run.score for run in runs], runs[0].result.protocol)]
 
 
-def train_and_write(store: GraphStore, dataset: str, model: str, seeds: list[int] | None = None, k: int = 20,
+def train_and_write(store: GraphStore, dataset: str, model: str | type[RankingModel], seeds: list[int] | None = None, k: int = 20,
                     write_back: bool = True, progress: Progress = None, export: GraphExport | None = None,
                     interest_set: str | None = None, preset: str | None = None, edges: str = "auto",
                     **overrides: Any) -> TrainingOutcome:
     """Train ``model`` on ``dataset`` for each seed; save the best seed's model and config, write its top-``k``.
+
+    ``model`` is a registered name or a registered ``RankingModel`` subclass (``recommender.registry``):
+    runs are recorded, rebuilt and served by name. Not an instance: the model is built from the
+    data's sizes, once per seed and protocol phase.
 
     The saved model and the ``TrainingRun`` node carry the selected seed's own config, so
     ``kgrec evaluate --run-id`` rebuilds exactly the split and model that were selected.
@@ -150,6 +148,7 @@ def train_and_write(store: GraphStore, dataset: str, model: str, seeds: list[int
     RECOMMENDED view is written besides the TOP_K lists (``kg_store.writeback.write_recommendations``).
     """
     started = datetime.now(UTC)
+    model = model_name(model)
     if interest_set is not None:
         require_interest_set(store, dataset, interest_set)
     interest_set = interest_set or AUTHORS_SET
@@ -158,34 +157,34 @@ def train_and_write(store: GraphStore, dataset: str, model: str, seeds: list[int
     overrides.pop("seed", None)
     runs = [train_seed(export, dataset, model, seed, progress, preset, **overrides) for seed in seeds]
     results = [run.result for run in runs]
-    run_id = new_run_id(model, started)
     best = best_seed_run(runs)
+    record = RunRecord(dataset, model, best.config, started)
+    run_id = record.run_id
     outcome = TrainingOutcome(run_id=run_id, model=model, dataset=dataset, seeds=seeds, results=results,
-                              summary=_mean_std(results), notes=results[0].notes, protocol=results[0].protocol,
+                              summary=mean_std(results), notes=results[0].notes, protocol=results[0].protocol,
                               preset=preset, selected_seed=best.seed)
     path = _save_model(run_id, best.result, model, dataset, best.config, interest_set)
     write_valid_split(path.with_suffix(".valid.tsv"), best.data.valid, export)
     if write_back:      # the run node first: the TOP_K lists point at it; finished and metrics at the end
-        start_training_run(store, dataset, model, run_id, best.config, started)
+        record.start(store)
         items, scores = top_k(best.result.model, best.data, k)
         outcome.recommendations_written = write_recommendations(
             store, dataset, model, run_id, export.user_ids, export.item_ids, items, scores, progress, edges=edges)
         artifacts = {"model_path": str(path), "model_sha256": file_sha256(path),
                      **_write_vectors(store, export, dataset, model, run_id, best.result.model, outcome, progress,
                                      interest_set)}
-        save_training_run(store, dataset, model, run_id, best.config, outcome.metrics(), started, artifacts=artifacts)
+        record.finish(store, outcome.metrics(), artifacts)
     return outcome
 
 
 def _write_vectors(store: GraphStore, export: GraphExport, dataset: str, model: str, run_id: str,
                    trained: RankingModel, outcome: TrainingOutcome, progress: Progress,
                    interest_set: str = AUTHORS_SET) -> dict[str, str | int]:
-    """Final user and item vectors onto the nodes (models in the allow-list only); TrainingRun properties.
+    """Final user and item vectors onto the nodes, under the model's registered embedding property
+    (``recommender.registry``; an unregistered model is an error, not a skipped write); TrainingRun properties.
 
     A model with interest nodes also leaves its final interest vectors on the ``Interest`` nodes of
     ``interest_set`` (the set it trained with), and the run records that set."""
-    if model not in EMBEDDING_PROPERTIES:
-        return {}
     trained.eval()
     with torch.no_grad():
         users, items = (t.detach().cpu().numpy() for t in trained.final_embeddings())
@@ -263,14 +262,13 @@ def load_saved_model(store: GraphStore, run_id: str) -> dict[str, Any]:
                              f"train the run again to save it in the current format ({error}).") from error
 
 
-def _saved_configs(saved: dict[str, Any]) -> tuple[ModelConfig, TrainConfig]:
-    from recommender.schedules import MaskSchedule
-
-    model_part = dict(saved["config"]["model"])
-    model_part["mask"] = MaskSchedule(**model_part["mask"])
+def _saved_configs(saved: dict[str, Any]) -> tuple[RankingConfig, TrainConfig]:
+    """The saved run's configs: the model's own config class reads its fields (older runs saved one
+    shared config holding every model's settings: the ones this model lacks are dropped)."""
+    model_part = model_config_class(saved["model"]).from_dict(saved["config"]["model"])
     train_part = dict(saved["config"]["train"])
     train_part["ks"] = tuple(train_part["ks"])
-    return ModelConfig(**model_part), TrainConfig(**train_part)
+    return model_part, TrainConfig(**train_part)
 
 
 def saved_split_data(export: GraphExport, run_id: str, train_config: TrainConfig) -> RecData:

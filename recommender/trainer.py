@@ -34,11 +34,17 @@ import torch
 from tqdm.auto import tqdm
 
 from kg_store.progress import Progress, bars_enabled, iterate, log_lines_enabled, note
-from recommender.config import ModelConfig, TrainConfig, config_dict
+from recommender.config import TrainConfig, config_dict
 from recommender.data import RecData
 from recommender.errors import DataError, TrainingError
 from recommender.evaluate import evaluate_ranking, sparsity_groups, summarize
 from recommender.models.base import RankingModel, build_model
+from recommender.models.configs import RankingConfig
+from recommender.registry import model_label
+
+#: a model as the trainer takes it: a registered name or a ``RankingModel`` subclass (not an instance:
+#: the model is built from the data's sizes, and afresh for each seed and protocol phase)
+ModelRef = str | type[RankingModel]
 
 
 def pick_device(name: str) -> torch.device:
@@ -96,16 +102,21 @@ TEST_SELECTED_NOTE = ("epoch chosen on test (the paper's protocol): for comparis
                       "not a kgrec model selection")
 
 
-def run_key(model_name: str, dataset: str, data_key: str, model_config: ModelConfig, train_config: TrainConfig) -> str:
-    text = json.dumps({"m": model_name, "d": dataset, "k": data_key, **config_dict(model_config, train_config)},
+def run_key(model: ModelRef, dataset: str, data_key: str, model_config: RankingConfig,
+            train_config: TrainConfig) -> str:
+    text = json.dumps({"m": model_label(model), "d": dataset, "k": data_key, **config_dict(model_config, train_config)},
                       sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 class Trainer:
-    def __init__(self, data: RecData, model_name: str, model_config: ModelConfig, train_config: TrainConfig,
+    """Trains one model on ``data``. ``model`` is a registered name or a ``RankingModel`` subclass; an
+    instance is refused, because the model is built here from the data's sizes (and ``refit`` builds
+    a fresh one for its second phase), with ``model_config`` of the class's ``config_class``."""
+
+    def __init__(self, data: RecData, model: ModelRef, model_config: RankingConfig, train_config: TrainConfig,
                  checkpoint_dir: Path | None = None, progress: Progress = None):
-        self.data, self.model_name = data, model_name
+        self.data, self.model_ref, self.model_name = data, model, model_label(model)
         self.model_config, self.config = model_config, train_config
         self.checkpoint_dir, self.progress = checkpoint_dir, progress
         if train_config.threads:
@@ -114,7 +125,7 @@ class Trainer:
         torch.manual_seed(train_config.seed)
         self.rng = np.random.default_rng(train_config.seed)
         self.generator = torch.Generator().manual_seed(train_config.seed)
-        self.model = build_model(model_name, data, model_config, self.device)
+        self.model = build_model(model, data, model_config, self.device)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=train_config.lr)
         self.sampler = NegativeSampler(data.train, data.n_items, self.rng)
 
@@ -302,7 +313,7 @@ class Trainer:
             return self.fit_valid()
         if self.config.protocol == "test-selected" and len(self.data.valid) == 0:
             return self.fit_on_test()
-        return train_model(self.data, self.model_name, self.model_config, self.config, self.checkpoint_dir,
+        return train_model(self.data, self.model_ref, self.model_config, self.config, self.checkpoint_dir,
                            self.progress)
 
     def fit_valid(self) -> TrainResult:
@@ -361,20 +372,20 @@ def _phase_dir(checkpoint_dir: Path | None, phase: str) -> Path | None:
     return checkpoint_dir / phase if checkpoint_dir else None
 
 
-def fit_valid(data: RecData, model_name: str, model_config: ModelConfig, train_config: TrainConfig,
+def fit_valid(data: RecData, model: ModelRef, model_config: RankingConfig, train_config: TrainConfig,
               checkpoint_dir: Path | None = None, progress: Progress = None) -> TrainResult:
     """``valid``: epoch chosen on the validation split of ``data``, test scored once."""
-    return Trainer(data, model_name, model_config, train_config, _phase_dir(checkpoint_dir, "valid"),
+    return Trainer(data, model, model_config, train_config, _phase_dir(checkpoint_dir, "valid"),
                    progress).fit_valid()
 
 
-def fit_refit(data: RecData, model_name: str, model_config: ModelConfig, train_config: TrainConfig,
+def fit_refit(data: RecData, model: ModelRef, model_config: RankingConfig, train_config: TrainConfig,
               checkpoint_dir: Path | None = None, progress: Progress = None) -> TrainResult:
     """``refit``: the valid protocol picks E = best epoch + 1; a fresh model (same seed) then trains on
     train + validation for exactly E epochs and is scored on test once. Keeps both phases' numbers."""
-    chosen = fit_valid(data, model_name, model_config, train_config, checkpoint_dir, progress)
+    chosen = fit_valid(data, model, model_config, train_config, checkpoint_dir, progress)
     epochs = chosen.best_epoch + 1
-    refit = Trainer(data.without_validation(), model_name, model_config, replace(train_config, epochs=epochs),
+    refit = Trainer(data.without_validation(), model, model_config, replace(train_config, epochs=epochs),
                     _phase_dir(checkpoint_dir, "refit"), progress).fit_epochs()
     if refit.epochs_run != epochs:
         raise TrainingError(f"The refit phase ran {refit.epochs_run} epochs instead of {epochs}; "
@@ -384,10 +395,10 @@ def fit_refit(data: RecData, model_name: str, model_config: ModelConfig, train_c
                    refit_epochs=epochs, valid_protocol_test=chosen.test)
 
 
-def fit_test_selected(data: RecData, model_name: str, model_config: ModelConfig, train_config: TrainConfig,
+def fit_test_selected(data: RecData, model: ModelRef, model_config: RankingConfig, train_config: TrainConfig,
                       checkpoint_dir: Path | None = None, progress: Progress = None) -> TrainResult:
     """``test-selected``: all of train (validation pairs given back), best epoch on test; labelled."""
-    return Trainer(data.without_validation(), model_name, model_config, train_config,
+    return Trainer(data.without_validation(), model, model_config, train_config,
                    _phase_dir(checkpoint_dir, "test-selected"), progress).fit_on_test()
 
 
@@ -395,9 +406,10 @@ PROTOCOLS: dict[str, Callable[..., TrainResult]] = {
     "valid": fit_valid, "refit": fit_refit, "test-selected": fit_test_selected}
 
 
-def train_model(data: RecData, model_name: str, model_config: ModelConfig, train_config: TrainConfig,
+def train_model(data: RecData, model: ModelRef, model_config: RankingConfig, train_config: TrainConfig,
                 checkpoint_dir: Path | None = None, progress: Progress = None) -> TrainResult:
-    """Train under ``train_config.protocol``; each phase checkpoints under ``checkpoint_dir/<phase>``."""
+    """Train ``model`` (a registered name or a ``RankingModel`` subclass) under ``train_config.protocol``;
+    each phase checkpoints under ``checkpoint_dir/<phase>``."""
     if train_config.protocol not in PROTOCOLS:
         raise TrainingError(f"Unknown protocol {train_config.protocol!r}; protocols: {', '.join(PROTOCOLS)}.")
-    return PROTOCOLS[train_config.protocol](data, model_name, model_config, train_config, checkpoint_dir, progress)
+    return PROTOCOLS[train_config.protocol](data, model, model_config, train_config, checkpoint_dir, progress)

@@ -32,6 +32,7 @@ from kg_store.connection import GraphStore
 from kg_store.embeddings import embedding_keys
 from kg_store.errors import KgrecError, StoreError
 from kg_store.explain import explain
+from recommender.registry import model_names as ranking_models
 from serving.cold_start import METHOD, METHOD_WITH_INTERESTS, InterestIndex, cold_start
 from serving.config import ServeConfig
 from serving.errors import InvalidRequestError, UnauthorizedError, status_of
@@ -134,6 +135,7 @@ def create_app(store: GraphStore, config: ServeConfig | None = None) -> CachedRe
         if request.interests is not None and len(request.interests) > config.max_items:
             raise InvalidRequestError(f"interests: at most {config.max_items} ids, got {len(request.interests)}.")
         _check_k(request.k, config)
+        _check_vector_model(request.model)
         run, index = registry.vectors(dataset, request.model)     # no model: the latest run of any
         index.rows(dataset, request.items)             # unknown items: 404 before anything else is read
         used, interest_set, interest_vectors = [], None, None
@@ -168,6 +170,13 @@ def _interests(store: GraphStore, dataset: str, request: ColdStartRequest, run: 
         used += [{"id": int(row["id"]), "label": row["label"], "inferred": True}
                  for row in rows if int(row["id"]) not in given]
     return used
+
+
+def _check_vector_model(model: str | None) -> None:
+    """Cold start reads a run's stored vectors, which only ranking models leave (``recommender.registry``)."""
+    if model is not None and model not in ranking_models():
+        raise InvalidRequestError(f"model: cold start needs a ranking model's vectors; {model!r} is none of "
+                                  f"{', '.join(ranking_models())}.")
 
 
 def _check_k(k: int, config: ServeConfig) -> None:

@@ -13,13 +13,13 @@ from test_ctr_data_neo4j import random_ratings, write_movielens
 
 from kgrec import api
 from kgrec.cli import main
-from kgrec.cli.ctr import CTR_NAMES, RERANK_NAMES
+from kgrec.cli.ctr import ctr, rerank
 from kgrec.ctr_training import attach_text, load_candidate_lists, load_ctr_data, train_ctr, train_rerank
 from knowledge.text_features import MissingTextError, vector_keys
+from recommender.ctr import registry as ctr_registry
 from recommender.ctr import trainer as ctr_trainer
-from recommender.ctr.models import CTR_MODELS
 from recommender.ctr.trainer import CTRTrainConfig, ctr_evaluate, train_ctr_model
-from recommender.rerank import RERANK_MODELS
+from recommender.rerank import registry as rerank_registry
 
 TINY = {"embedding_dim": 4, "adapter_hidden": 8, "epochs": 2, "batch_size": 32, "lr": 1e-2}
 TINY_CTR = {**TINY, "mlp_dims": (8,)}
@@ -72,7 +72,9 @@ def recommended(store, dataset: str, model: str) -> list[tuple[int, int, str]]:
 
 
 def test_cli_choices_follow_the_registries() -> None:
-    assert set(CTR_NAMES) == set(CTR_MODELS) and set(RERANK_NAMES) == set(RERANK_MODELS)
+    choices = {command.name: list(next(p.type.choices for p in command.params if p.name == "model"))
+               for command in (ctr, rerank)}
+    assert choices == {"ctr": ctr_registry.names(), "rerank": rerank_registry.names()}
 
 
 def test_id_only_ctr_writes_run_and_recommendations_among_test_targets(store, loaded) -> None:

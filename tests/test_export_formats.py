@@ -15,11 +15,14 @@ import click
 import pytest
 from click.testing import CliRunner
 
+from ingest import registry as sources
+from ingest.records import DatasetRecords
 from kg_store.datasets import dataset_stats, drop_dataset
 from kg_store.errors import ConfigError, UnknownDatasetError
 from kg_store.formats import DatasetRows, FileFormat, Interaction, LayoutError, Node, Pair, Triple, get_format
 from kg_store.formats.folder import write_atomically
 from kg_store.formats.graph_rows import GraphRows
+from kg_store.formats.registry import create, names
 from kgrec import api
 from kgrec.cli import CliState, KgrecGroup
 from kgrec.cli.export import export
@@ -161,13 +164,13 @@ def test_cli_exports_and_reports_json(store, dataset_name, cikg_folder, tmp_path
 class MemoryRows(DatasetRows):
     """Rows given as lists, for checks that need no server."""
 
-    def __init__(self, dataset: str = "mem", **kinds: list):
+    def __init__(self, dataset: str = "mem", relations: tuple[list[str], list[str]] | None = None, **kinds: list):
         fields = {kind: frozenset(k for node in kinds.get(kind, []) for k in node.props)
                   for kind in ("users", "items")}
         fields["interactions"] = frozenset(
             name for e in kinds.get("interactions", []) for name, v in (("rating", e.rating), ("ts", e.ts)) if v)
-        super().__init__(dataset=dataset, relation_uris=["http://x/ontology/author"], relation_types=["AUTHOR"],
-                         fields=fields)
+        uris, types = relations or (["http://x/ontology/author"], ["AUTHOR"])
+        super().__init__(dataset=dataset, relation_uris=uris, relation_types=types, fields=fields)
         self.kinds = kinds
 
     def _rows(self, kind: str) -> Iterator:
@@ -288,3 +291,59 @@ def test_formats_import_nothing_above_kg_store() -> None:
                             text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+# -- every registered format, on the cikg_small fixture held in memory ----------------------------
+CIKG_FILES = {"user_list.txt", "item_list.txt", "train.txt", "test.txt", "kg_final.txt", "relation_list.txt",
+              "entity_list.txt"}
+#: format -> (the files it writes for cikg_small, the source that reads them back; None: another tool's)
+FORMAT_CASES: dict[str, tuple[set[str], str | None]] = {
+    "cikg": (CIKG_FILES | {"user_interest_clustered.txt"}, "cikg"),
+    "kgat": (CIKG_FILES, "kgat"),
+    "recbole": ({f"cikg_small.{suffix}" for suffix in ("user", "item", "inter", "train.inter", "valid.inter",
+                                                         "test.inter", "kg", "link")}, "recbole"),
+    "pykeen": ({"triples.tsv", "interactions.tsv", "test_interactions.tsv"}, None),
+}
+KEPT_WITHOUT_INTERESTS = ("users", "items", "entities", "relations", "triples", "item_entities",
+                          "interactions_train", "interactions_test")
+
+
+def fixture_rows(records: DatasetRecords) -> MemoryRows:
+    """A source's records as the row streams a format reads (what the graph would hold after ingest)."""
+    types = records.relation_types
+    return MemoryRows(
+        records.name, (records.relations, types),
+        users=[Node(i, props) for i, props in records.users], items=[Node(i, props) for i, props in records.items],
+        entities=[Node(i, props) for i, props in records.entities],
+        interactions=[Interaction(*row) for row in records.interactions],
+        triples=[Triple(h, types[r], t) for h, r, t in records.triples],
+        item_entities=[Pair(*pair) for pair in records.item_entities],
+        user_interests=[Pair(*pair) for pair in records.user_interests])
+
+
+def test_every_registered_format_has_a_case() -> None:
+    assert set(names()) == set(FORMAT_CASES)
+
+
+@pytest.mark.parametrize("fmt", sorted(FORMAT_CASES))
+def test_each_format_writes_cikg_small_and_reads_back(fmt: str, tmp_path) -> None:
+    expected_files, reader = FORMAT_CASES[fmt]
+    records = sources.create("cikg", FIXTURES / "cikg_small", "cikg_small").read()
+    out = tmp_path / "cikg_small"
+    written = write_atomically(out, lambda folder: create(fmt).write(fixture_rows(records), folder))
+    assert {path.name for path in written} == expected_files == {path.name for path in out.iterdir()}
+    if reader is None:
+        lines = (out / "triples.tsv").read_text().splitlines()
+        assert len(lines) == len(records.triples) and all(len(line.split("\t")) == 3 for line in lines)
+        return
+    again = sources.create(reader, out, "again").read().summary()
+    kept = records.summary() if fmt == "cikg" else {k: records.summary()[k] for k in KEPT_WITHOUT_INTERESTS}
+    assert {key: again.get(key, 0) for key in kept} == kept
+
+
+def test_formats_are_created_from_a_name_a_class_or_an_instance() -> None:
+    cls = type(create("kgat"))
+    instance = cls()
+    assert type(create(cls)) is cls and create(instance) is instance
+    with pytest.raises(ConfigError, match="instance"):
+        create(instance, extra=1)

@@ -287,9 +287,19 @@ def test_cli_model_options_reach_the_config(offline_export, tmp_path) -> None:
 
 
 def test_cli_rejects_unknown_protocols_and_presets(offline_export) -> None:
-    for option, value in (("--protocol", "on-test"), ("--preset", "paper"), ("--contrast-mode", "all")):
-        result = CliRunner().invoke(cli_main(), ["train", "bprmf", "--dataset", "synthetic", option, value])
+    for model, option, value in (("bprmf", "--protocol", "on-test"), ("bprmf", "--preset", "paper"),
+                                 ("cikgrec", "--contrast-mode", "all")):
+        result = CliRunner().invoke(cli_main(), ["train", model, "--dataset", "synthetic", option, value])
         assert result.exit_code == 2 and "Invalid value" in result.output
+
+
+def test_cli_offers_each_model_only_its_own_settings(offline_export) -> None:
+    """``kgrec train bprmf`` has no layers and no CIKGRec switches: its config has no such settings."""
+    for option in ("--contrast-mode", "--layers", "--no-kg"):
+        result = CliRunner().invoke(cli_main(), ["train", "bprmf", "--dataset", "synthetic", option, "1"])
+        assert result.exit_code == 2 and f"No such option '{option}'" in result.output
+    shown = CliRunner().invoke(cli_main(), ["train", "lightgcn", "--help"]).output
+    assert "--layers" in shown and "--no-kg" not in shown and "--lr" in shown
 
 
 def test_cli_preset_for_another_model_is_one_sentence(offline_export) -> None:

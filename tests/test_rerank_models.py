@@ -11,7 +11,8 @@ import torch
 
 from recommender.errors import DataError, UnknownModelError
 from recommender.features.batch import FeatureSpec, RerankBatch
-from recommender.rerank import RERANK_MODELS, RerankModel, build_rerank_model
+from recommender.rerank import RerankModel, build_rerank_model
+from recommender.rerank import registry as rerank_registry
 from recommender.rerank.base import PADDED_LOGIT, listwise_softmax_loss
 
 SMALL = {"embedding_dim": 4, "adapter_hidden": 8, "hidden_dim": 8}
@@ -69,7 +70,7 @@ def losses(model: RerankModel, batch: RerankBatch, contrast: bool) -> dict[str, 
 
 
 def test_every_registered_reranker_has_a_case() -> None:
-    assert set(RERANK_MODELS) == {name for name, _ in RERANK_CASES}
+    assert set(rerank_registry.names()) == {name for name, _ in RERANK_CASES}
 
 
 @pytest.mark.parametrize(("case", "variant"), CASES)

@@ -7,7 +7,7 @@ from pathlib import Path
 from kg_store.connection import GraphStore
 from kg_store.formats.folder import write_atomically
 from kg_store.formats.graph_rows import GraphRows
-from kg_store.formats.registry import get_format
+from kg_store.formats.registry import create
 from kg_store.interest_sets import AUTHORS_SET
 
 
@@ -19,6 +19,6 @@ def export_files(store: GraphStore, dataset: str, format_name: str, out: Path | 
 
     The format and the dataset are checked before anything is created, so a typo leaves no folder.
     """
-    file_format = get_format(format_name)
+    file_format = create(format_name)
     rows = GraphRows(store, dataset, interest_set)
     return write_atomically(out, lambda folder: file_format.write(rows, folder))

@@ -14,9 +14,8 @@ import click
 
 from kgrec.cli.common import KgrecCommand, open_store, with_options
 from knowledge.text_recipes import TEXT_RECIPES
-
-CTR_NAMES = ("deepfm", "din", "dien")
-RERANK_NAMES = ("dlcm", "prm", "setrank")
+from recommender.ctr import registry as ctr_registry
+from recommender.rerank import registry as rerank_registry
 
 _options = with_options([
     click.option("--dataset", required=True),
@@ -66,7 +65,7 @@ def _alias(command: click.Command, name: str) -> click.Command:
 
 
 @click.command("ctr", cls=KgrecCommand)
-@click.option("--model", type=click.Choice(CTR_NAMES), required=True)
+@click.option("--model", type=click.Choice(ctr_registry.names()), required=True)
 @_options
 @click.pass_context
 def ctr(ctx: click.Context, model: str, dataset: str, text: str | None, contrast: bool, seeds: int,
@@ -82,7 +81,7 @@ def ctr(ctx: click.Context, model: str, dataset: str, text: str | None, contrast
 
 
 @click.command("rerank", cls=KgrecCommand)
-@click.option("--model", type=click.Choice(RERANK_NAMES), required=True)
+@click.option("--model", type=click.Choice(rerank_registry.names()), required=True)
 @click.option("--list", "list_name", default="sampled", show_default=True,
               help="Candidate list; 'sampled' (positives + 9 unseen items) is written when missing.")
 @_options

@@ -1,7 +1,9 @@
-"""``kgrec ingest cikg|kgat|movielens|recbole|dataset``: thin wrappers over :mod:`kgrec.api`.
+"""``kgrec ingest <source>|dataset``: thin wrappers over :mod:`kgrec.api`.
 
-One command per registered ingest source; ``kgrec ingest dataset NAME`` finds a catalog
-dataset through the one lookup order and reads it with the layout the catalog names.
+One command per source of :mod:`ingest.registry`, generated from the source's class (its
+``description`` is the help, its ``cli_options`` the options beyond the common ones);
+``kgrec ingest dataset NAME`` finds a catalog dataset through the one lookup order and reads it
+with the layout the catalog names.
 """
 
 from __future__ import annotations
@@ -13,13 +15,14 @@ from typing import Any
 
 import click
 
+from ingest import registry as sources
+from ingest.protocol import SourceOption
 from ingest.writer import DEFAULT_INGEST_WORKERS, IngestReport
 from kg_store.batching import DEFAULT_BATCH_SIZE
-from kgrec.cli.common import KgrecGroup, cli_state, open_store, progress_option, with_options
+from kgrec.cli.common import KgrecCommand, KgrecGroup, cli_state, open_store, progress_option, with_options
 
 BULK_HELP = ("Load with Neo4j's import tool: only into an EMPTY database of kgrec's own local server (not "
              "NEO4J_URI/Docker), which is STOPPED AND RESTARTED for it; the graph is the same as without --bulk.")
-SPLIT_HELP = "Share of each user's interactions in the test split (sources without a split)."
 FOLDER = click.Path(exists=True, file_okay=False, path_type=Path)
 
 _write_options = with_options([
@@ -33,12 +36,16 @@ _write_options = with_options([
                  help="Rows per transaction."),
 ])
 
-_split_options = with_options([
-    click.option("--split-seed", type=int, default=2024, show_default=True,
-                 help="Seed of the per-user split (used when there are no timestamps)."),
-    click.option("--test-ratio", type=click.FloatRange(0.0, 1.0, max_open=True), default=0.2,
-                 show_default=True, help=SPLIT_HELP),
-])
+
+def _source_option(option: SourceOption) -> Callable[[Callable], Callable]:
+    """The click option of one ``cli_options`` entry of a source."""
+    kind: Any = option.type
+    if option.bounds is not None:
+        low, high = option.bounds
+        kind = (click.FloatRange(low, high, max_open=True) if option.type is float
+                else click.IntRange(int(low), int(high), max_open=True))
+    return click.option(option.flag, option.field, type=kind, default=option.default, show_default=True,
+                        help=option.help)
 
 
 def _common_options(func: Callable) -> Callable:
@@ -85,42 +92,20 @@ def ingest() -> None:
     """Load datasets into the graph (idempotent: re-running never duplicates)."""
 
 
-@ingest.command("cikg")
-@click.argument("path", type=FOLDER)
-@_common_options
-@click.pass_context
-def ingest_cikg(ctx: click.Context, path: Path, dataset: str, **options: Any) -> None:
-    """Load a folder in the CIKG layout (train/test, kg_final, lists, user interests)."""
-    _run_source(ctx, "cikg", path, dataset, **options)
+def _source_command(name: str) -> click.Command:
+    """``kgrec ingest <name>``: PATH, the common options, then the source's own options."""
+    source = sources.get(name)
+
+    def run(ctx: click.Context, path: Path, dataset: str, **options: Any) -> None:
+        _run_source(ctx, name, path, dataset, **options)
+
+    run.__doc__ = source.description
+    command = with_options([_source_option(option) for option in source.cli_options])(click.pass_context(run))
+    return click.command(name, cls=KgrecCommand)(click.argument("path", type=FOLDER)(_common_options(command)))
 
 
-@ingest.command("kgat")
-@click.argument("path", type=FOLDER)
-@_common_options
-@click.pass_context
-def ingest_kgat(ctx: click.Context, path: Path, dataset: str, **options: Any) -> None:
-    """Load a folder in KGAT's layout (amazon-book, last-fm, yelp2018; kg_final may be zipped)."""
-    _run_source(ctx, "kgat", path, dataset, **options)
-
-
-@ingest.command("movielens")
-@click.argument("path", type=FOLDER)
-@_common_options
-@_split_options
-@click.pass_context
-def ingest_movielens(ctx: click.Context, path: Path, dataset: str, **options: Any) -> None:
-    """Load MovieLens 100K or 1M raw files (split per user: by time, else seeded)."""
-    _run_source(ctx, "movielens", path, dataset, **options)
-
-
-@ingest.command("recbole")
-@click.argument("path", type=FOLDER)
-@_common_options
-@_split_options
-@click.pass_context
-def ingest_recbole(ctx: click.Context, path: Path, dataset: str, **options: Any) -> None:
-    """Load RecBole atomic files (.inter, .item, .user, .kg, .link; split files when present)."""
-    _run_source(ctx, "recbole", path, dataset, **options)
+for _name in sources.names():
+    ingest.add_command(_source_command(_name))
 
 
 @ingest.command("dataset")

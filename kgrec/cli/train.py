@@ -1,8 +1,10 @@
 """``kgrec train <model>``: train a ranking model (or TransE) from the graph and write its run back.
 
-One subcommand per model shares the options below; :class:`TrainRequest` gathers what they ask for,
-so each step (TransE, estimate, train) reads one typed object. ``kgrec train ctr|rerank`` come from
-:mod:`kgrec.cli.ctr`.
+One subcommand per ranking model in ``recommender.registry`` (made when the group is asked for it,
+so a model registered by a plugin has its command too), plus ``transe``; each offers the shared
+options and those of its own config (``--layers`` where the model has layers, CIKGRec's switches for
+CIKGRec). :class:`TrainRequest` gathers what they ask for, so each step (TransE, estimate, train)
+reads one typed object. ``kgrec train ctr|rerank`` come from :mod:`kgrec.cli.ctr`.
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ from kg_store.writeback import EDGE_MODES, EDGES_AUTO_MAX_ROWS
 from kgrec.cli.common import PROGRESS_HELP, KgrecCommand, KgrecGroup, open_store
 from kgrec.cli.ctr import ctr, rerank
 from kgrec.cli.evaluate import format_metrics, format_summary
-from recommender.config import CHOICES, PRESETS
+from recommender import registry
+from recommender.config import CHOICES, PRESETS, TRAIN_FIELDS, model_config_class
 
-MODEL_NAMES = ("bprmf", "lightgcn", "simgcl", "cikgrec", "transe")
+KG_COMMANDS = ("transe",)      # trained on the KG alone, not a ranking model of the registry
 PRESET_NAMES = tuple(sorted({name for presets in PRESETS.values() for name in presets}))
 PROTOCOL_HELP = ("valid: epoch chosen on a validation split carved from train, test scored once (default); "
                  "refit: then retrain on all of train for that many epochs; test-selected: the paper's protocol, "
@@ -28,7 +31,7 @@ PROTOCOL_HELP = ("valid: epoch chosen on a validation split carved from train, t
 TRAIN_HELP = """Train a model on DATASET from the graph and write its run (and top-K) back.
 
 \b
-kgrec train MODEL --dataset D ...            a ranking model: bprmf, lightgcn, simgcl, cikgrec (or transe)
+kgrec train MODEL --dataset D ...            a ranking model (the commands below; or transe)
 kgrec train ctr --model din --text kellmrec  a CTR model (deepfm, din, dien) on the CTR split
 kgrec train rerank --model prm ...           a reranker (dlcm, prm, setrank) on stored candidate lists
 """
@@ -38,6 +41,9 @@ TRANSE_HELP = """Train transe on DATASET from the graph; print test metrics; wri
 ``Entity.transe_embedding``."""
 #: the CIKGRec parts a ``--no-<part>`` flag leaves out (config field ``use_<part>``)
 ABLATIONS = ("interests", "reconstruction", "contrastive", "kg")
+#: options about the run itself (data, seeds, write-back, report), not settings of a config
+REQUEST_OPTIONS = ("dataset", "seeds", "top_k", "no_write", "edges", "interest_set", "preset", "progress",
+                   "estimate", "as_json")
 
 
 def _choice(name: str) -> click.Choice:
@@ -125,11 +131,11 @@ class TrainRequest:
     @classmethod
     def from_options(cls, model: str, options: dict[str, Any]) -> TrainRequest:
         rest = dict(options)
-        named = {name: rest.pop(name) for name in ("dataset", "seeds", "top_k", "edges", "interest_set", "preset",
-                                                   "progress", "estimate", "as_json")}
+        named = {name: rest.pop(name) for name in REQUEST_OPTIONS if name != "no_write"}
         write_back = not rest.pop("no_write")
-        switches = {f"use_{part}": not rest.pop(f"no_{part}") for part in ABLATIONS}
-        mask_schedule = rest.pop("mask_schedule")
+        # a part is switched off only when asked: models without that part have no such setting
+        switches = {f"use_{part}": False for part in ABLATIONS if rest.pop(f"no_{part}", False)}
+        mask_schedule = rest.pop("mask_schedule", None)
         overrides = {k: v for k, v in rest.items() if v is not None} | switches
         if mask_schedule:
             from dataclasses import replace
@@ -204,22 +210,65 @@ def _train_model(ctx: click.Context, model: str, **options: Any) -> None:
     _echo_outcome(outcome, request)
 
 
+def _config_field(param: click.Parameter) -> str | None:
+    """The config field an option sets (``--no-kg``: ``use_kg``; ``--mask-schedule``: ``mask``), or None."""
+    name = param.name or ""
+    if name.startswith("no_") and name[3:] in ABLATIONS:
+        return f"use_{name[3:]}"
+    return "mask" if name == "mask_schedule" else name
+
+
+def model_params(model: str) -> list[click.Parameter]:
+    """The options of ``kgrec train <model>``: what the run and the training take, and the model
+    settings its own config has (``kgrec train bprmf`` has no ``--layers``)."""
+    own = model_config_class(model).field_names()
+
+    def offered(param: click.Parameter) -> bool:
+        field = _config_field(param)
+        return param.name in REQUEST_OPTIONS or field in TRAIN_FIELDS or field in own
+
+    return [p for p in TRAIN_PARAMS if offered(p)]
+
+
 def _model_command(model: str) -> click.Command:
-    """``kgrec train <model>``: the shared options, with the model fixed."""
-    if model == "transe":
+    """``kgrec train <model>``: the shared options and the model's own, with the model fixed."""
+    if model in KG_COMMANDS:
         return KgrecCommand(model, params=list(TRAIN_PARAMS), callback=partial(_train_model, model=model),
                             help=TRANSE_HELP, short_help="TransE on the KG alone (PyKEEN): entity vectors.")
-    return KgrecCommand(model, params=list(TRAIN_PARAMS), callback=partial(_train_model, model=model),
-                        help=f"Train {model} on DATASET from the graph; print test metrics; write top-K back.",
-                        short_help=f"Train {model}: top-K ranking.")
+    summary = registry.model_spec(model).summary
+    return KgrecCommand(model, params=model_params(model), callback=partial(_train_model, model=model),
+                        help=f"Train {model} ({summary}) on DATASET from the graph; print test metrics; "
+                             "write top-K back.",
+                        short_help=f"Train {model}: {summary}.")
 
 
-@click.group("train", cls=KgrecGroup, help=TRAIN_HELP)
+def command_names() -> list[str]:
+    """``kgrec train``'s model commands: every registered ranking model, then transe."""
+    return [*registry.model_names(), *KG_COMMANDS]
+
+
+class TrainGroup(KgrecGroup):
+    """``kgrec train``: a command per registered ranking model, made from the registry when asked for."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*command_names(), *self.commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.commands:
+            return self.commands[cmd_name]
+        return _model_command(cmd_name) if cmd_name in command_names() else None
+
+
+@click.group("train", cls=TrainGroup, help=TRAIN_HELP)
 def train() -> None:
     pass
 
 
-for _name in MODEL_NAMES:
-    train.add_command(_model_command(_name))
 train.add_command(ctr)
 train.add_command(rerank)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "MODEL_NAMES":    # the model commands as the registry has them now
+        return tuple(command_names())
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

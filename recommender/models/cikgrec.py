@@ -12,9 +12,10 @@ TransE on the KG (Eq. 12) after every epoch (alternating, as in the paper, with 
 Every part can be switched off (``use_*`` flags) for the ablations; a dataset without
 interests or KG switches the matching parts off and says so in ``notes``.
 
-The fidelity options of ``ModelConfig`` (``replace_rate`` ... ``transe_steps``) each switch one part
-to what the reference code (laowangzi/CIKGRec) does where it differs from the paper or from kgrec's
-defaults; ``PRESETS["cikgrec"]["reference"]`` switches all of them.
+The fidelity options of ``CIKGRecConfig`` (``recommender.models.configs``: ``replace_rate`` ...
+``transe_steps``) each switch one part to what the reference code (laowangzi/CIKGRec) does where
+it differs from the paper or from kgrec's defaults; ``PRESETS["cikgrec"]["reference"]`` switches
+all of them.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from recommender.config import ModelConfig
 from recommender.data import RecData
 from recommender.graphs import (
     EdgeDropout,
@@ -50,6 +50,7 @@ from recommender.losses import (
     transe_loss,
 )
 from recommender.models.base import RankingModel, gather_rows, xavier_embedding
+from recommender.models.configs import CIKGRecConfig
 
 
 def transe_triples(data: RecData, layout: NodeLayout, reference: bool) -> tuple[np.ndarray, int, int]:
@@ -113,8 +114,10 @@ class HeadSampler:
 
 class CIKGRec(RankingModel):
     name = "cikgrec"
+    config_class = CIKGRecConfig
+    config: CIKGRecConfig
 
-    def __init__(self, data: RecData, config: ModelConfig, device: torch.device):
+    def __init__(self, data: RecData, config: CIKGRecConfig, device: torch.device):
         super().__init__(data, config, device)
         self.use_interests = config.use_interests and data.has_interests
         self.use_kg = config.use_kg and data.has_kg

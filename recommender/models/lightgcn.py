@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import torch
 
-from recommender.config import ModelConfig
 from recommender.data import RecData
 from recommender.graphs import normalized_adjacency, propagate
 from recommender.losses import bpr_loss, info_nce, l2_regularizer
 from recommender.models.base import RankingModel, gather_rows, xavier_embedding
+from recommender.models.configs import LightGCNConfig, SimGCLConfig
 
 
 class LightGCN(RankingModel):
     """Propagates free embeddings over the normalized interaction graph; BPR loss."""
 
     name = "lightgcn"
+    config_class = LightGCNConfig
+    config: LightGCNConfig
 
-    def __init__(self, data: RecData, config: ModelConfig, device: torch.device):
+    def __init__(self, data: RecData, config: LightGCNConfig, device: torch.device):
         super().__init__(data, config, device)
         n_nodes = data.n_users + data.n_items
         self.embedding = xavier_embedding(n_nodes, config.embedding_dim)
@@ -47,6 +49,8 @@ class SimGCL(LightGCN):
     """LightGCN + InfoNCE between two noise-perturbed propagations (no graph augmentation)."""
 
     name = "simgcl"
+    config_class = SimGCLConfig
+    config: SimGCLConfig
 
     def batch_loss(self, users, positives, negatives, epoch):
         losses = self._bpr(self.propagated(), users, positives, negatives)

@@ -1,16 +1,24 @@
-"""Rerankers for KELLMRec, registered by name in ``recommender.rerank.base.RERANK_MODELS``."""
+"""Rerankers for KELLMRec; their names are listed in :mod:`recommender.rerank.registry`.
 
-from recommender.rerank.base import (
-    RERANK_MODELS,
-    RerankConfig,
-    RerankModel,
-    SelfAttentionConfig,
-    build_rerank_model,
-    rerank_model_class,
-)
-from recommender.rerank.dlcm import DLCM, DLCMConfig
-from recommender.rerank.prm import PRM, PRMConfig
-from recommender.rerank.setrank import SetRank, SetRankConfig
+The classes are loaded on first access (``from recommender.rerank import PRM``), so the registry
+module of this package can be imported without torch.
+"""
 
-__all__ = ["DLCM", "PRM", "RERANK_MODELS", "DLCMConfig", "PRMConfig", "RerankConfig", "RerankModel",
-           "SelfAttentionConfig", "SetRank", "SetRankConfig", "build_rerank_model", "rerank_model_class"]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "RerankConfig": "base", "RerankModel": "base", "SelfAttentionConfig": "base", "build_rerank_model": "base",
+    "rerank_model_class": "base", "DLCM": "dlcm", "DLCMConfig": "dlcm", "PRM": "prm", "PRMConfig": "prm",
+    "SetRank": "setrank", "SetRankConfig": "setrank",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)

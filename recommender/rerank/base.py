@@ -1,4 +1,4 @@
-"""The contract every reranker keeps, and its registry.
+"""The contract every reranker keeps.
 
 A reranker rescores the candidate lists of a ``RerankBatch``: ``forward`` gives (B, N) logits with
 padded candidates at ``PADDED_LOGIT`` (so they sort last and vanish in a softmax), ``loss`` the terms
@@ -16,9 +16,11 @@ from typing import Any, ClassVar
 import torch
 import torch.nn.functional as F
 
+from kg_store.registry import Registry
 from recommender.errors import ModelConfigError
 from recommender.features.batch import FeatureSpec, RerankBatch
-from recommender.features.model import BackboneConfig, FeatureModel, make_config, registered_class
+from recommender.features.model import BackboneConfig, FeatureModel, create_feature_model
+from recommender.rerank.registry import RERANKERS
 
 PADDED_LOGIT = -1e9   # finite, so 0 * log p stays 0 in the losses
 
@@ -62,14 +64,11 @@ def key_padding(mask: torch.Tensor) -> torch.Tensor:
     return pad
 
 
-RERANK_MODELS: dict[str, type[RerankModel]] = {}
-
-
 class RerankModel(FeatureModel):
     """Base of the rerankers: candidate inputs, listwise or pointwise loss, the item hook."""
 
     config_class: ClassVar[type[RerankConfig]] = RerankConfig
-    registry: ClassVar[dict[str, type[RerankModel]]] = RERANK_MODELS
+    registry: ClassVar[Registry] = RERANKERS
 
     def __init__(self, spec: FeatureSpec, config: RerankConfig | None = None):
         super().__init__(spec, config)
@@ -103,13 +102,13 @@ class RerankModel(FeatureModel):
         return self.features.item_representation(batch.items, batch.item_text)[batch.mask]
 
 
-def rerank_model_class(name: str) -> type[RerankModel]:
-    import recommender.rerank  # noqa: F401  (registers every reranker)
+def rerank_model_class(model: str | type[RerankModel]) -> type[RerankModel]:
+    """The class of a registered name (or the class itself)."""
+    return RERANKERS.class_of(model)
 
-    return registered_class(RERANK_MODELS, name, "reranker")
 
-
-def build_rerank_model(name: str, spec: FeatureSpec, **overrides: Any) -> RerankModel:
-    """The registered reranker ``name`` with its class defaults and ``overrides``."""
-    cls = rerank_model_class(name)
-    return cls(spec, make_config(cls.config_class, overrides))
+def build_rerank_model(model: str | type[RerankModel] | RerankModel, spec: FeatureSpec | None,
+                       **overrides: Any) -> RerankModel:
+    """The reranker ``model`` (a registered name, a class, or an instance returned as is) with its
+    class defaults and ``overrides``."""
+    return create_feature_model(RERANKERS, model, spec, overrides)

@@ -1,4 +1,4 @@
-"""The contract every CTR model keeps, and its registry.
+"""The contract every CTR model keeps.
 
 A CTR model scores (user, target item) samples of a ``CTRBatch``: ``forward`` gives one logit per
 sample, ``loss`` the terms the trainer logs with ``total`` to minimise (BCE with logits, plus the
@@ -15,10 +15,12 @@ from typing import Any, ClassVar
 import torch
 import torch.nn.functional as F
 
+from kg_store.registry import Registry
+from recommender.ctr.registry import CTR_BACKBONES
 from recommender.features.batch import CTRBatch, FeatureSpec
-from recommender.features.model import BackboneConfig, FeatureModel, make_config, registered_class
+from recommender.features.model import BackboneConfig, FeatureModel, create_feature_model
 
-__all__ = ["CTR_MODELS", "BackboneConfig", "CTRConfig", "CTRModel", "build_ctr_model", "ctr_model_class"]
+__all__ = ["BackboneConfig", "CTRConfig", "CTRModel", "build_ctr_model", "ctr_model_class"]
 
 
 @dataclass(frozen=True)
@@ -26,14 +28,11 @@ class CTRConfig(BackboneConfig):
     mlp_dims: tuple[int, ...] = (200, 80)   # the DNN's hidden layers, ReLU + dropout
 
 
-CTR_MODELS: dict[str, type[CTRModel]] = {}
-
-
 class CTRModel(FeatureModel):
     """Base of the CTR backbones: logits per (user, target item) sample, BCE by default."""
 
     config_class: ClassVar[type[CTRConfig]] = CTRConfig
-    registry: ClassVar[dict[str, type[CTRModel]]] = CTR_MODELS
+    registry: ClassVar[Registry] = CTR_BACKBONES
 
     def forward(self, batch: CTRBatch) -> torch.Tensor:
         """Logits, (B,)."""
@@ -59,13 +58,12 @@ class CTRModel(FeatureModel):
                 f.item(batch.items, batch.item_fields, batch.genres, batch.item_text))
 
 
-def ctr_model_class(name: str) -> type[CTRModel]:
-    import recommender.ctr.models  # noqa: F401  (registers every CTR model)
+def ctr_model_class(model: str | type[CTRModel]) -> type[CTRModel]:
+    """The class of a registered name (or the class itself)."""
+    return CTR_BACKBONES.class_of(model)
 
-    return registered_class(CTR_MODELS, name, "CTR model")
 
-
-def build_ctr_model(name: str, spec: FeatureSpec, **overrides: Any) -> CTRModel:
-    """The registered model ``name`` with its class defaults and ``overrides``."""
-    cls = ctr_model_class(name)
-    return cls(spec, make_config(cls.config_class, overrides))
+def build_ctr_model(model: str | type[CTRModel] | CTRModel, spec: FeatureSpec | None, **overrides: Any) -> CTRModel:
+    """The backbone ``model`` (a registered name, a class, or an instance returned as is) with its
+    class defaults and ``overrides``."""
+    return create_feature_model(CTR_BACKBONES, model, spec, overrides)

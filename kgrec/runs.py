@@ -1,0 +1,79 @@
+"""A training run's record, made the same way for every model kind (ranking, CTR, rerank).
+
+Every kind trains one model per seed and reports the test metrics as mean and std over the seeds
+(population std, so one seed gives 0). One seed's model is the one written back: the one with the
+best validation score, the first on ties; test never chooses, so a ``test-selected`` run (which
+has no validation score) keeps its first seed's model. The run's ``TrainingRun`` node is made
+before its TOP_K lists point at it and completed (metrics, ``finished``, artifacts) after them,
+through ``kg_store.writeback``; its id comes from ``kg_store.run_ids.new_run_id``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import numpy as np
+
+from kg_store.connection import GraphStore
+from kg_store.run_ids import new_run_id
+from kg_store.writeback import save_training_run, start_training_run
+
+Summary = dict[str, dict[str, float]]      # test metric -> {mean, std}
+
+
+class SeedResult(Protocol):
+    """What a run needs of one seed's result (``TrainResult``, ``CTRTrainResult``)."""
+
+    test: dict[str, float]
+
+    def metrics(self) -> dict[str, Any]: ...
+
+
+def mean_std(results: Sequence[SeedResult]) -> Summary:
+    """Each test metric of the first seed's result: its mean and std over the seeds."""
+    return {name: {"mean": float(np.mean([r.test[name] for r in results])),
+                   "std": float(np.std([r.test[name] for r in results]))} for name in results[0].test}
+
+
+def best_seed_index(valid_scores: Sequence[float], protocol: str = "valid") -> int:
+    """The position of the best validation score, the first on ties; 0 for ``test-selected`` runs,
+    which have no validation score (test never chooses among seeds)."""
+    if protocol == "test-selected":
+        return 0
+    return max(range(len(valid_scores)), key=lambda n: valid_scores[n])
+
+
+def seed_metrics(seeds: Sequence[int], results: Sequence[SeedResult], summary: Summary, selected_seed: int | None,
+                 notes: Sequence[str]) -> dict[str, Any]:
+    """The part of a run's stored metrics every kind shares: the summary, each seed's own metrics,
+    the seeds and the one selected, and the notes."""
+    return {"test_mean_std": summary, "per_seed": [r.metrics() for r in results], "seeds": list(seeds),
+            "selected_seed": selected_seed, "notes": list(notes)}
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """The ``TrainingRun`` node of one run, for ``dataset`` and ``model``, with the selected seed's config."""
+
+    dataset: str
+    model: str
+    config: dict[str, Any]
+    started: datetime = field(default_factory=lambda: datetime.now(UTC))
+    run_id: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.run_id:     # the id carries the start time, as every run id kgrec makes
+            object.__setattr__(self, "run_id", new_run_id(self.model, self.started))
+
+    def start(self, store: GraphStore) -> None:
+        """Make the node (with the config) before the run's TOP_K lists point at it."""
+        start_training_run(store, self.dataset, self.model, self.run_id, self.config, self.started)
+
+    def finish(self, store: GraphStore, metrics: dict[str, Any],
+               artifacts: dict[str, str | int] | None = None) -> None:
+        """Complete the node: metrics, ``finished`` time, and where the run's files and vectors are."""
+        save_training_run(store, self.dataset, self.model, self.run_id, self.config, metrics, self.started,
+                          artifacts=artifacts)
