@@ -8,93 +8,42 @@ checked, then only the wanted members are extracted. When all is verified, a man
 with one ``os.replace``, so a reader never sees half a dataset.
 
 Plain ``urllib.request`` rather than pooch: pooch cannot resume an interrupted download, and the
-big KGAT and MovieLens files are exactly the ones that get interrupted.
+big KGAT and MovieLens files are exactly the ones that get interrupted. The transfer itself is
+:mod:`ingest.download_http`, zip extraction :mod:`ingest.download_zip`, the checks :mod:`ingest.verify`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import http.client
 import json
 import os
 import shutil
 import sys
 import time
-import urllib.error
 import urllib.request
-import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path, PurePosixPath
-from typing import Any
-from urllib.parse import urlparse
-
-from tqdm import tqdm
+from pathlib import Path
 
 from ingest.catalog import CatalogEntry, RemoteFile
-from kg_store.errors import BadInputError, ChecksumMismatchError, DownloadError
+from ingest.download_http import Echo, FetchJob, Opener, download_part
+from ingest.download_zip import extract_members
+from ingest.verify import MANIFEST, SUMS_FILE, check_part, sha256_of, verify_folder
+from kg_store.errors import DownloadError
 
 try:  # POSIX: keep two fetches of one dataset from writing the same staging folder
     import fcntl
 except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
-MANIFEST = "kgrec-dataset.json"
-SUMS_FILE = "SHA256SUMS"
-TIMEOUT_S = 60.0
-CHUNK = 1 << 20
-USER_AGENT = "kgrec-data-fetch/0.1 (+urllib)"
+__all__ = ["MANIFEST", "SUMS_FILE", "fetch_dataset", "sha256_of", "verify_folder"]
 
-Opener = Callable[..., Any]  # urllib.request.urlopen(request, timeout=...)
-Echo = Callable[[str], None]
+TIMEOUT_S = 60.0
 
 
 def _stderr(message: str) -> None:
     sys.stderr.write(message + "\n")
     sys.stderr.flush()
-
-
-def sha256_of(path: Path) -> str:
-    """Hex sha256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        while chunk := stream.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-@dataclass
-class _Fetch:
-    """What one ``fetch_dataset`` call needs everywhere: the entry, where, how to talk and report."""
-
-    entry: CatalogEntry
-    staging: Path
-    target: Path
-    opener: Opener
-    timeout: float
-    bars: bool
-    echo: Echo
-    hashes: dict[str, str] = field(default_factory=dict)  # final path or archive path -> sha256
-
-    def manual_hint(self) -> str:
-        """Where to put the files when kgrec cannot download them itself."""
-        files = self.entry.files
-        folders = {f.url.rsplit("/", 1)[0] for f in files}
-        if len(files) > 1 and len(folders) == 1 and all(f.url.endswith("/" + f.path) for f in files):
-            what = f"{', '.join(f.path for f in files)} from {folders.pop()}/"
-        else:
-            what = ", ".join(f.url for f in files)
-        placed = ", ".join(path for path, _ in self.entry.final_files())
-        notes = [self._unzip_note(f) for f in files if f.unzip]
-        note = f" ({'; '.join(notes)})" if notes else ""
-        return f"download {what} yourself and place {placed} in {self.target}/{note}"
-
-    def _unzip_note(self, archive: RemoteFile) -> str:
-        if self.entry.archive_root:
-            return f"the files of {self.entry.archive_root}/ in {archive.path}"
-        return f"{', '.join(m.path for m in archive.members)} unzipped from {archive.path}"
 
 
 # -- public API ------------------------------------------------------------------------------------
@@ -118,7 +67,7 @@ def fetch_dataset(entry: CatalogEntry, data_home: Path | str, *, progress: bool 
     staging = data_home / f".staging-{entry.name}"
     staging.mkdir(parents=True, exist_ok=True)
     bars = progress if progress is not None else sys.stderr.isatty()
-    fetch = _Fetch(entry, staging, target, opener, timeout, bars, echo)
+    fetch = FetchJob(entry, staging, target, opener, timeout, bars, echo)
     try:
         with _staging_lock(staging, entry.name) as release:
             for remote in entry.files:
@@ -144,40 +93,16 @@ def _install(staging: Path, target: Path) -> None:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def verify_folder(entry: CatalogEntry, folder: Path | str) -> Path:
-    """Check that ``folder`` holds every file of ``entry`` with the expected sha256.
-
-    The catalog's hash is used when it has one, else the one the folder's own manifest recorded
-    at fetch time; a file with neither is only checked for presence.
-    """
-    folder = Path(folder)
-    recorded = _recorded_hashes(folder)
-    for path, known in entry.final_files():
-        file = folder / path
-        if not file.is_file():
-            raise BadInputError(file, None, f"missing: {folder} does not hold the complete {entry.name} "
-                                f"dataset; remove the folder and run 'kgrec data fetch {entry.name}', "
-                                "put the file there, or load the folder as it is with --no-verify")
-        expected = known or recorded.get(path)
-        if expected is not None:
-            actual = sha256_of(file)
-            if actual != expected:
-                raise ChecksumMismatchError(file, expected, actual, hint=(
-                    f"this is not the {entry.name} file the catalog describes; remove {folder} and "
-                    f"run 'kgrec data fetch {entry.name}', or load it as it is with --no-verify"))
-    return folder
-
-
 # -- one file ----------------------------------------------------------------------------------------
-def _fetch_file(fetch: _Fetch, remote: RemoteFile) -> None:
+def _fetch_file(fetch: FetchJob, remote: RemoteFile) -> None:
     """Bring one catalog file into the staging folder, verified; a zip is then extracted (it stays
     in staging, so a later run can re-extract without downloading, until the dataset is installed)."""
     path = _download_verified(fetch, remote)
     if remote.unzip:
-        _extract(fetch, remote, path)
+        fetch.hashes.update(extract_members(remote, path, fetch.entry.archive_root, fetch.staging))
 
 
-def _download_verified(fetch: _Fetch, remote: RemoteFile) -> Path:
+def _download_verified(fetch: FetchJob, remote: RemoteFile) -> Path:
     """The file in staging, downloaded or resumed, with its size and sha256 checked."""
     final = fetch.staging / remote.path
     if final.exists():  # finished by an earlier run
@@ -189,8 +114,8 @@ def _download_verified(fetch: _Fetch, remote: RemoteFile) -> Path:
     part = final.with_name(final.name + ".part")
     part.parent.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    _download(fetch, remote, part)
-    digest = _check_part(fetch, remote, part)
+    download_part(fetch, remote, part)
+    digest = check_part(remote, part)
     os.replace(part, final)
     fetch.hashes[remote.path] = digest
     if not fetch.bars:
@@ -200,195 +125,8 @@ def _download_verified(fetch: _Fetch, remote: RemoteFile) -> Path:
     return final
 
 
-def _check_part(fetch: _Fetch, remote: RemoteFile, part: Path) -> str:
-    """Size and sha256 of a finished ``.part``; a bad one is deleted so the next run starts over."""
-    size = part.stat().st_size
-    if remote.size is not None and size > remote.size:
-        part.unlink()
-        raise DownloadError(f"{remote.url}: got {size} bytes for {remote.path}, expected {remote.size}; "
-                            "the file was deleted, run the same command again.")
-    if remote.size is not None and size < remote.size:
-        raise DownloadError(f"{remote.url}: the download of {remote.path} stopped after {size} of "
-                            f"{remote.size} bytes; run the same command again to resume.")
-    digest = sha256_of(part)
-    if remote.sha256 is not None and digest != remote.sha256:
-        part.unlink()
-        raise ChecksumMismatchError(remote.path, remote.sha256, digest,
-                                    hint=f"downloaded from {remote.url}; the bad file was deleted")
-    return digest
-
-
-# -- HTTP --------------------------------------------------------------------------------------------
-def _download(fetch: _Fetch, remote: RemoteFile, part: Path) -> None:
-    """Write ``remote.url`` into ``part``, continuing an existing ``part`` when the server allows."""
-    offset = part.stat().st_size if part.exists() else 0
-    if remote.size is not None and offset > remote.size:
-        part.unlink()
-        offset = 0
-    if remote.size is not None and offset == remote.size:
-        return  # complete from an earlier run; the checksum decides
-    response = _open(fetch, remote, offset)
-    if response is None:
-        return  # 416: nothing left to send
-    with response:
-        offset = _resume_offset(response, offset, remote, part)
-        _refuse_html_header(response, remote)
-        length = response.headers.get("Content-Length")
-        expected = offset + int(length) if length and length.isdigit() else None
-        _copy_body(fetch, remote, response, part, offset, expected)
-    received = part.stat().st_size
-    if expected is not None and received < expected:
-        raise DownloadError(f"{remote.url}: the connection closed after {received} of {expected} bytes "
-                            f"of {remote.path}; run the same command again to resume.")
-
-
-def _open(fetch: _Fetch, remote: RemoteFile, offset: int) -> Any:
-    headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity"}
-    if offset:
-        headers["Range"] = f"bytes={offset}-"
-    request = urllib.request.Request(remote.url, headers=headers)
-    try:
-        return fetch.opener(request, timeout=fetch.timeout)
-    except urllib.error.HTTPError as error:
-        if error.code == 416 and offset:
-            return None
-        raise DownloadError(f"{remote.url} answered HTTP {error.code} ({error.reason}) for {remote.path}; "
-                            f"{fetch.manual_hint()}.") from None
-    except (urllib.error.URLError, OSError, http.client.HTTPException) as error:
-        reason = getattr(error, "reason", error)
-        raise DownloadError(f"Could not reach {urlparse(remote.url).hostname} ({reason}); "
-                            f"{fetch.manual_hint()}.") from None
-
-
-def _resume_offset(response: Any, offset: int, remote: RemoteFile, part: Path) -> int:
-    """Where the body starts: ``offset`` for a 206 that honours our Range, 0 for a 200 (the server
-    ignored the Range: start over). A 206 for another range is refused and the part discarded."""
-    if not offset:
-        return 0
-    status = getattr(response, "status", None) or response.getcode()
-    if status != 206:
-        return 0
-    content_range = response.headers.get("Content-Range", "").replace(" ", "")
-    if not content_range.startswith(f"bytes{offset}-"):
-        part.unlink(missing_ok=True)
-        raise DownloadError(f"{remote.url} answered a resume request with the wrong range ({content_range!r}); "
-                            "the partial file was deleted, run the same command again.")
-    return offset
-
-
-def _refuse_html_header(response: Any, remote: RemoteFile) -> None:
-    content_type = (response.headers.get("Content-Type") or "").lower()
-    if "text/html" in content_type and not remote.path.lower().endswith((".html", ".htm")):
-        raise DownloadError(_html_message(remote))
-
-
-def _html_message(remote: RemoteFile) -> str:
-    return (f"{remote.url} returned an HTML page instead of {remote.path} (an error, login or rate-limit "
-            "page?); open the URL in a browser to see why, or download the file yourself.")
-
-
-def _sniff(first: bytes, remote: RemoteFile) -> None:
-    """Refuse bodies that are clearly not the data: an HTML page or a Git LFS pointer."""
-    head = first[:512].lstrip().lower()
-    if head.startswith((b"<!doctype html", b"<html")) and not remote.path.lower().endswith((".html", ".htm")):
-        raise DownloadError(_html_message(remote))
-    if head.startswith(b"version https://git-lfs.github.com/spec/"):
-        raise DownloadError(f"{remote.url} returned a Git LFS pointer, not {remote.path}; the catalog URL "
-                            "must point at the LFS media, download the file yourself meanwhile.")
-
-
-def _copy_body(fetch: _Fetch, remote: RemoteFile, response: Any, part: Path, offset: int,
-               expected: int | None) -> None:
-    """Stream the body into ``part`` (appending after ``offset``), with a bar when asked."""
-    total = expected if expected is not None else remote.size
-    with part.open("ab" if offset else "wb") as out, tqdm(
-        total=total, initial=offset, unit="B", unit_scale=True, desc=f"{fetch.entry.name}/{remote.path}",
-        leave=False, disable=not fetch.bars, file=sys.stderr,
-    ) as bar:
-        first = offset == 0
-        try:
-            while chunk := response.read(CHUNK):
-                if first:
-                    first = False
-                    _sniff_or_discard(chunk, remote, out, part)
-                out.write(chunk)
-                bar.update(len(chunk))
-        except (OSError, http.client.HTTPException) as error:
-            out.flush()
-            raise DownloadError(f"{remote.url}: the download of {remote.path} broke off after "
-                                f"{out.tell()} bytes ({error}); run the same command again to resume.") from None
-
-
-def _sniff_or_discard(chunk: bytes, remote: RemoteFile, out: Any, part: Path) -> None:
-    try:
-        _sniff(chunk, remote)
-    except DownloadError:
-        out.close()
-        part.unlink(missing_ok=True)
-        raise
-
-
-# -- zips --------------------------------------------------------------------------------------------
-def _extract(fetch: _Fetch, remote: RemoteFile, archive: Path) -> None:
-    """Extract the wanted members of a verified zip, each checked before it loses ``.part``."""
-    try:
-        zf = zipfile.ZipFile(archive)
-    except zipfile.BadZipFile:
-        archive.unlink()
-        raise DownloadError(f"{remote.url}: {remote.path} is not a zip archive; it was deleted.") from None
-    with zf:
-        names = zf.namelist()
-        for name in names:
-            _check_member_name(remote, name)
-        for member in remote.members:
-            info = zf.getinfo(_member_name(fetch.entry, remote, member.path, names))
-            if member.size is not None and info.file_size != member.size:
-                raise DownloadError(f"{remote.path}: member {info.filename} is {info.file_size} bytes, "
-                                    f"expected {member.size}.")
-            fetch.hashes[member.path] = _extract_member(zf, info, fetch.staging / member.path, member.sha256,
-                                                        label=f"{remote.path}:{info.filename}")
-
-
-def _check_member_name(remote: RemoteFile, name: str) -> None:
-    """Refuse archives whose member names could escape the folder they are extracted into."""
-    pure = PurePosixPath(name.replace("\\", "/"))
-    if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":") or ".." in pure.parts:
-        raise DownloadError(f"{remote.url}: {remote.path} holds an unsafe member name {name!r} "
-                            "(absolute or with '..'); refusing to extract it.")
-
-
-def _member_name(entry: CatalogEntry, remote: RemoteFile, path: str, names: list[str]) -> str:
-    """The archive name of a wanted member: ``<archive_root>/<path>``, else the only file with its
-    base name (archives made on macOS or with an extra folder level still work)."""
-    wanted = f"{entry.archive_root}/{path}" if entry.archive_root else path
-    if wanted in names:
-        return wanted
-    base = PurePosixPath(path).name
-    matches = [n for n in names if PurePosixPath(n).name == base and not n.startswith("__MACOSX/")]
-    if len(matches) == 1:
-        return matches[0]
-    raise DownloadError(f"{remote.url}: {remote.path} has no member {wanted!r}.")
-
-
-def _extract_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, dest: Path, expected: str | None,
-                    label: str) -> str:
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    part = dest.with_name(dest.name + ".part")
-    digest = hashlib.sha256()
-    with zf.open(info) as source, part.open("wb") as out:
-        while chunk := source.read(CHUNK):
-            digest.update(chunk)
-            out.write(chunk)
-    actual = digest.hexdigest()
-    if expected is not None and actual != expected:
-        part.unlink()
-        raise ChecksumMismatchError(label, expected, actual)
-    os.replace(part, dest)
-    return actual
-
-
 # -- finishing -----------------------------------------------------------------------------------------
-def _finish(fetch: _Fetch) -> None:
+def _finish(fetch: FetchJob) -> None:
     """Write the manifest (and SHA256SUMS when some hashes were not in the catalog)."""
     entry = fetch.entry
     files = []
@@ -413,7 +151,7 @@ def _archive_verified(entry: CatalogEntry, path: str) -> bool:
     return any(f.verified and any(m.path == path for m in f.members) for f in entry.files)
 
 
-def _write_sums(fetch: _Fetch, sources: list[dict], files: list[dict]) -> None:
+def _write_sums(fetch: FetchJob, sources: list[dict], files: list[dict]) -> None:
     lines = [f"{f['sha256']}  {f['path']}" for f in files]
     (fetch.staging / SUMS_FILE).write_text("\n".join(lines) + "\n")
     fetch.echo(f"{fetch.entry.name}: the catalog has no sha256 for some files; computed (also in {SUMS_FILE}):")
@@ -434,18 +172,6 @@ def _refuse_unverified(entry: CatalogEntry, trust_unverified: bool) -> None:
             "download could not be verified; run again with --trust-unverified to fetch it anyway "
             f"(the computed hashes are printed and written to {SUMS_FILE})."
         )
-
-
-def _recorded_hashes(folder: Path) -> dict[str, str]:
-    """path -> sha256 from a fetched folder's manifest; empty for a folder placed by hand."""
-    manifest = folder / MANIFEST
-    if not manifest.is_file():
-        return {}
-    try:
-        data = json.loads(manifest.read_text())
-        return {f["path"]: f["sha256"] for f in data.get("files", []) if f.get("sha256")}
-    except (ValueError, KeyError, TypeError, AttributeError):
-        raise BadInputError(manifest, None, "not a kgrec dataset manifest") from None
 
 
 @contextmanager

@@ -15,6 +15,9 @@ Models that propagate over interest nodes (CIKGRec with interests on) also leave
 vectors, under the same property, on the ``Interest`` nodes of the set the run trained with (an
 ``Interest`` is keyed by dataset, set and id), indexed as ``embedding_interest_<model>``; cold start
 uses them as the new user's interest neighbours. Models without interest nodes write none.
+
+Names, indexes, batched writes and matrix reads are :mod:`kg_store.vectors`; this module says which
+property a model owns and what a run writes and reads.
 """
 
 from __future__ import annotations
@@ -23,31 +26,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from kg_store.batching import write_in_batches
+from kg_store import vectors as node_vectors
 from kg_store.connection import GraphStore
 from kg_store.errors import UnsafeNameError
 from kg_store.interest_sets import check_interest_set_name
 from kg_store.progress import Progress
+from kg_store.vectors import EmbeddingKeys as EmbeddingKeys  # re-exported: serving reads the names
 from recommender import registry
 
-LABELS = ("User", "Item", "Interest")
+LABELS = node_vectors.VECTOR_LABELS
 WRITE_BATCH = 2000
-INDEX_WAIT_SECONDS = 300
-
-
-@dataclass(frozen=True)
-class EmbeddingKeys:
-    """Property and index names of one model kind; every name comes from the registry (plain identifiers)."""
-
-    model: str
-    property: str
-
-    @property
-    def run_property(self) -> str:
-        return f"{self.property}_run"
-
-    def index(self, label: str) -> str:
-        return f"embedding_{label.lower()}_{self.model}"
+INDEX_WAIT_SECONDS = node_vectors.INDEX_WAIT_SECONDS
 
 
 @dataclass
@@ -84,11 +73,7 @@ def embedding_keys(model: str) -> EmbeddingKeys:
     if model not in registry.model_names():
         raise UnsafeNameError(f"No embedding property for model '{model}': it is no registered ranking model "
                               f"(registered: {', '.join(registry.model_names())}).")
-    return EmbeddingKeys(model, registry.embedding_property(model))
-
-
-def _rows(ids: np.ndarray, vectors: np.ndarray) -> list[list]:
-    return [[int(node), row] for node, row in zip(ids, np.asarray(vectors, dtype=np.float32).tolist(), strict=True)]
+    return node_vectors.embedding_keys(model, registry.embedding_property(model))
 
 
 def ensure_index(store: GraphStore, label: str, keys: EmbeddingKeys, dimensions: int) -> str | None:
@@ -97,16 +82,24 @@ def ensure_index(store: GraphStore, label: str, keys: EmbeddingKeys, dimensions:
     One index serves every dataset, so a run with another dimension keeps its vectors unindexed
     rather than dropping the index other datasets use.
     """
-    name = keys.index(label)
-    found = store.read("text/vector_index", name=name)
-    if found:
-        if found[0]["dimensions"] != dimensions:
-            return (f"vector index '{name}' holds {found[0]['dimensions']}-d vectors; these {dimensions}-d "
-                    f"vectors are stored but not indexed")
-        return None
-    store.write("text/create_vector_index", name=name, label=label, property=keys.property, dimensions=int(dimensions))
-    store.autocommit("store/await_indexes", seconds=INDEX_WAIT_SECONDS)
+    try:
+        node_vectors.ensure_index(store, keys.index_key(label), dimensions)
+    except node_vectors.IndexSizeError as error:
+        return (f"vector index '{error.index}' holds {error.found}-d vectors; these {dimensions}-d "
+                f"vectors are stored but not indexed")
     return None
+
+
+def _write(store: GraphStore, report: EmbeddingReport, label: str, keys: EmbeddingKeys, ids: np.ndarray,
+           matrix: np.ndarray, run_id: str, progress: Progress, **params: str) -> None:
+    """Write one label's vectors of a run, then index them (or note why not)."""
+    dataset = params["dataset"]
+    node_vectors.write_vectors(store, f"embeddings/set_{label.lower()}_embeddings", ids, matrix, batch_size=WRITE_BATCH,
+                               description=f"{dataset}: {label} vectors of {keys.model}", progress=progress,
+                               property=keys.property, run_property=keys.run_property, run_id=run_id, **params)
+    note = ensure_index(store, label, keys, report.dimensions)
+    report.notes.extend([note] if note else [])
+    report.indexes.extend([] if note else [keys.index(label)])
 
 
 def write_embeddings(store: GraphStore, dataset: str, model: str, run_id: str, user_ids: np.ndarray,
@@ -114,16 +107,9 @@ def write_embeddings(store: GraphStore, dataset: str, model: str, run_id: str, u
                      progress: Progress = None) -> EmbeddingReport:
     """Store final user and item vectors of ``run_id`` on the nodes and make sure both indexes exist."""
     keys = embedding_keys(model)
-    dimensions = int(np.asarray(item_vectors).shape[1])
-    report = EmbeddingReport(keys.property, dimensions, len(user_ids), len(item_ids))
-    for label, ids, vectors in (("User", user_ids, user_vectors), ("Item", item_ids, item_vectors)):
-        write_in_batches(store, f"embeddings/set_{label.lower()}_embeddings", _rows(ids, vectors),
-                         batch_size=WRITE_BATCH, description=f"{dataset}: {label} vectors of {model}",
-                         progress=progress, dataset=dataset, property=keys.property,
-                         run_property=keys.run_property, run_id=run_id)
-        note = ensure_index(store, label, keys, dimensions)
-        report.notes.extend([note] if note else [])
-        report.indexes.extend([] if note else [keys.index(label)])
+    report = EmbeddingReport(keys.property, int(np.asarray(item_vectors).shape[1]), len(user_ids), len(item_ids))
+    _write(store, report, "User", keys, user_ids, user_vectors, run_id, progress, dataset=dataset)
+    _write(store, report, "Item", keys, item_ids, item_vectors, run_id, progress, dataset=dataset)
     return report
 
 
@@ -134,36 +120,26 @@ def write_interest_embeddings(store: GraphStore, dataset: str, model: str, run_i
     as the run's user and item vectors) and make sure ``embedding_interest_<model>`` exists."""
     keys = embedding_keys(model)
     check_interest_set_name(interest_set)
-    dimensions = int(np.asarray(vectors).shape[1])
-    report = EmbeddingReport(keys.property, dimensions, 0, 0)
-    write_in_batches(store, "embeddings/set_interest_embeddings", _rows(interest_ids, vectors),
-                     batch_size=WRITE_BATCH, description=f"{dataset}: Interest vectors of {model}",
-                     progress=progress, dataset=dataset, interest_set=interest_set, property=keys.property,
-                     run_property=keys.run_property, run_id=run_id)
-    note = ensure_index(store, "Interest", keys, dimensions)
-    report.notes.extend([note] if note else [])
-    report.indexes.extend([] if note else [keys.index("Interest")])
+    report = EmbeddingReport(keys.property, int(np.asarray(vectors).shape[1]), 0, 0)
+    _write(store, report, "Interest", keys, interest_ids, vectors, run_id, progress, dataset=dataset,
+           interest_set=interest_set)
     return report
+
+
+def _read(store: GraphStore, query: str, dataset: str, model: str, run_id: str) -> node_vectors.StoredMatrix:
+    keys = embedding_keys(model)
+    return node_vectors.read_matrix(store, query, dataset=dataset, property=keys.property,
+                                    run_property=keys.run_property, run_id=run_id)
 
 
 def load_interest_vectors(store: GraphStore, dataset: str, model: str, run_id: str) -> InterestVectors:
     """The interest vectors ``run_id`` wrote (empty, with set None, for a run or model that wrote none)."""
-    keys = embedding_keys(model)
-    rows = store.read("embeddings/interest_embeddings", dataset=dataset, property=keys.property,
-                      run_property=keys.run_property, run_id=run_id)
-    vectors = np.asarray([row["vector"] for row in rows], dtype=np.float32)
-    return InterestVectors(set=rows[0]["set"] if rows else None,
-                           ids=np.asarray([row["id"] for row in rows], dtype=np.int64),
-                           labels=[row["label"] for row in rows],
-                           vectors=vectors.reshape(len(rows), -1) if rows else np.zeros((0, 0), dtype=np.float32))
+    found = _read(store, "embeddings/interest_embeddings", dataset, model, run_id)
+    return InterestVectors(set=found.rows[0]["set"] if found.rows else None, ids=found.ids,
+                           labels=[row["label"] for row in found.rows], vectors=found.vectors)
 
 
 def load_item_vectors(store: GraphStore, dataset: str, model: str, run_id: str) -> ItemVectors:
     """The item vectors ``run_id`` wrote (empty when it wrote none, e.g. a run from before vectors were kept)."""
-    keys = embedding_keys(model)
-    rows = store.read("embeddings/item_embeddings", dataset=dataset, property=keys.property,
-                      run_property=keys.run_property, run_id=run_id)
-    vectors = np.asarray([row["vector"] for row in rows], dtype=np.float32)
-    return ItemVectors(ids=np.asarray([row["id"] for row in rows], dtype=np.int64),
-                       titles=[row["title"] for row in rows],
-                       vectors=vectors.reshape(len(rows), -1) if rows else np.zeros((0, 0), dtype=np.float32))
+    found = _read(store, "embeddings/item_embeddings", dataset, model, run_id)
+    return ItemVectors(ids=found.ids, titles=[row["title"] for row in found.rows], vectors=found.vectors)

@@ -103,31 +103,56 @@ def explain(store: GraphStore, dataset: str, user: int, item: int, set: str | No
     Raises ``UnknownDatasetError``, ``UnknownUserError`` or ``UnknownItemError`` (exit 2 for the
     latter two) and an interest-set error when ``set`` names no set of the dataset.
     """
-    dataset_info(store, dataset)
-    if set is not None:
-        require_interest_set(store, dataset, set)
-    [ends] = store.read("explain/endpoints", dataset=dataset, user=user, item=item)
-    if not ends["user_found"]:
-        raise UnknownUserError(f"Dataset '{dataset}' has no user {user}.")
-    if not ends["item_found"]:
-        raise UnknownItemError(f"Dataset '{dataset}' has no item {item}.")
-    target = item_name(item, ends["title"])
+    target = _target_name(store, dataset, user, item, set)
     params = {"dataset": dataset, "user": user, "item": item, "limit": max_paths}
     rows = {
         "interest": store.read("explain/interest_paths", set=set, **params),
         "kg": store.read("explain/kg_paths", **params),
         "collaborative": store.read("explain/collaborative_paths", **params),
     }
-    unlabelled = sorted({(r["set"], r["interest"]) for r in rows["interest"] if not r["label"]})
-    members: dict[tuple[str, int], list[dict[str, Any]]] = {}
-    if unlabelled:
-        found = store.read("explain/interest_items", dataset=dataset, per_interest=member_items,
-                           interests=[list(key) for key in unlabelled])
-        members = {(r["set"], r["interest"]): r["items"] for r in found}
+    members = _interest_members(store, dataset, rows["interest"], member_items)
+    ends = (f"user {user}", user, item, target)
+    paths = [*_interest_paths(rows["interest"], members, ends), *_kg_paths(rows["kg"], ends),
+             *_collaborative_paths(rows["collaborative"], ends)]
+    summary = {kind: KindSummary(paths=len(rows[kind]), score=sum(r["score"] for r in rows[kind]),
+                                 truncated=len(rows[kind]) >= max_paths) for kind in KINDS}
+    paths.sort(key=lambda p: (-p.score, KINDS.index(p.kind), p.text))
+    return Explanation(dataset=dataset, user=user, item=item, item_title=target,
+                       paths=paths[:top], summary=summary)
 
-    me = f"user {user}"
-    paths: list[ExplainedPath] = []
-    for r in rows["interest"]:
+
+_Row = dict[str, Any]
+_Ends = tuple[str, int, int, str]  # the user's name, user id, item id, the item's name
+_Members = dict[tuple[str, int], list[_Row]]
+
+
+def _target_name(store: GraphStore, dataset: str, user: int, item: int, set_name: str | None) -> str:
+    """The item's name, once the dataset, the interest set, the user and the item are known to exist."""
+    dataset_info(store, dataset)
+    if set_name is not None:
+        require_interest_set(store, dataset, set_name)
+    [ends] = store.read("explain/endpoints", dataset=dataset, user=user, item=item)
+    if not ends["user_found"]:
+        raise UnknownUserError(f"Dataset '{dataset}' has no user {user}.")
+    if not ends["item_found"]:
+        raise UnknownItemError(f"Dataset '{dataset}' has no item {item}.")
+    return item_name(item, ends["title"])
+
+
+def _interest_members(store: GraphStore, dataset: str, rows: list[_Row], member_items: int) -> _Members:
+    """The best-known member items of every unlabelled interest on a path, read in one query."""
+    unlabelled = sorted({(r["set"], r["interest"]) for r in rows if not r["label"]})
+    if not unlabelled:
+        return {}
+    found = store.read("explain/interest_items", dataset=dataset, per_interest=member_items,
+                       interests=[list(key) for key in unlabelled])
+    return {(r["set"], r["interest"]): r["items"] for r in found}
+
+
+def _interest_paths(rows: list[_Row], members: _Members, ends: _Ends) -> list[ExplainedPath]:
+    me, user, item, target = ends
+    paths = []
+    for r in rows:
         name = interest_name(r["set"], r["interest"], r["label"], members.get((r["set"], r["interest"]), []))
         paths.append(ExplainedPath("interest", r["score"], f"{me} → {name} → user {r['peer']} → {target}", [
             {"node": "User", "id": user, "name": me},
@@ -135,7 +160,13 @@ def explain(store: GraphStore, dataset: str, user: int, item: int, set: str | No
              "weight": r["weight"]},
             {"node": "User", "id": r["peer"], "name": f"user {r['peer']}"},
             {"node": "Item", "id": item, "name": target}]))
-    for r in rows["kg"]:
+    return paths
+
+
+def _kg_paths(rows: list[_Row], ends: _Ends) -> list[ExplainedPath]:
+    me, user, item, target = ends
+    paths = []
+    for r in rows:
         seen = item_name(r["seen"], r["seen_title"])
         via = entity_name(r["via"], r["via_name"], r["via_uri"])
         left = f"-[{r['rel1']}]->" if r["rel1_out"] else f"<-[{r['rel1']}]-"
@@ -146,7 +177,13 @@ def explain(store: GraphStore, dataset: str, user: int, item: int, set: str | No
             {"node": "Entity", "id": r["via"], "name": via, "degree": r["degree"],
              "relations": [r["rel1"], r["rel2"]]},
             {"node": "Item", "id": item, "name": target}]))
-    for r in rows["collaborative"]:
+    return paths
+
+
+def _collaborative_paths(rows: list[_Row], ends: _Ends) -> list[ExplainedPath]:
+    me, user, item, target = ends
+    paths = []
+    for r in rows:
         seen = item_name(r["seen"], r["seen_title"])
         paths.append(ExplainedPath("collaborative", r["score"],
                                    f"{me} → {seen} ← user {r['peer']} → {target}", [
@@ -154,9 +191,4 @@ def explain(store: GraphStore, dataset: str, user: int, item: int, set: str | No
             {"node": "Item", "id": r["seen"], "name": seen},
             {"node": "User", "id": r["peer"], "name": f"user {r['peer']}", "degree": r["degree"]},
             {"node": "Item", "id": item, "name": target}]))
-
-    summary = {kind: KindSummary(paths=len(rows[kind]), score=sum(r["score"] for r in rows[kind]),
-                                 truncated=len(rows[kind]) >= max_paths) for kind in KINDS}
-    paths.sort(key=lambda p: (-p.score, KINDS.index(p.kind), p.text))
-    return Explanation(dataset=dataset, user=user, item=item, item_title=target,
-                       paths=paths[:top], summary=summary)
+    return paths

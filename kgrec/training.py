@@ -48,8 +48,9 @@ from recommender.data import RecData, from_export, read_valid_split, write_valid
 from recommender.evaluate import sparsity_groups, summarize, top_unseen, users_with, write_rankings
 from recommender.models.base import RankingModel
 from recommender.models.configs import RankingConfig
+from recommender.protocols import train_model
 from recommender.registry import model_name
-from recommender.trainer import Trainer, TrainResult, run_key, train_model
+from recommender.trainer import Trainer, TrainResult, run_key
 
 RANKINGS_K = 100
 VALID_SPLIT_FILE = "valid_split.tsv"

@@ -6,13 +6,14 @@ encodes and the encoder's name: a rerun encodes only texts that changed or whose
 text is a node property from an allow-list (``description`` from ``kgrec enrich``, ``plot`` from
 ``kgrec wiki imdb``, ...) or, for items without descriptions, ``facts``: title, genres, year and
 IMDb plot. A cosine vector index per (label, name) serves :func:`nearest`; models read the vectors
-in export order with :func:`load_text_matrix`.
+in export order with :func:`load_text_matrix`. Property and index names, the index, batched writes,
+matrix reads and the neighbour search are :mod:`kg_store.vectors`; this module adds the texts,
+the encoder and the cache.
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
@@ -20,11 +21,12 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from kg_store.batching import write_in_batches
+from kg_store import vectors as node_vectors
 from kg_store.connection import GraphStore
 from kg_store.datasets import dataset_info
 from kg_store.errors import ConfigError, KgrecError, UnsafeNameError
 from kg_store.progress import Progress, bars_enabled
+from kg_store.vectors import TextVectorKeys as VectorKeys  # re-exported: the names one text vector takes
 from knowledge.encoders import PACKAGED_ENCODER as PACKAGED_ENCODER  # re-exported: the name vectors carry
 from knowledge.encoders import encoder_id, load_encoder
 
@@ -37,8 +39,6 @@ WRITERS = {"description": "kgrec enrich {kind}s --dataset {dataset}",
            "description_ungrounded": "kgrec enrich items --dataset {dataset}",
            "plot": "kgrec wiki imdb movielens100k_details.json --dataset {dataset}",
            FACTS: "kgrec ingest ... (titles, genres, years) or kgrec wiki imdb ... --dataset {dataset} (plots)"}
-_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
-_MAX_NAME = 48
 _WRITE_BATCH = 500
 
 
@@ -57,16 +57,10 @@ def check_label(label: str) -> str:
     return canonical
 
 
-def _check_identifier(value: str, what: str) -> str:
-    if not isinstance(value, str) or not _NAME.match(value) or len(value) > _MAX_NAME:
-        raise UnsafeNameError(f"{what} {value!r} must match [a-z_][a-z0-9_]* (at most {_MAX_NAME} characters).")
-    return value
-
-
 def check_property(label: str, prop: str, allow: Iterable[str] = ()) -> str:
     """A text property name: lower-case identifier, and known for the label or explicitly allowed."""
     label = check_label(label)
-    _check_identifier(prop, "Text property")
+    node_vectors.check_piece(prop, "Text property")
     allowed = TEXT_PROPERTIES[label] | ({p for p in allow if p != FACTS})
     if prop not in allowed:
         raise UnsafeNameError(f"Text property {prop!r} is not allowed on {label}; known: "
@@ -76,46 +70,15 @@ def check_property(label: str, prop: str, allow: Iterable[str] = ()) -> str:
 
 def check_name(name: str) -> str:
     """A vector name; it becomes property and index names, so it is an identifier too."""
-    _check_identifier(name, "Vector name")
+    node_vectors.check_piece(name, "Vector name")
     if name.endswith(("_sha256", "_encoder")):
         raise UnsafeNameError(f"Vector name {name!r} may not end in _sha256 or _encoder (its keys do).")
     return name
 
 
-@dataclass(frozen=True)
-class VectorKeys:
-    """The node properties and index that hold one named vector of one label."""
-
-    label: str
-    name: str
-
-    @property
-    def vector(self) -> str:
-        return f"text_vec_{self.name}"
-
-    @property
-    def sha256(self) -> str:
-        return f"text_vec_{self.name}_sha256"
-
-    @property
-    def encoder(self) -> str:
-        return f"text_vec_{self.name}_encoder"
-
-    @property
-    def source(self) -> str:
-        return f"text_vec_{self.name}_source"
-
-    @property
-    def index(self) -> str:
-        return f"text_{self.label.lower()}_{self.name}"
-
-    def params(self) -> dict[str, str]:
-        return {"vector_property": self.vector, "sha_property": self.sha256, "encoder_property": self.encoder,
-                "source_property": self.source}
-
-
 def vector_keys(label: str, name: str) -> VectorKeys:
-    return VectorKeys(check_label(label), check_name(name))
+    """The properties (``text_vec_<name>``, ``_sha256``, ``_encoder``, ``_source``) and index of a text vector."""
+    return node_vectors.text_vector_keys(check_label(label), check_name(name))
 
 
 # -- reading texts ----------------------------------------------------------------------------------
@@ -281,10 +244,10 @@ def encode_dataset(store: GraphStore, dataset: str, label: str = "Item", prop: s
     vectors = model.encode(texts, batch_size, progress)
     report.seconds = time.perf_counter() - started
     report.encoded = len(texts)
-    written = [[row.id, vector.tolist(), sha] for (row, sha), vector in zip(pending, vectors, strict=True)]
-    write_in_batches(store, f"text/set_{label.lower()}_vectors", written, batch_size=_WRITE_BATCH,
-                     description=f"{dataset}: {label} text vectors", progress=progress, dataset=dataset,
-                     encoder=model.name, source=prop, **keys.params())
+    node_vectors.write_vectors(store, f"text/set_{label.lower()}_vectors", [row.id for row, _ in pending], vectors,
+                               [sha for _, sha in pending], batch_size=_WRITE_BATCH,
+                               description=f"{dataset}: {label} text vectors", progress=progress, dataset=dataset,
+                               encoder=model.name, source=prop, **keys.params())
     report.index_created = ensure_vector_index(store, label, keys.name, model.dimensions)
     return report
 
@@ -292,33 +255,34 @@ def encode_dataset(store: GraphStore, dataset: str, label: str = "Item", prop: s
 # -- vector index -----------------------------------------------------------------------------------
 def vector_index(store: GraphStore, label: str, name: str) -> dict[str, Any] | None:
     """The index of (label, name): ``{name, label, property, dimensions, state}``, or None."""
-    rows = store.read("text/vector_index", name=vector_keys(label, name).index)
-    return rows[0] if rows else None
+    return node_vectors.find_index(store, vector_keys(label, name).index)
 
 
 def _check_index_fits(store: GraphStore, keys: VectorKeys, dimensions: int) -> dict[str, Any] | None:
     """The existing index, if any; one shared by every dataset holds one size, so another size is refused."""
     index = vector_index(store, keys.label, keys.name)
     if index is not None and index["dimensions"] != dimensions:
-        raise ConfigError(f"Vector index '{keys.index}' holds {index['dimensions']}-d vectors, the encoder gives "
-                          f"{dimensions}-d; choose another --name for this encoder.")
+        raise _size_error(keys, index["dimensions"], dimensions)
     return index
+
+
+def _size_error(keys: VectorKeys, found: int, dimensions: int) -> ConfigError:
+    return ConfigError(f"Vector index '{keys.index}' holds {found}-d vectors, the encoder gives "
+                       f"{dimensions}-d; choose another --name for this encoder.")
 
 
 def ensure_vector_index(store: GraphStore, label: str, name: str, dimensions: int) -> bool:
     """Create the cosine index of (label, name) unless it exists; True when created. Waits until online."""
     keys = vector_keys(label, name)
-    if _check_index_fits(store, keys, dimensions) is not None:
-        return False
-    store.write("text/create_vector_index", name=keys.index, label=keys.label, property=keys.vector,
-                dimensions=int(dimensions))
-    store.autocommit("store/await_indexes", seconds=300)
-    return True
+    try:
+        return node_vectors.ensure_index(store, keys.index_key, dimensions)
+    except node_vectors.IndexSizeError as error:
+        raise _size_error(keys, error.found, dimensions) from error
 
 
 def drop_vector_index(store: GraphStore, label: str, name: str) -> None:
     """Drop the index of (label, name) if present (the vectors stay on the nodes)."""
-    store.autocommit("text/drop_vector_index", name=vector_keys(label, name).index)
+    node_vectors.drop_index(store, vector_keys(label, name).index)
 
 
 def stored_encoders(store: GraphStore, dataset: str, label: str, name: str) -> list[str]:
@@ -357,17 +321,7 @@ def nearest(store: GraphStore, dataset: str, label: str, query: str | Sequence[f
     if index is None:
         raise MissingTextError(f"No vector index '{keys.index}'; run `kgrec text encode --dataset {dataset} "
                                f"--label {keys.label.lower()} --name {keys.name}` first.")
-    vector = _query_vector(store, dataset, keys, query, encoder)
-    if len(vector) != index["dimensions"]:
-        raise ConfigError(f"The query vector has {len(vector)} dimensions, index '{keys.index}' "
-                          f"{index['dimensions']}.")
-    fetch = max(4 * k, 32)
-    while True:
-        row = store.read("text/nearest", index=keys.index, fetch=fetch, vector=vector, dataset=dataset,
-                         vector_property=keys.vector)[0]
-        if len(row["hits"]) >= k or row["fetched"] < fetch:
-            return row["hits"][:k]
-        fetch *= 4
+    return node_vectors.nearest(store, index, _query_vector(store, dataset, keys, query, encoder), dataset, k)
 
 
 # -- for training -----------------------------------------------------------------------------------
@@ -387,24 +341,15 @@ def load_text_matrix(store: GraphStore, dataset: str, label: str, name: str,
     """
     keys = vector_keys(label, name)
     dataset_info(store, dataset)
-    rows = store.read(f"text/{keys.label.lower()}_vectors", dataset=dataset, **keys.params())
-    stored = {row["id"]: row["vector"] for row in rows if row["vector"] is not None}
-    if not stored:
+    found = node_vectors.read_matrix(store, f"text/{keys.label.lower()}_vectors", ids, dataset=dataset,
+                                     **keys.params())
+    written = [row for row in found.rows if row["vector"] is not None]
+    if not written:
         raise MissingTextError(f"No {keys.label} of '{dataset}' has a vector '{keys.name}'; run `kgrec text encode "
                                f"--dataset {dataset} --label {keys.label.lower()} --name {keys.name}` first.")
-    encoders = {row["encoder"] for row in rows if row["vector"] is not None}
+    encoders = {row["encoder"] for row in written}
     if len(encoders) > 1:
         raise ConfigError(f"Vectors '{keys.name}' of '{dataset}' come from {len(encoders)} encoders; "
                           "run kgrec text encode again to finish the change.")
-    order = np.sort(np.array([row["id"] for row in rows], dtype=np.int64)) if ids is None else np.asarray(ids)
-    dimensions = len(next(iter(stored.values())))
-    matrix = np.zeros((len(order), dimensions), np.float32)
-    missing = 0
-    for position, node_id in enumerate(order.tolist()):
-        vector = stored.get(node_id)
-        if vector is None:
-            missing += 1
-        else:
-            matrix[position] = vector
-    sources = frozenset(row["source"] for row in rows if row["vector"] is not None and row.get("source"))
-    return TextMatrix(matrix, order, missing, sources)
+    sources = frozenset(row["source"] for row in written if row.get("source"))
+    return TextMatrix(found.vectors, found.ids, found.missing, sources)

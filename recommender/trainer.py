@@ -1,5 +1,6 @@
 """One trainer for every ranking model: BPR sampling, early stopping, checkpoints, and the
-evaluation protocols (``TrainConfig.protocol``), each its own code path, run by ``train_model``:
+evaluation protocols (``TrainConfig.protocol``), each its own code path, run by ``train_model``
+(:mod:`recommender.protocols`):
 
 * ``valid`` (``fit_valid``): the epoch is chosen on the validation split (carved from train or
   stored in the graph) with early stopping; test is scored once, with the chosen weights.
@@ -25,7 +26,7 @@ import json
 import pickle
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -313,6 +314,8 @@ class Trainer:
             return self.fit_valid()
         if self.config.protocol == "test-selected" and len(self.data.valid) == 0:
             return self.fit_on_test()
+        from recommender.protocols import train_model  # the protocols build trainers: imported when used
+
         return train_model(self.data, self.model_ref, self.model_config, self.config, self.checkpoint_dir,
                            self.progress)
 
@@ -365,51 +368,3 @@ def selection_cutoff(config: TrainConfig) -> int:
     if k not in config.ks:
         raise TrainingError(f"select_metric {config.select_metric} needs {k} in ks (now {config.ks}).")
     return k
-
-
-# -- the protocols -----------------------------------------------------------------------------------
-def _phase_dir(checkpoint_dir: Path | None, phase: str) -> Path | None:
-    return checkpoint_dir / phase if checkpoint_dir else None
-
-
-def fit_valid(data: RecData, model: ModelRef, model_config: RankingConfig, train_config: TrainConfig,
-              checkpoint_dir: Path | None = None, progress: Progress = None) -> TrainResult:
-    """``valid``: epoch chosen on the validation split of ``data``, test scored once."""
-    return Trainer(data, model, model_config, train_config, _phase_dir(checkpoint_dir, "valid"),
-                   progress).fit_valid()
-
-
-def fit_refit(data: RecData, model: ModelRef, model_config: RankingConfig, train_config: TrainConfig,
-              checkpoint_dir: Path | None = None, progress: Progress = None) -> TrainResult:
-    """``refit``: the valid protocol picks E = best epoch + 1; a fresh model (same seed) then trains on
-    train + validation for exactly E epochs and is scored on test once. Keeps both phases' numbers."""
-    chosen = fit_valid(data, model, model_config, train_config, checkpoint_dir, progress)
-    epochs = chosen.best_epoch + 1
-    refit = Trainer(data.without_validation(), model, model_config, replace(train_config, epochs=epochs),
-                    _phase_dir(checkpoint_dir, "refit"), progress).fit_epochs()
-    if refit.epochs_run != epochs:
-        raise TrainingError(f"The refit phase ran {refit.epochs_run} epochs instead of {epochs}; "
-                            f"remove its checkpoint ({_phase_dir(checkpoint_dir, 'refit')}) and train again.")
-    return replace(refit, best_epoch=chosen.best_epoch, epochs_run=chosen.epochs_run, valid=chosen.valid,
-                   history=chosen.history, seconds_per_epoch=chosen.seconds_per_epoch, protocol="refit",
-                   refit_epochs=epochs, valid_protocol_test=chosen.test)
-
-
-def fit_test_selected(data: RecData, model: ModelRef, model_config: RankingConfig, train_config: TrainConfig,
-                      checkpoint_dir: Path | None = None, progress: Progress = None) -> TrainResult:
-    """``test-selected``: all of train (validation pairs given back), best epoch on test; labelled."""
-    return Trainer(data.without_validation(), model, model_config, train_config,
-                   _phase_dir(checkpoint_dir, "test-selected"), progress).fit_on_test()
-
-
-PROTOCOLS: dict[str, Callable[..., TrainResult]] = {
-    "valid": fit_valid, "refit": fit_refit, "test-selected": fit_test_selected}
-
-
-def train_model(data: RecData, model: ModelRef, model_config: RankingConfig, train_config: TrainConfig,
-                checkpoint_dir: Path | None = None, progress: Progress = None) -> TrainResult:
-    """Train ``model`` (a registered name or a ``RankingModel`` subclass) under ``train_config.protocol``;
-    each phase checkpoints under ``checkpoint_dir/<phase>``."""
-    if train_config.protocol not in PROTOCOLS:
-        raise TrainingError(f"Unknown protocol {train_config.protocol!r}; protocols: {', '.join(PROTOCOLS)}.")
-    return PROTOCOLS[train_config.protocol](data, model, model_config, train_config, checkpoint_dir, progress)

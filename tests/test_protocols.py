@@ -18,7 +18,8 @@ from kgrec.cli import train as cli_train
 from recommender.config import resolve_config
 from recommender.data import RecData, from_export, read_valid_split, write_valid_split
 from recommender.errors import DataError
-from recommender.trainer import TEST_SELECTED_NOTE, Trainer, TrainResult, train_model
+from recommender.protocols import train_model
+from recommender.trainer import TEST_SELECTED_NOTE, Trainer, TrainResult
 
 
 def community_pairs(n_users: int = 40, n_items: int = 30, per_user: int = 8, seed: int = 0) -> np.ndarray:
