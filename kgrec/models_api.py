@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 from kg_store.connection import GraphStore
 from kg_store.errors import ConfigError
 from kg_store.registry import Registry
+from kg_store.writeback import EDGE_MODES as EDGE_MODES  # the ``edges`` values train takes
+from kg_store.writeback import EDGES_AUTO_MAX_ROWS as EDGES_AUTO_MAX_ROWS
 from kgrec.pipeline import default_settings, resolve_store
 from kgrec.results import (
     Evaluation,
@@ -159,7 +161,7 @@ def evaluate(run: str | TrainingResult, *, dataset: str | None = None, store: Gr
     found = evaluate_saved(resolve_store(store), run, dataset=dataset,
                            rankings=Path(rankings) if rankings is not None else None, rankings_k=rankings_k)
     return Evaluation(found["run_id"], found["model"], found["dataset"], found["protocol"], found["test"],
-                      found["sparsity_ndcg@50"], found.get("rankings"))
+                      found["sparsity_ndcg@50"], found.get("rankings"), found)
 
 
 def recommend(dataset: str, user: int, *, model: str | None = None, limit: int = 20,
@@ -180,6 +182,21 @@ def recommend(dataset: str, user: int, *, model: str | None = None, limit: int =
     rows = read_recommendations(resolve_store(store), dataset, user, model, limit)
     return Recommendations(dataset, user, model, [
         Recommendation(r["rank"], r["item"], r["title"], r["score"], r["model"], r["run_id"]) for r in rows])
+
+
+def training_runs(dataset: str, *, store: GraphStore | None = None) -> list[dict[str, Any]]:
+    """The dataset's finished training runs, newest first, as stored (``metrics`` is JSON text).
+
+    ```python
+    import kgrec.models_api
+
+    for run in kgrec.models_api.training_runs("dbbook2014"):
+        print(run["run_id"], run["finished"])
+    ```
+    """
+    from kg_store.writeback import training_runs as stored_runs
+
+    return list(stored_runs(resolve_store(store), dataset))
 
 
 def explain(dataset: str, user: int, item: int, *, interest_set: str | None = None, top: int = 5,

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from knowledge.interests.cluster import ClusterOptions
     from knowledge.interests.infer import InferConfig
     from knowledge.llm.base import ChatBackend
+    from knowledge.llm.runner import Shard
 
     Backend = str | type[ChatBackend] | ChatBackend
 
@@ -104,16 +105,18 @@ def resolve_store(store: GraphStore | None) -> GraphStore:
 def ingest(what: str | Path, path: str | Path | None = None, *, dataset: str | None = None,
            store: GraphStore | None = None, bulk: bool = False, batch_size: int | None = None,
            workers: int | None = None, skip_bad_lines: bool = False, verify: bool = True,
-           progress: Progress = None, local_home: Path | None = None, **options: Any) -> IngestResult:
+           progress: Progress = None, local_home: Path | None = None, catalog_only: bool = False,
+           **options: Any) -> IngestResult:
     """Validate a dataset completely, then write it to the graph (idempotent).
 
     ``what`` is, in this order: a registered source name (``cikg``, ``kgat``, ``movielens``,
     ``recbole``) reading the folder ``path``; a catalog dataset name (``dbbook2014``, ...) found
     by the lookup order (``path`` overrides it) with checksums checked unless ``verify=False``;
     or a folder, whose layout is read from its files. ``dataset`` names it in the graph (default:
-    the catalog name or the folder's name). ``bulk`` loads through Neo4j's import tool into an
-    empty database of kgrec's own local server, which is restarted. ``options`` are the source's
-    config fields (``test_ratio``, ``split_seed``, ...).
+    the catalog name or the folder's name). ``catalog_only`` reads ``what`` as a catalog name only
+    (an unknown name fails as the catalog lookup says, as ``kgrec ingest dataset`` does). ``bulk``
+    loads through Neo4j's import tool into an empty database of kgrec's own local server, which is
+    restarted. ``options`` are the source's config fields (``test_ratio``, ``split_seed``, ...).
 
     ```python
     import kgrec
@@ -132,11 +135,11 @@ def ingest(what: str | Path, path: str | Path | None = None, *, dataset: str | N
     store = resolve_store(store)
     batch_size, workers = batch_size or DEFAULT_BATCH_SIZE, workers or DEFAULT_INGEST_WORKERS
     name = what if isinstance(what, str) else None
-    if name is not None and name not in sources.names() and find_entry(name) is not None:
+    if catalog_only or (name is not None and name not in sources.names() and find_entry(name) is not None):
         if options:
             raise ConfigError(f"A catalog dataset is read with its own layout; drop {', '.join(sorted(options))}.")
         return IngestResult.of(api.ingest_named(
-            store, name, dataset=dataset, path=path, batch_size=batch_size, progress=progress,
+            store, str(what), dataset=dataset, path=path, batch_size=batch_size, progress=progress,
             skip_bad_lines=skip_bad_lines, verify=verify, bulk=bulk, local_home=local_home, workers=workers))
     if name is not None and name in sources.names():
         if path is None:
@@ -195,12 +198,13 @@ def _describe_result(dataset: str, kind: str, report: DescribeReport) -> Descrip
 def describe_items(dataset: str, backend: Backend = "transformers", *, store: GraphStore | None = None,
                    config: DescribeConfig | None = None, backend_options: Mapping[str, Any] | None = None,
                    limit: int | None = None, dry_run: bool = False, progress: Progress = None,
-                   **config_fields: Any) -> Descriptions:
+                   shard: Shard | None = None, **config_fields: Any) -> Descriptions:
     """Grounded (and title-only) LLM descriptions of every item, written to ``Item.description``.
 
     ``backend``: a backend name (``transformers``, ``openai``, ...), class or instance;
     ``config_fields`` override :class:`~knowledge.descriptions.DescribeConfig` (``domain``,
     ``max_prompt_tokens``, ...). Answers go through the graph's cache, so a rerun asks nothing twice.
+    ``shard`` asks only one share of the prompts, so several processes can split the work.
 
     ```python
     import kgrec
@@ -215,18 +219,20 @@ def describe_items(dataset: str, backend: Backend = "transformers", *, store: Gr
 
     config = replace(config or DescribeConfig(), **config_fields)
     report = run(resolve_store(store), dataset, _backend(backend, backend_options), config, limit=limit,
-                 dry_run=dry_run, progress=progress)
+                 dry_run=dry_run, progress=progress, shard=shard)
     return _describe_result(dataset, "item", report)
 
 
 def describe_users(dataset: str, backend: Backend = "transformers", *, history: str = "train",
                    store: GraphStore | None = None, config: DescribeConfig | None = None,
                    backend_options: Mapping[str, Any] | None = None, limit: int | None = None,
-                   dry_run: bool = False, progress: Progress = None, **config_fields: Any) -> Descriptions:
+                   dry_run: bool = False, progress: Progress = None, shard: Shard | None = None,
+                   **config_fields: Any) -> Descriptions:
     """An LLM description of each user's taste from demographics and a history (describe items first).
 
     ``history="train"`` writes ``User.description``; ``"ctr-profile"`` writes
-    ``User.description_profile`` from the CTR profile only (safe for CTR text features).
+    ``User.description_profile`` from the CTR profile only (safe for CTR text features). ``shard``
+    as for :func:`describe_items`.
 
     ```python
     import kgrec
@@ -240,7 +246,7 @@ def describe_users(dataset: str, backend: Backend = "transformers", *, history: 
 
     config = replace(config or DescribeConfig(), **config_fields)
     report = run(resolve_store(store), dataset, _backend(backend, backend_options), config, history=history,
-                 limit=limit, dry_run=dry_run, progress=progress)
+                 limit=limit, dry_run=dry_run, progress=progress, shard=shard)
     return _describe_result(dataset, "user", report)
 
 
@@ -259,12 +265,14 @@ def _answers_file(responses: str | Path) -> Path:
 def infer_interests(dataset: str, backend: Backend = "transformers", *, store: GraphStore | None = None,
                     config: InferConfig | None = None, backend_options: Mapping[str, Any] | None = None,
                     responses: str | Path | None = None, limit: int | None = None, dry_run: bool = False,
-                    progress: Progress = None, **config_fields: Any) -> InferredInterests:
+                    progress: Progress = None, shard: Shard | None = None,
+                    **config_fields: Any) -> InferredInterests:
     """Ask an LLM for each user's interests from the train history (CIKGRec Eq. 1).
 
     Fixes the validation split first (prompts see train only). ``responses`` imports cached
     answers before asking: a JSONL file, or a catalog name whose answers ship with kgrec
-    (``dbbook2014``). ``config_fields`` override :class:`~knowledge.interests.infer.InferConfig`.
+    (``dbbook2014``). ``config_fields`` override :class:`~knowledge.interests.infer.InferConfig`;
+    ``shard`` asks only one share of the users, so several processes can split the work.
 
     ```python
     import kgrec
@@ -280,10 +288,17 @@ def infer_interests(dataset: str, backend: Backend = "transformers", *, store: G
     store, config = resolve_store(store), replace(config or InferConfig(), **config_fields)
     imported = import_jsonl(store, _answers_file(responses))[0] if responses is not None else 0
     report = run(store, dataset, _backend(backend, backend_options), config, limit=limit, dry_run=dry_run,
-                 progress=progress)
+                 progress=progress, shard=shard)
     split_report = ValidSplit.of(report.valid_split) if report.valid_split is not None else None
     return InferredInterests(dataset, config.task(dataset), report.users, report.empty_histories,
                              report.unparseable, LLMRun.of(report.run), split_report, imported, report)
+
+
+def interest_phrases(dataset: str, phrases: Mapping[int, Sequence[str]] | str | Path | None = None, *,
+                     task: str | None = None, store: GraphStore | None = None) -> dict[int, list[str]]:
+    """``{user: [phrase, ...]}`` as :func:`cluster_interests` reads ``phrases`` (the stored answers by
+    default), so a caller can check them before clustering."""
+    return _user_phrases(resolve_store(store), dataset, phrases, task)
 
 
 def _user_phrases(store: GraphStore, dataset: str, phrases: Mapping[int, Sequence[str]] | str | Path | None,
@@ -301,13 +316,14 @@ def _user_phrases(store: GraphStore, dataset: str, phrases: Mapping[int, Sequenc
 def cluster_interests(dataset: str, set_name: str, *, store: GraphStore | None = None,
                       options: ClusterOptions | None = None,
                       phrases: Mapping[int, Sequence[str]] | str | Path | None = None, task: str | None = None,
-                      **option_fields: Any) -> InterestSet:
+                      allow_empty: bool = False, **option_fields: Any) -> InterestSet:
     """Cluster users' interest phrases and write them as interest set ``set_name`` (only that set changes).
 
     ``phrases``: by default the answers :func:`infer_interests` stored (``task`` picks another
     prompt task), else a ``{user: [phrase, ...]}`` mapping or a JSONL file of
     ``{"user": id, "phrases": [...]}`` lines. ``option_fields`` override
-    :class:`~knowledge.interests.cluster.ClusterOptions`. Nothing is written when no cluster is found.
+    :class:`~knowledge.interests.cluster.ClusterOptions`. Nothing is written when no cluster is found,
+    unless ``allow_empty`` (then the set is written empty, as ``kgrec interests cluster`` does).
 
     ```python
     import kgrec
@@ -327,10 +343,10 @@ def cluster_interests(dataset: str, set_name: str, *, store: GraphStore | None =
     if not user_phrases:
         raise KgrecError(f"No interest phrases for '{dataset}': run kgrec.infer_interests first, or pass phrases.")
     clustering = cluster(user_phrases, options)
-    if not clustering.clusters:
+    if not clustering.clusters and not allow_empty:
         raise KgrecError(f"Clustering {len(user_phrases):,} users' phrases found no interest (every phrase was "
                          "noise): lower min_cluster_size, or check the answers.")
     written = write_interest_set(store, dataset, set_name, clustering)
     return InterestSet(dataset, set_name, clustering.method, len(user_phrases), written["interests"],
                        written["edges"], written["edges_skipped"], dict(clustering.quality),
-                       [ClusterSummary(c.id, c.label, c.size) for c in clustering.clusters], clustering)
+                       [ClusterSummary(c.id, c.label, c.size) for c in clustering.clusters], clustering, written)

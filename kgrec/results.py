@@ -152,6 +152,7 @@ class InterestSet(Result):
     quality: dict[str, float]
     clusters: list[ClusterSummary]
     clustering: Any = field(default=None, repr=False, compare=False, metadata=RAW)
+    written: dict[str, int] = field(default_factory=dict, repr=False, compare=False, metadata=RAW)  # the store's counts
 
 
 @dataclass
@@ -186,6 +187,7 @@ class Evaluation(Result):
     test: dict[str, Any]
     sparsity: list[dict[str, Any]]
     rankings: dict[str, Any] | None = None
+    report: dict[str, Any] = field(default_factory=dict, repr=False, compare=False, metadata=RAW)  # as evaluated
 
 
 @dataclass

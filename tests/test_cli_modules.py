@@ -6,6 +6,7 @@ on ``kgrec/cli/__init__.py`` having run; its commands answer ``--help`` there wi
 
 from __future__ import annotations
 
+import ast
 import importlib
 import json
 import pkgutil
@@ -103,3 +104,36 @@ def test_kgrec_help_lists_every_group_without_loading_torch() -> None:
     visible = [name for name, command in main.commands.items() if not command.hidden]
     assert all(f"  {name} " in output for name in visible)
     assert "train-ctr" not in output
+
+
+#: command modules that call the ``import kgrec`` facade (kgrec.pipeline, kgrec.models_api)
+FACADE_MODULES = ("ctr", "enrich", "evaluate", "explain", "export", "ingest", "interests", "serve", "split")
+#: what those modules reach only through the facade
+INTERNALS = ("kgrec.training", "kgrec.export_api", "knowledge.interests", "knowledge.descriptions",
+             "kg_store.explain", "kg_store.writeback")
+
+
+def _imported(path: Path) -> set[str]:
+    """Every module ``path`` imports, at top level or inside a function (``from a import b``: ``a`` and ``a.b``)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return found
+
+
+@pytest.mark.parametrize("name", FACADE_MODULES)
+def test_pipeline_commands_reach_internals_only_through_the_facade(name: str) -> None:
+    imported = _imported(CLI_DIR / f"{name}.py")
+    bypass = {m for m in imported for internal in INTERNALS if m == internal or m.startswith(f"{internal}.")}
+    assert not bypass, f"kgrec.cli.{name} imports {sorted(bypass)}; call kgrec.pipeline / kgrec.models_api"
+    assert imported & {"kgrec.pipeline", "kgrec.models_api"}, f"kgrec.cli.{name} does not call the facade"
+
+
+def test_the_import_check_sees_imports_inside_functions(tmp_path: Path) -> None:
+    path = tmp_path / "probe.py"
+    path.write_text("def f():\n    from kgrec.training import train_and_write\n    import kg_store.writeback\n")
+    assert {"kgrec.training", "kg_store.writeback"} <= _imported(path)

@@ -1,4 +1,4 @@
-"""``kgrec train ctr`` and ``kgrec train rerank``: thin wrappers over :mod:`kgrec.ctr_training`.
+"""``kgrec train ctr`` and ``kgrec train rerank``: thin wrappers over :func:`kgrec.train`.
 
 :mod:`kgrec.cli.train` puts ``ctr`` and ``rerank`` in the ``train`` group; ``kgrec train-ctr`` and
 ``kgrec train-rerank`` (the first names) stay as hidden aliases. ``kgrec evaluate`` lists these runs
@@ -71,12 +71,13 @@ def _alias(command: click.Command, name: str) -> click.Command:
 def ctr(ctx: click.Context, model: str, dataset: str, text: str | None, contrast: bool, seeds: int,
         max_history: int, threads: int | None, top_k: int, no_write: bool, as_json: bool, **options: Any) -> None:
     """Train a CTR MODEL on DATASET's CTR split; print test AUC and LogLoss; write the run back."""
-    from kgrec.ctr_training import set_threads, train_ctr
+    from kgrec.ctr_training import set_threads
+    from kgrec.models_api import train
 
     set_threads(threads)
-    outcome = train_ctr(open_store(ctx), dataset, model, text=text, contrast=contrast,
-                        seeds=[2024 + n for n in range(seeds)], k=top_k, write_back=not no_write,
-                        max_history=max_history, **_overrides(options))
+    outcome = train(model, dataset, kind="ctr", store=open_store(ctx), text=text, contrast=contrast,
+                    seeds=[2024 + n for n in range(seeds)], k=top_k, write_back=not no_write,
+                    max_history=max_history, **_overrides(options)).outcome
     _echo(outcome, as_json)
 
 
@@ -90,12 +91,13 @@ def rerank(ctx: click.Context, model: str, list_name: str, dataset: str, text: s
            seeds: int, max_history: int, threads: int | None, top_k: int, no_write: bool, as_json: bool,
            **options: Any) -> None:
     """Train a reranker MODEL on DATASET's candidate lists; print test NDCG@K and MAP@K; write the run back."""
-    from kgrec.ctr_training import set_threads, train_rerank
+    from kgrec.ctr_training import set_threads
+    from kgrec.models_api import train
 
     set_threads(threads)
-    outcome = train_rerank(open_store(ctx), dataset, model, list_name=list_name, text=text, contrast=contrast,
-                           seeds=[2024 + n for n in range(seeds)], k=top_k, write_back=not no_write,
-                           max_history=max_history, **_overrides(options))
+    outcome = train(model, dataset, kind="rerank", store=open_store(ctx), list_name=list_name, text=text,
+                    contrast=contrast, seeds=[2024 + n for n in range(seeds)], k=top_k, write_back=not no_write,
+                    max_history=max_history, **_overrides(options)).outcome
     _echo(outcome, as_json)
 
 

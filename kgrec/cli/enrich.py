@@ -1,6 +1,6 @@
 """``kgrec enrich items|users``: LLM descriptions written into the graph.
 
-Thin wrappers over :mod:`knowledge.descriptions`. Every command is resumable: answers are cached
+Thin wrappers over :func:`kgrec.describe_items` and :func:`kgrec.describe_users`. Every command is resumable: answers are cached
 in Neo4j as they arrive, so running it again after a kill sends only the prompts never answered.
 """
 
@@ -27,11 +27,11 @@ def enrich() -> None:
 def enrich_items(ctx: click.Context, dataset: str, domain: str, backend: str, model: str, batch_size: int,
                  limit: int | None, shard: Shard | None, dry_run: bool, progress: bool | None) -> None:
     """Item.description (+ description_source, description_ungrounded)."""
-    from knowledge.descriptions import DescribeConfig, describe_items
+    from kgrec.pipeline import describe_items
 
-    report = describe_items(open_store(ctx), dataset, make_backend(backend, model),
-                            DescribeConfig(domain=domain, batch_size=batch_size), limit=limit,
-                            dry_run=dry_run, progress=progress, shard=shard)
+    report = describe_items(dataset, make_backend(backend, model), store=open_store(ctx), domain=domain,
+                            batch_size=batch_size, limit=limit, dry_run=dry_run, progress=progress,
+                            shard=shard).report
     echo_run(report.runs[0], dry_run)
     if not dry_run:
         click.echo(f"Described {sum(report.sources.values()):,} of {report.subjects:,} items; "
@@ -51,9 +51,9 @@ def enrich_users(ctx: click.Context, dataset: str, domain: str, history: str, ba
                  batch_size: int, limit: int | None, shard: Shard | None, dry_run: bool,
                  progress: bool | None) -> None:
     """User descriptions from demographics and a history (describe the items first)."""
-    from knowledge.descriptions import DescribeConfig, describe_users
+    from kgrec.pipeline import describe_users
 
-    report = describe_users(open_store(ctx), dataset, make_backend(backend, model),
-                            DescribeConfig(domain=domain, batch_size=batch_size), history=history, limit=limit,
-                            dry_run=dry_run, progress=progress, shard=shard)
+    report = describe_users(dataset, make_backend(backend, model), history=history, store=open_store(ctx),
+                            domain=domain, batch_size=batch_size, limit=limit, dry_run=dry_run,
+                            progress=progress, shard=shard).report
     echo_run(report.runs[0], dry_run)

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import click
 
-from kg_store.writeback import read_recommendations, training_runs
 from kgrec.cli.common import KgrecCommand, open_store
 
 # display order of every kind's metrics: ranking (Recall/NDCG@20/50/100), CTR, then rerank lists
@@ -58,7 +57,8 @@ def evaluate(ctx: click.Context, dataset: str | None, run_id: str | None, rankin
              rankings_k: int, as_json: bool) -> None:
     """Test metrics of the training runs on DATASET (or recompute one run's, --run-id)."""
     from kg_store.run_ids import check_run_id
-    from kgrec.training import evaluate_saved
+    from kgrec.models_api import evaluate as evaluate_saved
+    from kgrec.models_api import training_runs
 
     if rankings is not None and not run_id:
         raise click.UsageError("--rankings needs --run-id.")
@@ -68,10 +68,10 @@ def evaluate(ctx: click.Context, dataset: str | None, run_id: str | None, rankin
         check_run_id(run_id)    # before the store is opened or any path is built from it
     store = open_store(ctx)
     if run_id:
-        result = evaluate_saved(store, run_id, dataset=dataset, rankings=rankings, rankings_k=rankings_k)
-        click.echo(json.dumps(result, indent=2))
+        result = evaluate_saved(run_id, dataset=dataset, store=store, rankings=rankings, rankings_k=rankings_k)
+        click.echo(json.dumps(result.report, indent=2))
         return
-    _echo_runs([dict(r, metrics=json.loads(r["metrics"])) for r in training_runs(store, dataset)], as_json)
+    _echo_runs([dict(r, metrics=json.loads(r["metrics"])) for r in training_runs(dataset, store=store)], as_json)
 
 
 @click.command("recommend", cls=KgrecCommand)
@@ -83,7 +83,11 @@ def evaluate(ctx: click.Context, dataset: str | None, run_id: str | None, rankin
 @click.pass_context
 def recommend(ctx: click.Context, dataset: str, user: int, model: str | None, limit: int, as_json: bool) -> None:
     """Recommendations stored in the graph for one user."""
-    rows = read_recommendations(open_store(ctx), dataset, user, model, limit)
+    from kgrec.models_api import recommend as read_recommendations
+
+    found = read_recommendations(dataset, user, model=model, limit=limit, store=open_store(ctx)).items
+    rows = [{"model": r.model, "rank": r.rank, "item": r.item, "title": r.title, "score": r.score,
+             "run_id": r.run_id} for r in found]
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return

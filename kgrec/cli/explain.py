@@ -1,6 +1,6 @@
 """``kgrec explain --dataset D --user U --item I``: why an item may suit a user, in words.
 
-A thin layer over :func:`kg_store.explain.explain` (scoring described there).
+A thin layer over :func:`kgrec.explain` (scoring described in :mod:`kg_store.explain`).
 """
 
 from __future__ import annotations
@@ -23,7 +23,9 @@ from kgrec.cli.common import KgrecCommand, open_store
 def explain(ctx: click.Context, dataset: str, user: int, item: int, set_name: str | None,
             top: int, as_json: bool) -> None:
     """The top paths (interest, KG, collaborative) that explain why ITEM suits USER."""
-    from kg_store.explain import explain as explain_paths
+    from dataclasses import asdict
 
-    result = explain_paths(open_store(ctx), dataset, user, item, set=set_name, top=top)
-    click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False) if as_json else result.render())
+    from kgrec.models_api import explain as explain_paths
+
+    result = explain_paths(dataset, user, item, interest_set=set_name, top=top, store=open_store(ctx))
+    click.echo(json.dumps(asdict(result), indent=2, ensure_ascii=False) if as_json else result.render())

@@ -1,4 +1,4 @@
-"""``kgrec export --dataset D --format F OUT``: a thin wrapper over :mod:`kgrec.export_api`."""
+"""``kgrec export --dataset D --format F OUT``: a thin wrapper over :func:`kgrec.export`."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
+from kg_store.formats import format_names
 from kgrec.cli.common import KgrecCommand, open_store
-from kgrec.export_api import export_files, format_names
 
 
 @click.command("export", cls=KgrecCommand)
@@ -24,7 +24,9 @@ def export(ctx: click.Context, out: Path, dataset: str, format_name: str, as_jso
     cikg, kgat and recbole read back with 'kgrec ingest <format>' to the same counts; only cikg
     keeps user interests. pykeen writes triples.tsv for TriplesFactory.from_path.
     """
-    paths = export_files(open_store(ctx), dataset, format_name, out)
+    from kgrec.models_api import export as export_files
+
+    paths = export_files(dataset, format_name, out, store=open_store(ctx)).files
     if as_json:
         click.echo(json.dumps({"dataset": dataset, "format": format_name, "out": str(out),
                                "files": [str(path) for path in paths]}, indent=2))

@@ -1,4 +1,4 @@
-"""``kgrec ingest <source>|dataset``: thin wrappers over :mod:`kgrec.api`.
+"""``kgrec ingest <source>|dataset``: thin wrappers over :func:`kgrec.ingest`.
 
 One command per source of :mod:`ingest.registry`, generated from the source's class (its
 ``description`` is the help, its ``cli_options`` the options beyond the common ones);
@@ -77,13 +77,10 @@ def print_report(report: IngestReport, as_json: bool) -> None:
 
 def _run_source(ctx: click.Context, source: str, path: Path, dataset: str, batch_size: int,
                 progress: bool | None, as_json: bool, bulk: bool, workers: int, **options: Any) -> None:
-    from kgrec import api
+    from kgrec.pipeline import ingest as ingest_source
 
-    store = open_store(ctx)
-    if bulk:
-        report = api.ingest_bulk(store, source, path, dataset, progress, cli_state(ctx).home, **options)
-    else:
-        report = api.ingest(store, source, path, dataset, batch_size, progress, workers, **options)
+    report = ingest_source(source, path, dataset=dataset, store=open_store(ctx), bulk=bulk, batch_size=batch_size,
+                           workers=workers, progress=progress, local_home=cli_state(ctx).home, **options)
     print_report(report, as_json)
 
 
@@ -119,10 +116,10 @@ for _name in sources.names():
 def ingest_dataset(ctx: click.Context, name: str, explicit: Path | None, dataset: str | None, verify: bool,
                    **options: Any) -> None:
     """Load a catalog dataset found by the lookup order (--path, KGREC_DATA_DIR, data home, shipped)."""
-    from kgrec import api
+    from kgrec.pipeline import ingest as ingest_named
 
-    report = api.ingest_named(open_store(ctx), name, dataset=dataset, path=explicit,
-                              batch_size=options["batch_size"], progress=options["progress"],
-                              skip_bad_lines=options["skip_bad_lines"], verify=verify,
-                              bulk=options["bulk"], local_home=cli_state(ctx).home, workers=options["workers"])
+    report = ingest_named(name, explicit, dataset=dataset, store=open_store(ctx), catalog_only=True,
+                          batch_size=options["batch_size"], progress=options["progress"],
+                          skip_bad_lines=options["skip_bad_lines"], verify=verify,
+                          bulk=options["bulk"], local_home=cli_state(ctx).home, workers=options["workers"])
     print_report(report, options["as_json"])

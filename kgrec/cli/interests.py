@@ -52,11 +52,11 @@ def list_sets(ctx: click.Context, dataset: str, as_json: bool) -> None:
 def infer(ctx: click.Context, dataset: str, max_items: int, domain: str, backend: str, model: str,
           batch_size: int, limit: int | None, shard: Shard | None, dry_run: bool, progress: bool | None) -> None:
     """Ask the LLM for each user's interests from train items only (store a valid split first)."""
-    from knowledge.interests.infer import InferConfig, infer_interests
+    from kgrec.pipeline import infer_interests
 
-    config = InferConfig(max_items=max_items, batch_size=batch_size, domain=domain)
-    report = infer_interests(open_store(ctx), dataset, make_backend(backend, model), config,
-                             limit=limit, dry_run=dry_run, progress=progress, shard=shard)
+    report = infer_interests(dataset, make_backend(backend, model), store=open_store(ctx), max_items=max_items,
+                             batch_size=batch_size, domain=domain, limit=limit, dry_run=dry_run,
+                             progress=progress, shard=shard).report
     echo_run(report.run, dry_run)
     if not dry_run:
         click.echo(f"{report.users:,} users; {report.unparseable:,} answers without a usable phrase. "
@@ -86,21 +86,19 @@ def infer(ctx: click.Context, dataset: str, max_items: int, domain: str, backend
 def cluster(ctx: click.Context, dataset: str, set_name: str, phrases_file: Path | None, from_cache: bool,
             as_json: bool, **options: object) -> None:
     """Cluster users' phrases and write them as interest set SET (replacing only that set)."""
-    from kg_store.interest_sets import check_interest_set_name, write_interest_set
-    from knowledge.interests.cluster import ClusterOptions, cluster_interests
-    from knowledge.interests.infer import inferred_phrases
-    from knowledge.interests.phrases import read_phrases_jsonl
+    from kg_store.interest_sets import check_interest_set_name
+    from kgrec.pipeline import cluster_interests, interest_phrases
 
     check_interest_set_name(set_name)
     if (phrases_file is None) == (not from_cache):
         raise KgrecError("Give exactly one of --phrases FILE.jsonl and --from-cache.")
     store = open_store(ctx)
-    user_phrases = read_phrases_jsonl(phrases_file) if phrases_file else inferred_phrases(store, dataset)
+    user_phrases = interest_phrases(dataset, phrases_file, store=store)
     if not user_phrases:
         raise KgrecError(f"No interest phrases for '{dataset}': run 'kgrec interests infer --dataset {dataset}' "
                          "first, or pass --phrases FILE.jsonl.")
-    clustering = cluster_interests(user_phrases, ClusterOptions(**options))
-    written = write_interest_set(store, dataset, set_name, clustering)
+    found = cluster_interests(dataset, set_name, store=store, phrases=user_phrases, allow_empty=True, **options)
+    clustering, written = found.clustering, found.written
     if as_json:
         click.echo(json.dumps({"set": set_name, "quality": clustering.quality, **written}, indent=2))
         return

@@ -1,4 +1,4 @@
-"""``kgrec serve``: a thin layer that builds the app of :mod:`serving` and runs it under uvicorn."""
+"""``kgrec serve``: a thin layer that builds the app of :func:`kgrec.create_app` and runs it under uvicorn."""
 
 from __future__ import annotations
 
@@ -28,7 +28,8 @@ def serve(ctx: click.Context, host: str, port: int, reload_check: float, max_ite
     import uvicorn
 
     from kg_store.settings import resolve_settings
-    from serving import ServeConfig, create_app
+    from kgrec.models_api import create_app
+    from serving import ServeConfig
     from serving.store import ServingStore
 
     config = ServeConfig.from_env(host=host, port=port, reload_check_seconds=reload_check, max_items=max_items,

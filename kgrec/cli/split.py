@@ -24,9 +24,9 @@ def split() -> None:
 @click.pass_context
 def valid(ctx: click.Context, dataset: str, ratio: float, seed: int, force: bool, as_json: bool) -> None:
     """Mark a seeded RATIO of each user's train interactions (users with >= 2) as 'valid'."""
-    from kg_store.splits import store_valid_split
+    from kgrec.pipeline import split as store_split
 
-    report = store_valid_split(open_store(ctx), dataset, ratio=ratio, seed=seed, force=force)
+    report = store_split(dataset, ratio=ratio, seed=seed, force=force, store=open_store(ctx))
     if as_json:
         click.echo(json.dumps(report.as_dict(), indent=2))
     elif report.drawn:

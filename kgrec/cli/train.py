@@ -16,10 +16,10 @@ from typing import Any
 
 import click
 
-from kg_store.writeback import EDGE_MODES, EDGES_AUTO_MAX_ROWS
 from kgrec.cli.common import PROGRESS_HELP, KgrecCommand, KgrecGroup, open_store
 from kgrec.cli.ctr import ctr, rerank
 from kgrec.cli.evaluate import format_metrics, format_summary
+from kgrec.models_api import EDGE_MODES, EDGES_AUTO_MAX_ROWS
 from recommender import registry
 from recommender.config import CHOICES, PRESETS, TRAIN_FIELDS, model_config_class
 
@@ -151,10 +151,11 @@ class TrainRequest:
 
 
 def _train_transe(ctx: click.Context, request: TrainRequest) -> None:
-    from kgrec.training import train_transe_and_write
+    from kgrec.models_api import train as train_model
 
-    report = train_transe_and_write(open_store(ctx), request.dataset, epochs=request.overrides.get("epochs") or 50,
-                                    device=request.overrides["device"], write_back=request.write_back)
+    report = train_model("transe", request.dataset, kind="kg", store=open_store(ctx),
+                         epochs=request.overrides.get("epochs") or 50, device=request.overrides["device"],
+                         write_back=request.write_back).outcome
     click.echo(json.dumps(report, indent=2) if request.as_json else
                f"TransE on {request.dataset}: " + "  ".join(f"{k} {v:.4f}" for k, v in report["metrics"].items())
                + f"; wrote {report['entities_written']:,} entity vectors.")
