@@ -19,7 +19,6 @@ import click
 
 from kg_store.connection import GraphStore
 from kg_store.datasets import dataset_stats
-from kg_store.errors import KgrecError
 from kg_store.progress import Progress
 from kg_store.settings import settings_from_env
 from kgrec import api
@@ -126,23 +125,19 @@ def _infer(store: GraphStore, options: DemoOptions) -> None:
 
 
 def _cluster(store: GraphStore, dataset: str, options: ClusterOptions) -> None:
-    from kg_store.interest_sets import write_interest_set
-    from knowledge.interests.cluster import cluster_interests
+    """Through :func:`kgrec.cluster_interests`, which refuses to write a clustering with no interest."""
+    from kgrec.pipeline import cluster_interests
     from knowledge.interests.infer import inferred_phrases
 
     _stage(3, f"Clustering the phrases into interest set '{DEMO_SET}' (MiniLM, UMAP, HDBSCAN)")
     started = time.perf_counter()
     phrases = inferred_phrases(store, dataset)
-    clustering = cluster_interests(phrases, options)
-    if not clustering.clusters:
-        raise KgrecError(f"Clustering {len(phrases):,} users' phrases found no interest (every phrase was noise); "
-                         "too few phrases for HDBSCAN's min_cluster_size, or answers without usable phrases.")
-    written = write_interest_set(store, dataset, DEMO_SET, clustering)
-    quality = clustering.quality
-    _say(f"{sum(map(len, phrases.values())):,} phrases of {len(phrases):,} users -> {written['interests']:,} "
-         f"interests, {written['edges']:,} user edges; silhouette {quality.get('silhouette', float('nan')):.3f}, "
+    found = cluster_interests(dataset, DEMO_SET, store=store, options=options, phrases=phrases)
+    quality = found.quality
+    _say(f"{sum(map(len, phrases.values())):,} phrases of {len(phrases):,} users -> {found.interests:,} "
+         f"interests, {found.edges:,} user edges; silhouette {quality.get('silhouette', float('nan')):.3f}, "
          f"noise {quality['noise_share']:.1%} ({time.perf_counter() - started:.0f} s)")
-    largest = sorted(clustering.clusters, key=lambda c: -len(c.phrases))[:4]
+    largest = sorted(found.clustering.clusters, key=lambda c: -len(c.phrases))[:4]
     _say("largest: " + "; ".join(f'"{c.label}"' for c in largest))
 
 
