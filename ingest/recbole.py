@@ -30,6 +30,10 @@ What goes where, and why:
   is in neither is not loaded, with a note: such links appear where the link file covers a larger
   catalogue than the interactions, and they carry nothing the graph can use. An item linked to two
   different entities is an error (kgrec ties each item to one entity).
+- ``.kg`` / ``.link`` as ``kgrec export --format recbole`` writes them: its placeholder triples
+  (relations ``kgrec:self`` and ``kgrec:same_entity``) and entities (``kgrec:item:<id>``), which
+  are there only for RecBole's loader, are dropped, and an item on a ``kgrec:same_entity`` triple is
+  linked to that triple's entity (:mod:`kg_store.formats.recbole_kg`).
 - ``token_seq`` values are split on spaces, RecBole's default separator, or on commas when the value
   has any (lists some converters write comma-separated).
 - Splits: RecBole's own split files when present (training then validates on ``valid``, carving none);
@@ -68,6 +72,7 @@ from ingest.recbole_atomic import (
 from ingest.records import KnowledgeGraphSchema, Props, RecordBatch, RecordKind
 from ingest.splits import SPLIT_OPTIONS, SplitSourceConfig, assign_splits
 from kg_store.errors import BadInputError
+from kg_store.formats.recbole_kg import restore_links
 from kg_store.graph_model import relation_types_for
 
 TITLE_FIELDS = ("movie_title", "title", "item_name", "name")
@@ -223,6 +228,7 @@ class RecBoleSource(Source):
         kg_path, link_path = files.path(".kg"), files.path(".link")
         triples = read_kg(kg_path, policy) if kg_path else []
         links = read_links(link_path, policy) if link_path else {}
+        triples, links = restore_links(triples, links)  # without kgrec's own placeholders for RecBole
         if kg_path is None:
             yield f"no {files.stem}.kg: loaded without an item knowledge graph (has_kg = false)"
         elif link_path is None:

@@ -19,6 +19,14 @@ T = TypeVar("T")
 Target = str | type  # "module:Class", or the class itself
 
 
+def load_target(target: Target) -> Any:
+    """The object a target names: a class given as such, or ``"module:Class"`` imported now."""
+    if not isinstance(target, str):
+        return target
+    module, _, attribute = target.partition(":")
+    return getattr(importlib.import_module(module), attribute)
+
+
 class Registry(Generic[T]):
     """Names of one kind, each to a ``"module:Class"`` target imported on first :meth:`get`."""
 
@@ -48,11 +56,7 @@ class Registry(Generic[T]):
 
     def get(self, name: str) -> type[T]:
         """The class registered under ``name`` (its module imported now); an unknown name lists the known."""
-        found = self._targets[self._known(name)]
-        if isinstance(found, str):
-            module, _, attribute = found.partition(":")
-            found = getattr(importlib.import_module(module), attribute)
-        return found
+        return load_target(self._targets[self._known(name)])
 
     def register(self, name: str, target: Target) -> None:
         """Add ``name`` (or point it elsewhere): ``target`` is ``"module:Class"`` or a class."""

@@ -19,7 +19,7 @@ from kg_store.errors import InvalidRunIdError, UnknownRunError
 if TYPE_CHECKING:  # checking an id needs no driver
     from kg_store.connection import GraphStore
 
-MODEL_NAME_PATTERN = r"[a-z][a-z0-9_]{0,39}"
+MODEL_NAME_PATTERN = r"[a-z][a-z0-9_-]{0,39}"
 RUN_ID_PATTERN = rf"{MODEL_NAME_PATTERN}-[0-9]{{8}}T[0-9]{{6}}-[0-9a-f]{{6}}"
 RUN_ID_FORM = "<model>-<YYYYmmddTHHMMSS>-<6 hex digits>, e.g. lightgcn-20240131T120000-0a1b2c"
 _RUN_ID = re.compile(RUN_ID_PATTERN)
@@ -30,7 +30,7 @@ def check_run_id(run_id: str) -> str:
     """Return ``run_id`` if it has the form kgrec gives runs, else raise ``InvalidRunIdError``."""
     if not isinstance(run_id, str) or not _RUN_ID.fullmatch(run_id):
         raise InvalidRunIdError(f"Run id {run_id!r} is not valid: expected {RUN_ID_FORM} "
-                                "(a model name of lower-case letters, digits and '_').")
+                                "(a model name of lower-case letters, digits, '_' and '-').")
     return run_id
 
 

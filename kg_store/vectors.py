@@ -26,6 +26,7 @@ from kg_store.errors import ConfigError, UnsafeNameError
 from kg_store.progress import Progress
 
 NAME_PIECE = re.compile(r"^[a-z][a-z0-9_]*$")
+MODEL_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")     # a model's name piece: '-' is written as '_'
 MAX_PIECE = 48          # a model, vector or text name
 MAX_NAME = 128          # a whole property or index name, several pieces joined
 VECTOR_LABELS = ("User", "Item", "Interest")
@@ -127,8 +128,12 @@ class TextVectorKeys:
 
 
 def embedding_keys(model: str, prop: str) -> EmbeddingKeys:
-    """Names of ``model``'s vectors stored under ``prop``; both are checked here."""
-    return EmbeddingKeys(check_piece(model, "Model name"), check_piece(prop, "Embedding property"))
+    """Names of ``model``'s vectors stored under ``prop``; both are checked here. A model name may
+    hold ``-`` (``kgrec-sr``), which index names take as ``_`` (the registry keeps the two apart)."""
+    if not isinstance(model, str) or not MODEL_NAME.match(model) or len(model) > MAX_PIECE:
+        raise UnsafeNameError(f"Model name {model!r} must match {MODEL_NAME.pattern[1:-1]} "
+                              f"(at most {MAX_PIECE} characters).")
+    return EmbeddingKeys(model.replace("-", "_"), check_piece(prop, "Embedding property"))
 
 
 def text_vector_keys(label: str, name: str) -> TextVectorKeys:

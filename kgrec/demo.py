@@ -62,7 +62,16 @@ def _say(text: str) -> None:
 
 
 def run_demo(options: DemoOptions, neo4j_home: Path, database: str | None = None) -> None:
-    """Run every stage in order; each stage's failure stops the job with kgrec's error for it."""
+    """Run every stage in order; each stage's failure stops the job with kgrec's error for it.
+
+    Starts kgrec's own Neo4j in ``neo4j_home`` unless ``NEO4J_URI`` is set, as ``kgrec demo`` does.
+
+    ```python
+    import kgrec
+
+    kgrec.run_demo(kgrec.DemoOptions(epochs=5, live_limit=0), kgrec.neo4j_home())
+    ```
+    """
     named = api.resolve_named(options.dataset, options.path)  # fails before anything starts; not looked up again
     browser_url = None
     if settings_from_env() is None:

@@ -1,4 +1,4 @@
-"""The model half of the :mod:`kgrec` facade: train, evaluate, recommend, explain, export, serve.
+"""The model half of the :mod:`kgrec` facade: train (and estimate), evaluate, recommend, explain, export, serve.
 
 :func:`train` finds a model's kind through the registries that already exist (ranking models in
 ``recommender.models``, CTR backbones in ``recommender.ctr.registry``, rerankers in
@@ -9,6 +9,8 @@
 from __future__ import annotations
 
 import importlib
+import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +19,7 @@ from kg_store.errors import ConfigError
 from kg_store.registry import Registry
 from kg_store.writeback import EDGE_MODES as EDGE_MODES  # the ``edges`` values train takes
 from kg_store.writeback import EDGES_AUTO_MAX_ROWS as EDGES_AUTO_MAX_ROWS
+from kgrec.admin_results import TrainingEstimateResult
 from kgrec.pipeline import default_settings, resolve_store
 from kgrec.results import (
     Evaluation,
@@ -255,3 +258,77 @@ def create_app(store: GraphStore | None = None, config: ServeConfig | None = Non
 
     config = config or ServeConfig.from_env()
     return make_app(store if store is not None else ServingStore(default_settings(), config), config)
+
+
+def serve(*, host: str = "127.0.0.1", port: int = 8000, reload_check_seconds: float = 2.0, max_items: int = 100,
+          preload_k: int = 20, access_log: bool = False, database: str | None = None, local_home: Path | None = None,
+          announce: Callable[[str], None] | None = None) -> None:
+    """Serve :func:`create_app`'s app under uvicorn on ``host``:``port`` until stopped, as ``kgrec serve`` does.
+
+    Beyond localhost ``KGREC_SERVE_TOKEN`` must be set (a bearer token); that is checked before
+    anything starts. Neo4j may start later: the app answers 503 until it is up. The settings are
+    the default connection's, or with ``database`` / ``local_home`` the ones :func:`kgrec.connect`
+    would use. ``announce`` receives the one line saying where it serves (default: stderr).
+
+    ```python
+    import kgrec
+
+    kgrec.serve(port=8000, preload_k=20)       # blocks; Ctrl-C stops it
+    ```
+    """
+    import uvicorn
+
+    from kg_store.settings import resolve_settings
+    from serving.config import ServeConfig
+    from serving.store import ServingStore
+
+    config = ServeConfig.from_env(host=host, port=port, reload_check_seconds=reload_check_seconds,
+                                  max_items=max_items, preload_k=preload_k)
+    config.check_bind()
+    settings = (resolve_settings(local_home=local_home, database=database) if local_home or database
+                else default_settings())
+    store = ServingStore(settings, config)
+    (announce or (lambda line: sys.stderr.write(line + "\n")))(
+        f"kgrec serve on http://{host}:{port} (Neo4j {settings.uri}; token "
+        f"{'required' if config.token else 'not required'})")
+    try:
+        uvicorn.run(create_app(store, config), host=host, port=port, access_log=access_log, log_level="warning")
+    finally:
+        store.close()
+
+
+def estimate_training(model: str, dataset: str, *, interest_set: str | None = None, preset: str | None = None,
+                      store: GraphStore | None = None, **overrides: Any) -> TrainingEstimateResult:
+    """How long and how much memory training ``model`` on ``dataset`` would take, from a few
+    calibration steps on the dataset's export, before committing to a long run.
+
+    ``overrides`` are the settings :func:`train` would get (``epochs``, ``batch_size``, ``device``
+    ...), so the estimate is of that run.
+
+    ```python
+    import kgrec
+
+    guess = kgrec.estimate_training("cikgrec", "dbbook2014", epochs=100)
+    print(guess.text)                          # or guess.figures["total_seconds"]
+    ```
+    """
+    from kgrec.estimate import describe
+    from kgrec.estimate import estimate_training as calibrate
+
+    found = calibrate(resolve_store(store), dataset, model, interest_set=interest_set, preset=preset, **overrides)
+    return TrainingEstimateResult(found.dataset, found.model, found.as_dict(), describe(found), found)
+
+
+def set_threads(threads: int | None) -> None:
+    """Cap the CPU threads torch uses in this process (a shared machine); None keeps torch's default.
+
+    ```python
+    import kgrec
+
+    kgrec.set_threads(2)
+    kgrec.train("din", "ml1m", epochs=2)
+    ```
+    """
+    from kgrec.ctr_training import set_threads as cap
+
+    cap(threads)

@@ -90,6 +90,21 @@ def connect(target: Neo4jSettings | GraphStore | str | None = None, *, database:
     return store
 
 
+def new_connection(database: str | None = None, local_home: Path | None = None) -> GraphStore:
+    """A verified connection of its own (``NEO4J_*`` settings, else kgrec's local server in
+    ``local_home``) that leaves the default connection as it is: for a caller that passes ``store``
+    to every call, as the ``kgrec`` command does.
+
+    ```python
+    import kgrec
+
+    store = kgrec.new_connection(database="neo4j")
+    print(kgrec.list_datasets(store=store))
+    ```
+    """
+    return api.connect(database=database, local_home=local_home)
+
+
 def default_settings() -> Neo4jSettings:
     """The default connection's settings, else the ones :func:`connect` would use; connects to nothing."""
     from kg_store.settings import resolve_settings

@@ -10,7 +10,8 @@ through ``kg_store.writeback``; its id comes from ``kg_store.run_ids.new_run_id`
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -20,6 +21,7 @@ import numpy as np
 from kg_store.connection import GraphStore
 from kg_store.run_ids import new_run_id
 from kg_store.writeback import save_training_run, start_training_run
+from recommender.errors import TrainingError
 
 Summary = dict[str, dict[str, float]]      # test metric -> {mean, std}
 
@@ -77,3 +79,29 @@ class RunRecord:
         """Complete the node: metrics, ``finished`` time, and where the run's files and vectors are."""
         save_training_run(store, self.dataset, self.model, self.run_id, self.config, metrics, self.started,
                           artifacts=artifacts)
+
+
+def _is_out_of_memory(error: BaseException) -> bool:
+    """A CUDA or CPU allocation failure (torch reports the CPU's as a RuntimeError)."""
+    if isinstance(error, MemoryError) or type(error).__name__ == "OutOfMemoryError":
+        return True
+    text = str(error)
+    return isinstance(error, RuntimeError) and ("can't allocate memory" in text or "out of memory" in text)
+
+
+@contextmanager
+def out_of_memory_hint(model: str, dataset: str, config: Any) -> Iterator[None]:
+    """Turn running out of memory while training ``model`` into a :class:`TrainingError` that says
+    how to size the run: the ``--estimate`` command that prints the expected peak memory and the
+    settings that lower it. The checkpoint stays, so a rerun with the same settings resumes."""
+    try:
+        yield
+    except (MemoryError, RuntimeError) as error:
+        if not _is_out_of_memory(error):
+            raise
+        raise TrainingError(
+            f"{model} ran out of memory on '{dataset}' (device {config.device}, batch size {config.batch_size}, "
+            f"evaluation batch {config.eval_batch_size}): `kgrec train {model} --dataset {dataset} --estimate` "
+            "prints the expected peak memory; lower --batch-size (the training step), --eval-batch-size (the "
+            "full-ranking evaluation) or the model's size (embedding_dim, --layers)."
+        ) from error

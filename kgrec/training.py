@@ -42,7 +42,7 @@ from kg_store.paths import kgrec_cache_home
 from kg_store.progress import Progress
 from kg_store.run_ids import check_run_id, run_record
 from kg_store.writeback import write_recommendations
-from kgrec.runs import RunRecord, best_seed_index, mean_std, seed_metrics
+from kgrec.runs import RunRecord, best_seed_index, mean_std, out_of_memory_hint, seed_metrics
 from recommender.config import TrainConfig, config_dict, model_config_class, resolve_config
 from recommender.data import RecData, from_export, read_valid_split, write_valid_split
 from recommender.evaluate import sparsity_groups, summarize, top_unseen, users_with, write_rankings
@@ -117,7 +117,8 @@ def train_seed(export: GraphExport, dataset: str, model: str, seed: int, progres
     data = protocol_data(export, train_config)
     run_dir = kgrec_cache_home() / "runs" / run_key(model, dataset, export.cache_key, model_config, train_config)
     write_valid_split(run_dir / VALID_SPLIT_FILE, data.valid, export)
-    result = train_model(data, model, model_config, train_config, checkpoint_dir=run_dir, progress=progress)
+    with out_of_memory_hint(model, dataset, train_config):
+        result = train_model(data, model, model_config, train_config, checkpoint_dir=run_dir, progress=progress)
     return SeedRun(seed, result, data, config_dict(model_config, train_config), train_config.select_metric)
 
 

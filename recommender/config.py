@@ -2,9 +2,10 @@
 
 Each model has its own config dataclass (``recommender.models.configs``, found through
 ``recommender.registry``); training settings are ``TrainConfig``, shared by every model.
-Precedence, lowest first: the dataclass defaults -> the model's defaults (``MODEL_DEFAULTS``) ->
-the dataset's defaults (``DATASET_DEFAULTS``) -> a named preset (``PRESETS``, e.g. ``reference``)
--> explicit overrides (Python keyword arguments or CLI options). ``resolve_config`` applies exactly
+Precedence, lowest first: the dataclass defaults -> the dataset's defaults (``DATASET_DEFAULTS``)
+-> the model's defaults (``MODEL_DEFAULTS``: a model's published settings beat a dataset-wide one,
+e.g. KGIN's batch of 1,024) -> a named preset (``PRESETS``, e.g. ``reference``) -> explicit
+overrides (Python keyword arguments or CLI options). ``resolve_config`` applies exactly
 that order; a setting neither the model's config nor ``TrainConfig`` has is an error.
 """
 
@@ -50,6 +51,25 @@ MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
     "lightgcn": {"n_layers": 2, "lr": 5e-3},
     # lambda and lr picked on the validation split of dbbook2014 (0.2 / 2e-3 gave valid R@50 ~0.30)
     "simgcl": {"n_layers": 2, "cl_weight": 0.02, "noise_eps": 0.1, "temperature": 0.2, "lr": 1e-3},
+    # the authors' conf/SGL.ini (wujcan/SGL-Torch): aug_type ED, ssl_ratio 0.1, ssl_temp 0.2, ssl_reg 0.1,
+    # reg 1e-4, 3 layers, lr 1e-3, batch 2048 (both losses and the L2 are batch sums there: the same ratios)
+    "sgl": {"augmentation": "edge", "drop_ratio": 0.1, "temperature": 0.2, "cl_weight": 0.1, "l2": 1e-4,
+            "n_layers": 3, "lr": 1e-3, "batch_size": 2048},
+    # the KGAT authors' CKE (xiangwang1223/knowledge_graph_attention_network, Model/utility/parser.py):
+    # embed 64, kge 64, KG batch 2048, regs 1e-5 on a batch *sum* at batch 1024 (= l2 1e-2 on kgrec's
+    # batch mean); lr 1e-3 and batch 2048 are RecBole's CKE defaults (the KGAT authors' default lr is 1e-4)
+    "cke": {"relation_dim": 64, "kg_batch_size": 2048, "kg_weight": 1.0, "l2": 1e-2, "lr": 1e-3, "batch_size": 2048},
+    # RecBole's CFKG defaults (margin 1, Adam lr 1e-3, batch 2048, no L2; KG batch as large as the
+    # interaction batch) with its "transe" score, the translation distance of the KGAT authors' CFKG
+    "cfkg": {"score_function": "distance", "margin": 1.0, "kg_batch_size": 0, "l2": 0.0, "lr": 1e-3,
+             "batch_size": 2048},
+    # the authors' default arguments (HKUDS/KGRec, utils/parser.py parse_args_kgsr: lr 1e-4, batch 1024,
+    # l2 1e-5, context_hops 2, node_dropout_rate 0.5, mess_dropout_rate 0.1, mae_coef 0.1, mae_msize 256,
+    # cl_coef 0.01, cl_tau 1.0, cl_drop_ratio 0.5): the values modules/KGRec.py also fixes for last-fm;
+    # DBbook2014 is none of its datasets
+    "kgrec-sr": {"lr": 1e-4, "batch_size": 1024, "l2": 1e-5, "n_layers": 2, "kg_keep_rate": 0.5,
+                 "interaction_keep_rate": 0.5, "message_dropout": 0.1, "mae_weight": 0.1, "mask_size": 256,
+                 "cl_weight": 0.01, "temperature": 1.0, "cl_drop_ratio": 0.5},
     # loss weights, layers and mask schedule are the reference's for DBbook2014; lr 2e-3 and batch
     # 2048 are kgrec's (the reference trains with lr 8e-4 and batch 1024, and uses 2e-3 for TransE):
     # PRESETS["reference"] has the reference's optimizer settings
@@ -63,6 +83,27 @@ MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
                 "mask": MaskSchedule("exponential", alpha=0.05, omega=0.75, horizon=150), "self_loops": True,
                 "min_epochs": 30, "transe_triples": "reference", "transe_distance": "squared_l2",
                 "transe_steps": "reference", "transe_batch_size": 4096},
+    # the authors' default arguments (huangtinglin/Knowledge_Graph_based_Intent_Network, utils/parser.py)
+    # and README commands: dim 64, lr 1e-4, l2 1e-5, sim_regularity 1e-4, batch 1024, 4 intents,
+    # 3 hops, node dropout 0.5, message dropout 0.1, distance-correlation independence
+    "kgin": {"lr": 1e-4, "batch_size": 1024, "l2": 1e-5, "sim_regularity": 1e-4, "n_factors": 4,
+             "context_hops": 3, "node_dropout": 0.5, "mess_dropout": 0.1, "independence": "distance"},
+    # the authors' README commands and Model/utility/parser.py (xiangwang1223/knowledge_graph_attention_network,
+    # as in LunaBlack/KGAT-pytorch's parser_kgat.py): lr 1e-4 for both phases, CF batch 1024, KG batch 2048,
+    # regs [1e-5, 1e-5], embed 64, kge 64, layers [64, 32, 16], message dropout 0.1 (KGATConfig's defaults)
+    "kgat": {"lr": 1e-4, "batch_size": 1024, "l2": 1e-5, "kg_l2": 1e-5, "kg_lr": 1e-4, "kg_batch_size": 2048},
+    # the authors' defaults (yuh-yang/KGCL-SIGIR22, code/parse.py and code/world.py): lr 1e-3, batch 2048,
+    # 3 layers, decay 1e-4, kgc_temp 0.2, ssl_reg 0.1, kg_p_drop 0.5, ui_p_drop 0.1, 10 entities per item;
+    # their decay multiplies the batch mean of the L2 while BPR is a batch *sum*: relative to kgrec's
+    # mean BPR that is l2 = 1e-4 / 2048
+    "kgcl": {"lr": 1e-3, "batch_size": 2048, "n_layers": 3, "l2": 1e-4 / 2048, "temperature": 0.2, "cl_weight": 0.1,
+             "kg_drop": 0.5, "ui_drop": 0.1, "max_neighbors": 10},
+    # the authors' defaults (CCIIPLab/MCCLK, utils/parser.py and modules/MCCLK.py): lr 3e-3, batch 4096,
+    # l2 1e-5, 2 context hops, node dropout 0.5, message dropout 0.1, 2 LightGCN layers, 1 item-item
+    # layer, k = 10, lambda_coeff 0.5, tau 0.6, each contrastive term weighted 0.001
+    "mcclk": {"lr": 3e-3, "batch_size": 4096, "l2": 1e-5, "context_hops": 2, "node_dropout": 0.5, "mess_dropout": 0.1,
+              "lightgcn_layers": 2, "semantic_layers": 1, "knn_k": 10, "knn_lambda": 0.5, "temperature": 0.6,
+              "local_weight": 1e-3, "global_weight": 1e-3},
 }
 DATASET_DEFAULTS: dict[str, dict[str, Any]] = {
     "dbbook2014": {"batch_size": 2048},
@@ -79,6 +120,8 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
 }
 CHOICES: dict[str, tuple[str, ...]] = {
     "protocol": ("valid", "refit", "test-selected"),
+    "augmentation": ("edge", "node"),                 # SGL's view operator
+    "score_function": ("distance", "inner_product"),  # CFKG's triple score
     "projection_init": ("torch", "xavier"),
     "contrast_mode": ("batch", "paper", "reference"),
     "transe_triples": ("forward", "reference"),
@@ -131,11 +174,16 @@ def resolve_config(model: str | type, dataset: str, preset: str | None = None,
                    **overrides: Any) -> tuple[RankingConfig, TrainConfig]:
     """(the model's config, TrainConfig) for ``model`` (a registered name or a ``RankingModel`` class)."""
     name = registry.model_label(model)
-    merged = {**MODEL_DEFAULTS.get(name, {}), **DATASET_DEFAULTS.get(dataset, {}), **preset_settings(model, preset),
+    merged = {**DATASET_DEFAULTS.get(dataset, {}), **MODEL_DEFAULTS.get(name, {}), **preset_settings(model, preset),
               **{k: v for k, v in overrides.items() if v is not None}}
     _check_choices(merged)
     model_part, train_part = _split(model, merged)
-    return model_config_class(model)(**model_part), replace(TrainConfig(), **train_part)
+    train_config = replace(TrainConfig(), **train_part)
+    metric, _, cutoff = train_config.select_metric.partition("@")
+    if not cutoff.isdigit() or int(cutoff) not in train_config.ks:
+        raise ModelConfigError(f"select_metric {train_config.select_metric!r} needs its cutoff among ks "
+                               f"{tuple(train_config.ks)}.")
+    return model_config_class(model)(**model_part), train_config
 
 
 def config_dict(model_config: RankingConfig, train_config: TrainConfig) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kg_store.carve import carve_validation  # shared with the RecBole export's valid.inter
 from kg_store.graph_export import GraphExport
 from recommender.errors import DataError
 
@@ -49,19 +50,6 @@ class RecData:
         """The same data with the validation pairs given back to train (all of train, no validation)."""
         return replace(self, train=np.concatenate([self.train, self.valid]).astype(np.int64),
                        valid=np.zeros((0, 2), dtype=np.int64))
-
-
-def carve_validation(train: np.ndarray, ratio: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Move ``ratio`` of each user's train pairs (rounded, keeping >= 1 train) to validation."""
-    rng = np.random.default_rng(seed)
-    order = rng.permutation(len(train))
-    shuffled = train[order]
-    shuffled = shuffled[np.argsort(shuffled[:, 0], kind="stable")]  # grouped by user, random within
-    users, starts, counts = np.unique(shuffled[:, 0], return_index=True, return_counts=True)
-    n_valid = np.minimum(np.round(counts * ratio).astype(int), counts - 1)
-    rank = np.arange(len(shuffled)) - np.repeat(starts, counts)
-    is_valid = rank < np.repeat(n_valid, counts)
-    return shuffled[~is_valid], shuffled[is_valid]
 
 
 def _keys(pairs: np.ndarray, n_items: int) -> np.ndarray:

@@ -33,7 +33,8 @@ from kg_store.embeddings import embedding_keys
 from kg_store.errors import KgrecError, StoreError
 from kg_store.explain import explain
 from recommender.registry import model_names as ranking_models
-from serving.cold_start import METHOD, METHOD_WITH_INTERESTS, InterestIndex, cold_start
+from recommender.registry import model_spec
+from serving.cold_start import METHOD, METHOD_WITH_INTERESTS, InterestIndex, ItemIndex, cold_start
 from serving.config import ServeConfig
 from serving.errors import InvalidRequestError, UnauthorizedError, status_of
 from serving.fast_path import CachedReads
@@ -135,9 +136,7 @@ def create_app(store: GraphStore, config: ServeConfig | None = None) -> CachedRe
         if request.interests is not None and len(request.interests) > config.max_items:
             raise InvalidRequestError(f"interests: at most {config.max_items} ids, got {len(request.interests)}.")
         _check_k(request.k, config)
-        _check_vector_model(request.model)
-        run, index = registry.vectors(dataset, request.model)     # no model: the latest run of any
-        index.rows(dataset, request.items)             # unknown items: 404 before anything else is read
+        run, index = _cold_start_vectors(registry, dataset, request)
         used, interest_set, interest_vectors = [], None, None
         if request.interests is not None or request.infer_interests:
             interests = registry.interests(dataset, run)
@@ -177,6 +176,24 @@ def _check_vector_model(model: str | None) -> None:
     if model is not None and model not in ranking_models():
         raise InvalidRequestError(f"model: cold start needs a ranking model's vectors; {model!r} is none of "
                                   f"{', '.join(ranking_models())}.")
+
+
+def _cold_start_vectors(registry: ModelRegistry, dataset: str, request: ColdStartRequest) -> tuple[RunInfo, ItemIndex]:
+    """The run whose vectors serve a cold-start request, and its item index; unknown items are a 404
+    before anything else is read."""
+    _check_vector_model(request.model)
+    run, index = registry.vectors(dataset, request.model)     # no model: the latest run of any
+    _check_dot_scores(run.model)
+    index.rows(dataset, request.items)
+    return run, index
+
+
+def _check_dot_scores(model: str) -> None:
+    """Cold start ranks items by the dot product with the mean of the user's item vectors; a model
+    that scores otherwise (CFKG's distance) would be served by a rule it was not trained for."""
+    if model in ranking_models() and model_spec(model).score != "dot":
+        raise InvalidRequestError(f"model: cold start ranks stored vectors by dot product, but {model} scores by "
+                                  f"{model_spec(model).score}; name a model that scores by dot product.")
 
 
 def _check_k(k: int, config: ServeConfig) -> None:

@@ -366,7 +366,9 @@ def _layer_mean(adjacency: torch.Tensor, embeddings: torch.Tensor, n_layers: int
 @pytest.mark.parametrize("n_layers,include_input,perturb",
                          [(0, True, 0.0), (1, False, 0.0), (1, True, 0.0), (3, True, 0.0), (3, False, 0.0),
                           (3, True, 0.1), (2, False, 0.1)])
-def test_propagate_in_place_gives_the_plain_layer_mean_and_its_gradient(n_layers, include_input, perturb) -> None:
+@pytest.mark.parametrize("torch_threads", [2], indirect=True)   # torch's product (one thread: csr_kernels)
+def test_propagate_in_place_gives_the_plain_layer_mean_and_its_gradient(n_layers, include_input, perturb,
+                                                                        torch_threads) -> None:
     rng = np.random.default_rng(3)
     graph = normalized_adjacency(rng.integers(0, 40, (150, 2)), 40, self_loops=True)
     weights = torch.randn(40, 8)

@@ -106,34 +106,99 @@ def test_kgrec_help_lists_every_group_without_loading_torch() -> None:
     assert "train-ctr" not in output
 
 
-#: command modules that call the ``import kgrec`` facade (kgrec.pipeline, kgrec.models_api)
-FACADE_MODULES = ("ctr", "enrich", "evaluate", "explain", "export", "ingest", "interests", "serve", "split")
-#: what those modules reach only through the facade
-INTERNALS = ("kgrec.training", "kgrec.export_api", "knowledge.interests", "knowledge.descriptions",
-             "kg_store.explain", "kg_store.writeback")
+#: the facade: every call a command makes that does work (reads or writes the graph, runs an LLM,
+#: downloads, starts a server) goes through a function of one of these modules
+FACADE = ("kgrec", "kgrec.pipeline", "kgrec.models_api", "kgrec.graph_api", "kgrec.neo4j_api", "kgrec.data_api",
+          "kgrec.knowledge_api", "kgrec.llm_api", "kgrec.results", "kgrec.admin_results")
+#: the typed results, which no command calls for work
+RESULTS = ("kgrec.results", "kgrec.admin_results")
+#: torch-free names and types the commands may take from other modules: module -> (names, why).
+#: Only these names: the same modules' functions that do work are reached through the facade.
+NAMES: dict[str, tuple[frozenset[str], str]] = {
+    "kg_store.errors": (frozenset({"KgrecError", "ConfigError"}), "error classes the commands raise or catch"),
+    "kg_store.batching": (frozenset({"DEFAULT_BATCH_SIZE"}), "a constant: the default of --batch-size"),
+    "kg_store.formats": (frozenset({"format_names"}), "the export-format registry's name list (--format choices)"),
+    "kg_store.run_ids": (frozenset({"check_run_id"}),
+                         "checks a run id's form before anything opens; reads nothing"),
+    "kg_store.interest_sets": (frozenset({"check_interest_set_name"}),
+                               "checks an interest set name's form before anything opens; reads nothing"),
+    "ingest": (frozenset({"registry"}), "the ingest-source registry: names, descriptions and options of commands"),
+    "ingest.protocol": (frozenset({"SourceOption"}), "the type of a source's command option"),
+    "ingest.writer": (frozenset({"DEFAULT_INGEST_WORKERS", "IngestReport"}), "a constant (--workers) and a report type"),
+    "ingest.synthetic": (frozenset({"SyntheticConfig"}), "a config dataclass: the defaults of kgrec data synth"),
+    "ingest.wikipedia": (frozenset({"DEFAULT_MAX_CHARS"}), "a constant: the default of --max-chars"),
+    "knowledge.linking": (frozenset({"LinkConfig"}), "a config dataclass: kgrec link's defaults and settings"),
+    "knowledge.llm.base": (frozenset({"backend_names"}), "the LLM-backend registry's name list (--backend choices)"),
+    "knowledge.llm.runner": (frozenset({"Shard", "RunReport"}), "the --shard type and the run report type"),
+    "knowledge.user_histories": (frozenset({"USER_HISTORIES"}), "a name table: the --history choices"),
+    "knowledge.text_recipes": (frozenset({"TEXT_RECIPES"}), "a name table: the --text recipes"),
+    "recommender": (frozenset({"registry"}), "the ranking-model registry: names and config classes, torch-free"),
+    "recommender.config": (frozenset({"CHOICES", "PRESETS", "TRAIN_FIELDS", "TrainConfig", "model_config_class"}),
+                           "config tables and dataclasses behind kgrec train's options"),
+    "recommender.schedules": (frozenset({"MaskSchedule"}), "a config dataclass: --mask-schedule"),
+    "recommender.ctr": (frozenset({"registry"}), "the CTR-backbone registry's name list (--model choices)"),
+    "recommender.rerank": (frozenset({"registry"}), "the reranker registry's name list (--model choices)"),
+}
+#: third-party packages a command may import
+THIRD_PARTY = ("click",)
 
 
-def _imported(path: Path) -> set[str]:
-    """Every module ``path`` imports, at top level or inside a function (``from a import b``: ``a`` and ``a.b``)."""
-    found: set[str] = set()
+def _imports(path: Path) -> Iterator[tuple[str, str | None, int]]:
+    """(module, name, line) of every import in ``path``, at top level or inside a function; name is
+    None for ``import module``, and a relative import's module starts with its dots."""
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            found.add(node.module)
-            found.update(f"{node.module}.{alias.name}" for alias in node.names)
-    return found
+            yield from ((alias.name, None, node.lineno) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            module = "." * node.level + (node.module or "")
+            yield from ((module, alias.name, node.lineno) for alias in node.names)
 
 
-@pytest.mark.parametrize("name", FACADE_MODULES)
-def test_pipeline_commands_reach_internals_only_through_the_facade(name: str) -> None:
-    imported = _imported(CLI_DIR / f"{name}.py")
-    bypass = {m for m in imported for internal in INTERNALS if m == internal or m.startswith(f"{internal}.")}
-    assert not bypass, f"kgrec.cli.{name} imports {sorted(bypass)}; call kgrec.pipeline / kgrec.models_api"
-    assert imported & {"kgrec.pipeline", "kgrec.models_api"}, f"kgrec.cli.{name} does not call the facade"
+def _refused(module: str, name: str | None) -> str | None:
+    """What an import reaches outside the allow-list (None: allowed)."""
+    import kgrec
+
+    root = module.split(".")[0]
+    if module == "__future__" or root in sys.stdlib_module_names or root in THIRD_PARTY:
+        return None
+    if module == "kgrec.cli" or module.startswith("kgrec.cli."):
+        return None
+    if module == "kgrec" and name is not None and name not in kgrec.__all__:
+        return None if f"kgrec.{name}" in FACADE else f"kgrec.{name}"   # a submodule, or a name not exported
+    if module in FACADE:
+        return None
+    names, _ = NAMES.get(module, (frozenset(), ""))
+    return None if name in names else f"{module}.{name}" if name else module
 
 
-def test_the_import_check_sees_imports_inside_functions(tmp_path: Path) -> None:
+def _cli_files() -> list[Path]:
+    return sorted(CLI_DIR.glob("*.py"))
+
+
+@pytest.mark.parametrize("path", _cli_files(), ids=lambda path: path.name)
+def test_commands_import_only_the_facade_and_torch_free_names(path: Path) -> None:
+    refused = [f"line {line}: {found}" for module, name, line in _imports(path)
+               if (found := _refused(module, name)) is not None]
+    assert not refused, (f"kgrec/cli/{path.name} reaches {refused}: call a facade function (kgrec.graph_api, "
+                         "kgrec.knowledge_api, ...), or add a torch-free name to NAMES with its reason")
+
+
+@pytest.mark.parametrize("name", sorted(set(MODULES) - HELPERS))
+def test_every_command_module_calls_the_facade(name: str) -> None:
+    imported = {module for module, _, _ in _imports(CLI_DIR / f"{name}.py")}
+    assert imported & (set(FACADE) - set(RESULTS)), f"kgrec.cli.{name} calls no facade module"
+
+
+def test_every_allowed_name_is_used() -> None:
+    used = {(module, name) for path in _cli_files() for module, name, _ in _imports(path)}
+    unused = {f"{module}.{name}" for module, (names, _) in NAMES.items() for name in names if (module, name) not in used}
+    assert not unused, "no command imports these any more: drop them from NAMES"
+
+
+def test_the_import_check_refuses_internals_and_sees_imports_inside_functions(tmp_path: Path) -> None:
     path = tmp_path / "probe.py"
-    path.write_text("def f():\n    from kgrec.training import train_and_write\n    import kg_store.writeback\n")
-    assert {"kgrec.training", "kg_store.writeback"} <= _imported(path)
+    path.write_text("import uvicorn\nfrom kgrec import api, train\nfrom kg_store.batching import DEFAULT_BATCH_SIZE\n"
+                    "def f():\n    from kg_store.batching import write_in_batches\n    import kg_store.writeback\n"
+                    "    from kgrec.graph_api import list_datasets\n")
+    refused = {found for module, name, _ in _imports(path) if (found := _refused(module, name)) is not None}
+    assert refused == {"uvicorn", "kgrec.api", "kg_store.batching.write_in_batches", "kg_store.writeback"}

@@ -367,10 +367,10 @@ def _cli() -> click.Group:
 
 
 def test_cli_fetch_with_data_home(server: DataServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import kgrec.cli.data as cli_data
+    import kgrec.data_api
 
     entry = entry_of("clidata", plain(server, "clidata", "train.txt", TRAIN))
-    monkeypatch.setattr(cli_data, "get_entry", lambda name: entry)
+    monkeypatch.setattr(kgrec.data_api, "get_entry", lambda name: entry)
     result = CliRunner().invoke(_cli(), ["data", "fetch", "clidata", "--data-home", str(tmp_path), "--no-progress"])
     assert result.exit_code == 0, result.output
     assert result.stdout.strip().endswith(str(tmp_path / "clidata"))

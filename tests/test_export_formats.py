@@ -100,6 +100,10 @@ def test_kgat_round_trip_keeps_everything_but_interests(store, dataset_name, cop
 def test_recbole_round_trip_of_cikg(store, dataset_name, copy_name, cikg_folder, tmp_path) -> None:
     before, after, paths = round_trip(store, "cikg", cikg_folder, "recbole", "recbole", dataset_name, copy_name,
                                       tmp_path / dataset_name)
+    # the fixture stores no validation: valid.inter holds the pairs kgrec's trainer carves from train
+    carved = after["interactions"].pop("valid")
+    after["interactions"]["train"] += carved
+    assert 0 < carved < before["interactions"]["train"]
     assert without_interests(after) == without_interests(before)  # RecBole has no interest file
     assert {p.name for p in paths} == {f"{dataset_name}.{suffix}" for suffix in
                                        ("user", "item", "inter", "train.inter", "valid.inter", "test.inter",
@@ -237,10 +241,12 @@ def test_recbole_writes_every_split_file_and_the_graphs_links(tmp_path) -> None:
     get_format("recbole").write(rows, tmp_path)
     assert (tmp_path / "mem.inter").read_text() == (
         "user_id:token\titem_id:token\trating:float\ttimestamp:float\n0\t0\t4\t100\n1\t1\t3.5\t\n")
-    assert (tmp_path / "mem.valid.inter").read_text().count("\n") == 1  # header only
-    assert (tmp_path / "mem.link").read_text() == "item_id:token\tentity_id:token\n0\t2\n"
-    assert (tmp_path / "mem.item").read_text() == "item_id:token\tmovie_title:token_seq\n0\tA Title\n1\t\n"
-    assert (tmp_path / "mem.kg").read_text().splitlines()[1:] == ["0\thttp://x/ontology/author\t2", "1\tGENRE\t2"]
+    assert (tmp_path / "mem.valid.inter").read_text().count("\n") == 1  # one train pair per user: none to carve
+    # item 1 has no entity: RecBole keeps it only with a linked entity that .kg names
+    assert (tmp_path / "mem.link").read_text() == "item_id:token\tentity_id:token\n0\t2\n1\tkgrec:item:1\n"
+    assert (tmp_path / "mem.item").read_text() == "item_id:token\ttitle:token\n0\tA Title\n1\t\n"
+    assert (tmp_path / "mem.kg").read_text().splitlines()[1:] == [
+        "0\thttp://x/ontology/author\t2", "1\tGENRE\t2", "kgrec:item:1\tkgrec:self\tkgrec:item:1"]
 
 
 def test_pykeen_labels_are_distinct_and_tsv_safe(tmp_path) -> None:
@@ -337,6 +343,10 @@ def test_each_format_writes_cikg_small_and_reads_back(fmt: str, tmp_path) -> Non
         assert len(lines) == len(records.triples) and all(len(line.split("\t")) == 3 for line in lines)
         return
     again = sources.create(reader, out, "again").read().summary()
+    if fmt == "recbole":  # cikg_small stores no validation: valid.inter holds the carved pairs, taken from train
+        carved = again.pop("interactions_valid")
+        assert 0 < carved < records.summary()["interactions_train"]
+        again["interactions_train"] += carved
     kept = records.summary() if fmt == "cikg" else {k: records.summary()[k] for k in KEPT_WITHOUT_INTERESTS}
     assert {key: again.get(key, 0) for key in kept} == kept
 

@@ -69,3 +69,21 @@ def test_write_back_replaces_previous_edges(store, dataset_name, cikg_folder) ->
         "MATCH (r:TrainingRun {run_id: 'run-c'})-[:TRAINED_ON]->(d:Dataset) RETURN r.metrics AS m, d.name AS d").single())
     assert run["d"] == dataset_name and '"recall@50": 0.5' in run["m"]
     store.write_with(lambda tx: tx.run("MATCH (r:TrainingRun {run_id: 'run-c'}) DETACH DELETE r").consume())
+
+
+def test_recbole_valid_inter_is_the_validation_kgrecs_trainer_carves(store, dataset_name, cikg_folder,
+                                                                      tmp_path) -> None:
+    """RecBole's early stopping watches the pairs kgrec's does: the graph's stream, carved by the writer,
+    against the training export's arrays, carved by the trainer."""
+    from kgrec.export_api import export_files
+    from recommender.config import TrainConfig
+    from recommender.data import from_export
+
+    api.ingest_cikg(store, cikg_folder, dataset_name, progress=False)
+    export_files(store, dataset_name, "recbole", tmp_path / dataset_name)
+    lines = (tmp_path / dataset_name / f"{dataset_name}.valid.inter").read_text().splitlines()[1:]
+    written = {tuple(int(x) for x in line.split("\t")[:2]) for line in lines}
+    export = export_dataset(store, dataset_name, cache_dir=tmp_path / "cache")
+    data = from_export(export, valid_ratio=TrainConfig.valid_ratio, seed=TrainConfig.seed)
+    assert written == {(int(export.user_ids[u]), int(export.item_ids[i])) for u, i in data.valid}
+    assert len(written) == len(lines) == len(data.valid) > 0

@@ -42,7 +42,15 @@ MODEL_CASES = {
     "bprmf": {},
     "lightgcn": {},
     "simgcl": {"cl_weight": 0.02},
+    "sgl": {"n_layers": 2},
+    "cke": {"kg_batch_size": 32},
+    "cfkg": {},
     "cikgrec": {"n_layers": 2},
+    "kgrec-sr": {"mask_size": 4},
+    "kgat": {"layer_sizes": (16, 8), "kg_batch_size": 128, "kg_lr": 0.01},
+    "kgin": {"context_hops": 2, "node_dropout": 0.1},
+    "kgcl": {"n_layers": 2, "attention_dropout": 0.1, "transe_batch_size": 16},
+    "mcclk": {"node_dropout": 0.1, "local_weight": 0.01, "global_weight": 0.01},
 }
 
 
@@ -59,7 +67,7 @@ def test_registry_entry_matches_the_class(name: str) -> None:
     cls = registry.model_class(name)
     assert issubclass(cls, RankingModel) and cls.name == name
     assert cls.config_class is registry.config_class(name)
-    assert registry.embedding_property(name) == f"emb_{name}"
+    assert registry.embedding_property(name) == f"emb_{name.replace('-', '_')}"
 
 
 def test_each_model_reads_only_its_own_config() -> None:
@@ -123,7 +131,9 @@ def test_batch_loss_is_finite_and_backpropagates(name: str) -> None:
     grads = [p.grad for p in model.parameters() if p.grad is not None]
     assert grads and any(g.abs().sum() > 0 for g in grads)
     user_emb, item_emb = model.final_embeddings()
-    assert user_emb.shape == (data.n_users, 8) and item_emb.shape == (data.n_items, 8)
+    width = 8 + sum(model_config.layer_sizes) if name == "kgat" else 8   # KGAT concatenates its layers (Eq. 11)
+    width = 16 if name == "mcclk" else width                               # MCCLK joins global and local views
+    assert user_emb.shape == (data.n_users, width) and item_emb.shape == (data.n_items, width)
     assert model.score_users(torch.tensor([0, 1])).shape == (2, data.n_items)
 
 

@@ -17,7 +17,7 @@ from kgrec.cli import CliState, KgrecGroup
 from kgrec.cli import train as cli_train
 from recommender.config import resolve_config
 from recommender.data import RecData, from_export, read_valid_split, write_valid_split
-from recommender.errors import DataError
+from recommender.errors import DataError, TrainingError
 from recommender.protocols import train_model
 from recommender.trainer import TEST_SELECTED_NOTE, Trainer, TrainResult
 
@@ -227,8 +227,15 @@ def test_valid_split_file_round_trips_in_original_ids(tmp_path) -> None:
 
 
 # -- the CLI -----------------------------------------------------------------------------------------
+class NoGraph:
+    """The store of CLI tests that train from a patched export and write nothing: any use fails."""
+
+    def __getattr__(self, name: str) -> None:
+        raise AssertionError(f"this test trains without a graph, but the store's {name!r} was used")
+
+
 def cli_main() -> click.Group:
-    @click.group(cls=KgrecGroup, context_settings={"obj": CliState.with_store(None)})
+    @click.group(cls=KgrecGroup, context_settings={"obj": CliState.with_store(NoGraph())})
     def main() -> None: ...
 
     main.add_command(cli_train.train)
@@ -325,3 +332,28 @@ def test_min_epochs_keeps_early_stopping_from_ending_a_run_in_an_early_dip(monke
         runs[min_epochs] = train_model(data, "lightgcn", model_config, train_config)
     assert (runs[0].epochs_run, runs[0].best_epoch) == (3, 0)   # stopped in the dip
     assert (runs[6].epochs_run, runs[6].best_epoch) == (8, 5)   # held to 6 epochs, then stopped by patience
+
+
+def test_running_out_of_memory_names_the_estimate_and_the_settings_to_lower(monkeypatch, tmp_path) -> None:
+    """A model too big for the machine (a real allocation failure, not a simulated one) stops with the
+    command that sizes the run and the settings that shrink it."""
+    monkeypatch.setenv("KGREC_CACHE_DIR", str(tmp_path))
+    with pytest.raises(TrainingError, match=r"bprmf ran out of memory on 'synthetic'.*"
+                                            r"kgrec train bprmf --dataset synthetic --estimate.*--batch-size") as caught:
+        training.train_seed(synthetic_export(), "synthetic", "bprmf", 2024, embedding_dim=10**12, epochs=1)
+    assert "allocate" in str(caught.value.__cause__) or isinstance(caught.value.__cause__, MemoryError)
+
+
+def test_cli_set_reaches_any_setting_typed_and_refuses_unknown_ones(offline_export, tmp_path) -> None:
+    result = CliRunner().invoke(cli_main(), [
+        "train", "cikgrec", "--dataset", "synthetic", "--epochs", "1", "--set", "eta=3", "--set", "use_transe=false",
+        "--set", "eval_batch_size=64", "--set", "ks=10,50", "--no-write", "--no-progress", "--json"])
+    assert result.exit_code == 0, result.output
+    saved = torch.load(tmp_path / "models" / f"{json.loads(result.stdout)['run_id']}.pt", weights_only=False)
+    model_part, train_part = saved["config"]["model"], saved["config"]["train"]
+    assert model_part["eta"] == 3.0 and model_part["use_transe"] is False
+    assert train_part["eval_batch_size"] == 64 and tuple(train_part["ks"]) == (10, 50)
+    for bad, said in ((["--set", "n_factors=4"], "setting of cikgrec"), (["--set", "eta=high"], "eta takes a float"),
+                      (["--set", "use_kg=maybe"], "true or false"), (["--set", "mask=fixed"], "set it from Python")):
+        refused = CliRunner().invoke(cli_main(), ["train", "cikgrec", "--dataset", "synthetic", *bad])
+        assert refused.exit_code == 2 and said in refused.output, refused.output

@@ -25,6 +25,19 @@ def one_token(value: Any) -> str:
     return _SPACES.sub("_", str(value).strip())
 
 
+# the cells pandas.read_csv reads as missing by default (pandas' STR_NA_VALUES, '' included)
+PANDAS_NA_STRINGS = frozenset({"", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
+                               "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"})
+
+
+def pandas_literal(text: str) -> str:
+    """``text`` (non-empty, one line) as a tab-separated cell that ``pandas.read_csv`` reads as written
+    (to within one leading space): a cell it would take as missing (``None``, ``NA``, ...) or as the
+    start of a quoted field (a leading ``"``) gets a leading space, which neither its default NA
+    matching nor its quoting sees. RecBole reads atomic files so, and drops the space from a sequence."""
+    return " " + text if text in PANDAS_NA_STRINGS or text.startswith('"') else text
+
+
 def open_text(path: Path) -> IO[str]:
     """A UTF-8 file with ``\\n`` line ends on every platform (the readers split on ``\\n``)."""
     return path.open("w", encoding="utf-8", newline="\n")

@@ -1,7 +1,9 @@
-"""The ``kgrec`` command: a thin click layer over :mod:`kgrec.api`.
+"""The ``kgrec`` command: a thin click layer over the :mod:`kgrec` facade.
 
 Every group and command is defined at module level in its own module of this package and added
-to ``main`` here. Every ``KgrecError`` becomes one sentence on stderr and a non-zero exit code; no
+to ``main`` here. Commands parse options, call facade functions (:mod:`kgrec.pipeline`,
+:mod:`kgrec.models_api`, :mod:`kgrec.graph_api`, ...) and print; a test keeps them off the
+internals. Every ``KgrecError`` becomes one sentence on stderr and a non-zero exit code; no
 tracebacks for problems the user can fix (bad files, wrong password, server down).
 """
 
@@ -11,7 +13,6 @@ from pathlib import Path
 
 import click
 
-from kg_store.settings import default_local_home
 from kgrec.cli import (
     ctr,
     data,
@@ -33,6 +34,7 @@ from kgrec.cli import (
     train,
 )
 from kgrec.cli.common import CliState, KgrecGroup
+from kgrec.neo4j_api import neo4j_home as default_home
 
 __all__ = ["CliState", "KgrecGroup", "main"]
 
@@ -46,7 +48,7 @@ def main(ctx: click.Context, database: str | None, neo4j_home: Path | None) -> N
     """kgrec: a Neo4j-backed knowledge-graph recommender."""
     if isinstance(ctx.obj, CliState) and ctx.obj.connect is not None:
         return  # a caller that holds a store (an embedding program, a test) handed it in
-    ctx.obj = CliState(home=neo4j_home or default_local_home(), database=database)
+    ctx.obj = CliState(home=neo4j_home or default_home(), database=database)
 
 
 main.add_command(neo4j.neo4j)

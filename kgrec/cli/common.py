@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import click
 
 from kg_store.errors import KgrecError
-from kg_store.settings import default_local_home
+from kgrec.neo4j_api import neo4j_home
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -48,10 +48,10 @@ class CliState:
     """The context object: where the local server lives, which database, and how to get a store.
 
     ``connect`` is for callers that already hold a store (an embedding program, a test); without it
-    each command connects through :func:`kgrec.api.connect`.
+    each command connects through :func:`kgrec.pipeline.new_connection`.
     """
 
-    home: Path = field(default_factory=default_local_home)
+    home: Path = field(default_factory=neo4j_home)
     database: str | None = None
     connect: Callable[[], Any] | None = None
 
@@ -71,9 +71,9 @@ def open_store(ctx: click.Context) -> Any:
     state = cli_state(ctx)
     if state.connect is not None:
         return state.connect()
-    from kgrec import api
+    from kgrec.pipeline import new_connection
 
-    return api.connect(database=state.database, local_home=state.home)
+    return new_connection(database=state.database, local_home=state.home)
 
 
 def echo_json(data: Any, *, sort_keys: bool = True) -> None:

@@ -71,8 +71,7 @@ def _alias(command: click.Command, name: str) -> click.Command:
 def ctr(ctx: click.Context, model: str, dataset: str, text: str | None, contrast: bool, seeds: int,
         max_history: int, threads: int | None, top_k: int, no_write: bool, as_json: bool, **options: Any) -> None:
     """Train a CTR MODEL on DATASET's CTR split; print test AUC and LogLoss; write the run back."""
-    from kgrec.ctr_training import set_threads
-    from kgrec.models_api import train
+    from kgrec.models_api import set_threads, train
 
     set_threads(threads)
     outcome = train(model, dataset, kind="ctr", store=open_store(ctx), text=text, contrast=contrast,
@@ -91,8 +90,7 @@ def rerank(ctx: click.Context, model: str, list_name: str, dataset: str, text: s
            seeds: int, max_history: int, threads: int | None, top_k: int, no_write: bool, as_json: bool,
            **options: Any) -> None:
     """Train a reranker MODEL on DATASET's candidate lists; print test NDCG@K and MAP@K; write the run back."""
-    from kgrec.ctr_training import set_threads
-    from kgrec.models_api import train
+    from kgrec.models_api import set_threads, train
 
     set_threads(threads)
     outcome = train(model, dataset, kind="rerank", store=open_store(ctx), list_name=list_name, text=text,

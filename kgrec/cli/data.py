@@ -1,7 +1,7 @@
 """``kgrec data list | fetch | path | synth``: the dataset catalog, verified downloads and the lookup order.
 
-A thin layer over :mod:`ingest.catalog`, :mod:`ingest.download` and :mod:`ingest.locate`; errors
-are ``KgrecError`` subclasses, which the group turns into one line and an exit code.
+A thin layer over :mod:`kgrec.data_api`; errors are ``KgrecError`` subclasses, which the group
+turns into one line and an exit code.
 """
 
 from __future__ import annotations
@@ -11,21 +11,9 @@ from pathlib import Path
 
 import click
 
-from ingest.catalog import CATALOG, CatalogEntry, get_entry
-from ingest.download import fetch_dataset
-from ingest.locate import data_home, describe_locations, locate_dataset, locate_if_present
-from ingest.synthetic import SyntheticConfig, write_synthetic
+from ingest.synthetic import SyntheticConfig
 from kgrec.cli.common import KgrecGroup, json_option
-
-
-def _entry_row(entry: CatalogEntry) -> dict:
-    found = locate_if_present(entry.name)
-    return {
-        "name": entry.name, "layout": entry.layout, "verified": entry.verified,
-        "location": str(found.path) if found else None, "found_in": found.label if found else None,
-        "licence": entry.licence, "homepage": entry.homepage, "citation": entry.citation,
-        "description": entry.description,
-    }
+from kgrec.data_api import catalog, dataset_locations, fetch_dataset, locate_dataset, write_synthetic
 
 
 def _print_table(rows: list[dict]) -> None:
@@ -46,7 +34,7 @@ def data() -> None:
 @json_option("Machine-readable output.")
 def data_list(as_json: bool) -> None:
     """Every catalog dataset: layout, where it is found (or absent), licence."""
-    rows = [_entry_row(entry) for entry in CATALOG.values()]
+    rows = [entry.to_dict() for entry in catalog()]
     if as_json:
         click.echo(json.dumps(rows, indent=2))
     else:
@@ -67,8 +55,7 @@ def data_fetch(name: str, home: Path | None, trust_unverified: bool, progress: b
 
     An interrupted download resumes when the command is run again.
     """
-    entry = get_entry(name)
-    folder = fetch_dataset(entry, home or data_home(), progress=progress, trust_unverified=trust_unverified,
+    folder = fetch_dataset(name, home, progress=progress, trust_unverified=trust_unverified,
                            echo=lambda message: click.echo(message, err=True))
     click.echo(str(folder))
 
@@ -79,7 +66,7 @@ def data_fetch(name: str, home: Path | None, trust_unverified: bool, progress: b
 def data_path(name: str, show_all: bool) -> None:
     """Print the folder the lookup order finds for NAME."""
     if show_all:
-        for place in describe_locations(name):
+        for place in dataset_locations(name):
             click.echo(f"{'found ' if place.exists else 'absent'}  {place.label:<14}  {place.path}")
     click.echo(str(locate_dataset(name)))
 
@@ -92,7 +79,7 @@ def data_path(name: str, show_all: bool) -> None:
 @json_option("Machine-readable output.")
 def data_synth(out: Path, interactions: int, seed: int, as_json: bool) -> None:
     """Write a synthetic CIKG-layout set with DBbook2014's shape into OUT (for `kgrec ingest cikg`)."""
-    made = write_synthetic(out, SyntheticConfig(interactions=interactions, seed=seed))
+    made = write_synthetic(out, interactions=interactions, seed=seed)
     row = {**{k: v for k, v in made.__dict__.items() if k != "folder"}, "folder": str(made.folder)}
     click.echo(json.dumps(row, indent=2) if as_json else
                f"{made.folder}: {made.users:,} users, {made.items:,} items, {made.interactions:,} interactions, "

@@ -1,4 +1,4 @@
-"""``kgrec db list|stats|drop|check|lists-from-edges``: the datasets in the graph."""
+"""``kgrec db list|stats|drop|check|lists-from-edges``: the datasets in the graph, through :mod:`kgrec.graph_api`."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import sys
 
 import click
 
-from kg_store.datasets import dataset_stats, drop_dataset, list_datasets
 from kgrec.cli.common import KgrecGroup, echo_json, json_option, open_store
+from kgrec.graph_api import check_dataset, dataset_stats, drop_dataset, list_datasets, lists_from_edges
 
 
 @click.group(cls=KgrecGroup)
@@ -21,7 +21,7 @@ def db() -> None:
 @click.pass_context
 def db_list(ctx: click.Context, as_json: bool) -> None:
     """Datasets in the graph."""
-    rows = list_datasets(open_store(ctx))
+    rows = list_datasets(store=open_store(ctx))
     if as_json:
         echo_json(rows)
         return
@@ -35,7 +35,7 @@ def db_list(ctx: click.Context, as_json: bool) -> None:
 @click.pass_context
 def db_stats(ctx: click.Context, dataset: str, as_json: bool) -> None:
     """Counts per label and relationship type, and interactions per split."""
-    stats = dataset_stats(open_store(ctx), dataset)
+    stats = dataset_stats(dataset, store=open_store(ctx))
     if as_json:
         echo_json(stats.as_dict())
         return
@@ -58,7 +58,7 @@ def db_drop(ctx: click.Context, dataset: str, yes: bool) -> None:
     """Delete one dataset's nodes and relationships."""
     if not yes:
         click.confirm(f"Delete dataset '{dataset}' from the graph?", abort=True)
-    drop_dataset(open_store(ctx), dataset)
+    drop_dataset(dataset, store=open_store(ctx))
     click.echo(f"Dropped dataset '{dataset}'.")
 
 
@@ -67,9 +67,7 @@ def db_drop(ctx: click.Context, dataset: str, yes: bool) -> None:
 @click.pass_context
 def db_lists_from_edges(ctx: click.Context, dataset: str) -> None:
     """Upgrade: TOP_K lists (what readers use) from the RECOMMENDED edges of runs written before lists."""
-    from kg_store.writeback import lists_from_edges
-
-    runs = lists_from_edges(open_store(ctx), dataset)
+    runs = lists_from_edges(dataset, store=open_store(ctx))
     for run in runs:
         click.echo(f"{dataset}: run {run['run_id']} ({run['model']}): {run['lists']:,} lists from its edges")
     if not runs:
@@ -88,17 +86,15 @@ def db_lists_from_edges(ctx: click.Context, dataset: str) -> None:
 def db_check(ctx: click.Context, dataset: str, as_json: bool, strict: bool, examples: int,
              max_items: int) -> None:
     """KG quality checks (cypher/checks/*.cypher): counts with examples."""
-    from kg_store.checks import has_errors, run_checks
-
-    results = run_checks(open_store(ctx), dataset, examples=examples, max_items=max_items)
+    found = check_dataset(dataset, examples=examples, max_items=max_items, store=open_store(ctx))
     if as_json:
-        echo_json({"dataset": dataset, "checks": [r.as_dict() for r in results]})
+        echo_json({"dataset": dataset, "checks": [r.as_dict() for r in found.checks]})
     else:
         click.echo(f"KG checks for dataset {dataset}")
-        for r in results:
+        for r in found.checks:
             mark = "ok" if r.count == 0 else r.severity.upper()
             click.echo(f"  [{mark:<7}] {r.name}: {r.count:,}  ({r.description})")
             for example in r.examples:
                 click.echo("             " + json.dumps(example, sort_keys=True, default=str))
-    if strict and has_errors(results):
+    if strict and found.has_errors:
         sys.exit(1)

@@ -1,4 +1,4 @@
-"""``kgrec demo``: the main job end to end, a thin layer over :func:`kgrec.demo.run_demo`."""
+"""``kgrec demo``: the main job end to end, a thin layer over :func:`kgrec.run_demo`."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ from kgrec.cli.common import KgrecCommand, cli_state
 def demo(ctx: click.Context, name: str, path: Path | None, epochs: int | None, verify: bool, backend: str,
          live_limit: int | None, user: int | None, progress: bool | None) -> None:
     """The main job: ingest, LLM interests, clustering, CIKGRec, write-back, explained top five."""
-    from kgrec.demo import DemoOptions, run_demo
+    from kgrec import DemoOptions, run_demo
 
     state = cli_state(ctx)
     options = DemoOptions(dataset=name, path=path, progress=progress, verify=verify, backend=backend,

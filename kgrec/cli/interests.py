@@ -30,9 +30,9 @@ def list_sets(ctx: click.Context, dataset: str, as_json: bool) -> None:
     """Each interest set with its cluster count, users covered and edges."""
     from dataclasses import asdict
 
-    from kg_store.interest_sets import list_interest_sets
+    from kgrec.graph_api import interest_sets
 
-    sets = list_interest_sets(open_store(ctx), dataset)
+    sets = interest_sets(dataset, store=open_store(ctx))
     if as_json:
         click.echo(json.dumps([asdict(s) for s in sets], indent=2))
         return

@@ -1,7 +1,7 @@
 """``kgrec wiki ingest|stats|imdb`` and ``kgrec link``: Wikipedia pages, item text and item->page links.
 
-Thin wrappers: reading and writing live in :mod:`ingest.wikipedia`, :mod:`ingest.imdb_details`
-and :mod:`knowledge.linking`; this module only parses options and prints one summary line.
+Thin wrappers over :mod:`kgrec.knowledge_api`; this module only parses options and prints one
+summary line.
 """
 
 from __future__ import annotations
@@ -12,11 +12,12 @@ from typing import Any
 
 import click
 
-from ingest.imdb_details import import_details
-from ingest.wikipedia import DEFAULT_MAX_CHARS, WikiReport, ingest_wikipedia, wiki_stats
+from ingest.wikipedia import DEFAULT_MAX_CHARS
 from kg_store.batching import DEFAULT_BATCH_SIZE
+from kgrec.admin_results import WikiIngest
 from kgrec.cli.common import KgrecCommand, KgrecGroup, open_store, progress_option
-from knowledge.linking import LinkConfig, link_dataset
+from kgrec.knowledge_api import import_imdb_details, ingest_wikipedia, link_items, wikipedia_stats
+from knowledge.linking import LinkConfig
 
 DUMP = click.Path(exists=True, dir_okay=False, path_type=Path)
 
@@ -25,7 +26,7 @@ def _echo(data: dict[str, Any] | list[dict[str, Any]], as_json: bool, line: str)
     click.echo(json.dumps(data, indent=2, sort_keys=True, default=str) if as_json else line)
 
 
-def _wiki_line(report: WikiReport) -> str:
+def _wiki_line(report: WikiIngest) -> str:
     for skipped in report.skipped[:20]:
         click.echo(f"skipped {skipped}", err=True)
     return (f"Loaded {report.pages:,} pages ({report.pages_created:,} new) from {report.file} as source "
@@ -51,7 +52,7 @@ def wiki() -> None:
 @click.pass_context
 def wiki_ingest(ctx: click.Context, path: Path, as_json: bool, **options: Any) -> None:
     """Stream a MediaWiki XML dump (.xml, .xml.bz2) or JSON lines of {title, text} into (:WikiPage)."""
-    report = ingest_wikipedia(open_store(ctx), path, **options)
+    report = ingest_wikipedia(path, store=open_store(ctx), **options)
     _echo(report.as_dict(), as_json, _wiki_line(report))
 
 
@@ -60,7 +61,7 @@ def wiki_ingest(ctx: click.Context, path: Path, as_json: bool, **options: Any) -
 @click.pass_context
 def wiki_stats_command(ctx: click.Context, as_json: bool) -> None:
     """Loaded dumps: status (loading|complete), pages and item links."""
-    rows = wiki_stats(open_store(ctx))
+    rows = wikipedia_stats(store=open_store(ctx))
     lines = [f"{r['source']}: {r['status']}, {r['pages_in_graph']:,} pages, {r['links']:,} item links "
              f"(text cut at {r['max_chars']:,} chars)" for r in rows]
     _echo(rows, as_json, "\n".join(lines) or "No Wikipedia dump loaded.")
@@ -74,7 +75,7 @@ def wiki_stats_command(ctx: click.Context, as_json: bool) -> None:
 @click.pass_context
 def wiki_imdb(ctx: click.Context, path: Path, dataset: str, progress: bool | None, as_json: bool) -> None:
     """Set plot, directors, writers and cast on items from movielens100k_details.json."""
-    report = import_details(open_store(ctx), path, dataset, progress=progress)
+    report = import_imdb_details(path, dataset, progress=progress, store=open_store(ctx))
     _echo(report.as_dict(), as_json,
           f"IMDb details: {report.matched:,} of {report.records:,} records matched items of '{dataset}'.")
 
@@ -93,7 +94,7 @@ def link(ctx: click.Context, dataset: str, threshold: float, source: str | None,
          progress: bool | None, as_json: bool) -> None:
     """Link items to Wikipedia pages: (:Item)-[:DESCRIBED_BY {similarity, method}]->(:WikiPage)."""
     config = LinkConfig(threshold=threshold, kind_hint=None if kind.lower() == "none" else kind.lower())
-    report = link_dataset(open_store(ctx), dataset, config, source, progress=progress)
+    report = link_items(dataset, config=config, source=source, progress=progress, store=open_store(ctx))
     _echo(report.as_dict(), as_json,
           f"Linked {report.linked:,} of {report.items:,} items of '{dataset}' to {report.pages:,} candidate "
           f"pages (threshold {report.threshold}).")

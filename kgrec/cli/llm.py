@@ -1,6 +1,6 @@
 """``kgrec llm try`` and ``kgrec llm cache export|import|stats``: one prompt, and the Neo4j response cache.
 
-A thin click layer over :mod:`knowledge.llm`; errors surface as kgrec errors (one sentence, exit code).
+A thin click layer over :mod:`kgrec.llm_api`; errors surface as kgrec errors (one sentence, exit code).
 """
 
 from __future__ import annotations
@@ -11,9 +11,8 @@ from pathlib import Path
 import click
 
 from kgrec.cli.common import KgrecGroup, open_store
-from knowledge.llm.base import ChatRequest, GenerationParams, backend_names, create_backend
-from knowledge.llm.cache import export_jsonl, import_jsonl, stats
-from knowledge.llm.runner import run_prompts
+from kgrec.llm_api import ask, export_llm_cache, import_llm_cache, llm_backend, llm_cache_stats
+from knowledge.llm.base import backend_names
 
 
 @click.group("llm", cls=KgrecGroup)
@@ -32,13 +31,11 @@ def llm() -> None:
 @click.pass_context
 def try_prompt(ctx: click.Context, prompt: str, backend: str, model: str, max_new_tokens: int, task: str) -> None:
     """Send one PROMPT (or answer it from the cache) and store the answer."""
-    chat = create_backend(backend, **({"model": model} if model else {}))
-    request = ChatRequest.user(prompt, GenerationParams(max_new_tokens=max_new_tokens))
-    report = run_prompts(open_store(ctx), chat, [("cli", task, request)], progress=False)
-    response = next(iter(report.responses.values()))
-    click.echo(response.text)
-    source = "from the cache" if report.cached else f"{report.tokens_per_second:.1f} tokens/s"
-    click.echo(f"[{chat.model_id}: {response.prompt_tokens} prompt + {response.completion_tokens} completion "
+    chat = llm_backend(backend, model)      # first, so a bad backend setting fails before any connection
+    answer = ask(prompt, chat, max_new_tokens=max_new_tokens, task=task, store=open_store(ctx))
+    click.echo(answer.text)
+    source = "from the cache" if answer.cached else f"{answer.tokens_per_second:.1f} tokens/s"
+    click.echo(f"[{answer.model}: {answer.prompt_tokens} prompt + {answer.completion_tokens} completion "
                f"tokens, {source}]", err=True)
 
 
@@ -53,7 +50,7 @@ def cache() -> None:
 @click.pass_context
 def cache_export(ctx: click.Context, file: Path, task: str | None) -> None:
     """Write cached responses to FILE as JSONL (one object per response, every field)."""
-    count = export_jsonl(open_store(ctx), file, task=task)
+    count = export_llm_cache(file, task=task, store=open_store(ctx))
     click.echo(f"Exported {count} responses to {file}.")
 
 
@@ -62,8 +59,8 @@ def cache_export(ctx: click.Context, file: Path, task: str | None) -> None:
 @click.pass_context
 def cache_import(ctx: click.Context, file: Path) -> None:
     """Read a JSONL export into the cache; every line is checked before anything is written."""
-    read, created = import_jsonl(open_store(ctx), file)
-    click.echo(f"Imported {file}: {read} responses, {created} new.")
+    done = import_llm_cache(file, store=open_store(ctx))
+    click.echo(f"Imported {file}: {done.responses} responses, {done.created} new.")
 
 
 @cache.command("stats")
@@ -71,7 +68,7 @@ def cache_import(ctx: click.Context, file: Path) -> None:
 @click.pass_context
 def cache_stats(ctx: click.Context, as_json: bool) -> None:
     """Responses and tokens per model and task."""
-    rows = stats(open_store(ctx))
+    rows = llm_cache_stats(store=open_store(ctx))
     if as_json:
         click.echo(json.dumps(rows, indent=2, default=str))
         return

@@ -13,7 +13,8 @@ import click
 
 from kg_store.errors import ConfigError
 from kgrec.cli.common import progress_option, with_options
-from knowledge.llm.base import backend_names, create_backend
+from kgrec.llm_api import llm_backend
+from knowledge.llm.base import backend_names
 from knowledge.llm.runner import RunReport, Shard
 
 
@@ -46,7 +47,7 @@ def llm_options(func: Callable) -> Callable:
 
 
 def make_backend(backend: str, model: str) -> Any:
-    return create_backend(backend, **({"model": model} if model else {}))
+    return llm_backend(backend, model)
 
 
 def echo_run(run: RunReport, dry_run: bool) -> None:

@@ -1,4 +1,7 @@
-"""``kgrec neo4j start|stop|status|password``: kgrec's own local Neo4j server, no Docker needed."""
+"""``kgrec neo4j start|stop|status|password``: kgrec's own local Neo4j server, no Docker needed.
+
+A thin layer over :mod:`kgrec.neo4j_api`.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +9,10 @@ import sys
 
 import click
 
-from kg_store.local_server import LocalNeo4j, ServerOptions
-from kg_store.settings import settings_from_env
 from kgrec.cli.common import KgrecGroup, cli_state, echo_json
+from kgrec.neo4j_api import neo4j_password as read_password
+from kgrec.neo4j_api import neo4j_status as read_status
+from kgrec.neo4j_api import neo4j_uri_set, start_neo4j, stop_neo4j
 
 
 @click.group(cls=KgrecGroup)
@@ -25,13 +29,8 @@ def neo4j() -> None:
 def neo4j_start(ctx: click.Context, bolt_port: int | None, http_port: int | None,
                 heap: str | None, page_cache: str | None) -> None:
     """Fetch the server once (Maven Central), generate a password, start and wait until ready."""
-    home = cli_state(ctx).home
-    saved = LocalNeo4j(home).options
-    options = ServerOptions(
-        bolt_port=bolt_port or saved.bolt_port, http_port=http_port or saved.http_port,
-        heap=heap or saved.heap, page_cache=page_cache or saved.page_cache,
-    )
-    status = LocalNeo4j(home, options).start()
+    status = start_neo4j(cli_state(ctx).home, bolt_port=bolt_port, http_port=http_port, heap=heap,
+                         page_cache=page_cache)
     click.echo(f"Neo4j is running (pid {status.pid}): {status.bolt_uri}")
     click.echo(f"Neo4j Browser: {status.browser_url}  (user neo4j; 'kgrec neo4j password' prints the password)")
     click.echo(f"Data directory: {status.home}")
@@ -41,7 +40,7 @@ def neo4j_start(ctx: click.Context, bolt_port: int | None, http_port: int | None
 @click.pass_context
 def neo4j_stop(ctx: click.Context) -> None:
     """Stop the local server."""
-    stopped = LocalNeo4j(cli_state(ctx).home).stop()
+    stopped = stop_neo4j(cli_state(ctx).home)
     click.echo("Neo4j stopped." if stopped else "Neo4j was not running.")
 
 
@@ -50,13 +49,13 @@ def neo4j_stop(ctx: click.Context) -> None:
 @click.pass_context
 def neo4j_status(ctx: click.Context, as_json: bool) -> None:
     """Whether the local server runs, and where."""
-    status = LocalNeo4j(cli_state(ctx).home).status()
+    status = read_status(cli_state(ctx).home)
     if as_json:
         echo_json(status.as_dict())
         return
     state = f"running (pid {status.pid})" if status.running else "not running"
     click.echo(f"Neo4j {state}; bolt {status.bolt_uri}; browser {status.browser_url}; home {status.home}")
-    if settings_from_env() is not None:
+    if neo4j_uri_set():
         click.echo("Note: NEO4J_URI is set, so kgrec commands use that server, not this one.")
     if not status.running:
         sys.exit(1)
@@ -66,4 +65,4 @@ def neo4j_status(ctx: click.Context, as_json: bool) -> None:
 @click.pass_context
 def neo4j_password(ctx: click.Context) -> None:
     """Print the generated password of the local server (for Neo4j Browser)."""
-    click.echo(LocalNeo4j(cli_state(ctx).home).password())
+    click.echo(read_password(cli_state(ctx).home))

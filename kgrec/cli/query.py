@@ -1,7 +1,8 @@
 """``kgrec query NAME --dataset D --param k=v``: the named inspection queries from the terminal.
 
-A thin layer over :mod:`kg_store.queries`; the names, parameters and columns come from the
-headers of ``cypher/queries/*.cypher``, so adding a query needs no change here.
+A thin layer over :func:`kgrec.run_query` and its kin (:mod:`kgrec.graph_api`); the names,
+parameters and columns come from the headers of ``cypher/queries/*.cypher``, so adding a query
+needs no change here.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import click
 
 from kg_store.errors import KgrecError
 from kgrec.cli.common import KgrecCommand, open_store
+from kgrec.graph_api import named_queries, named_query, run_query
 
 
 def _parse_params(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -60,9 +62,7 @@ def _describe(info) -> str:
 
 def _echo_list(fmt: str) -> None:
     """The named queries, as JSON or described one by one."""
-    from kg_store.queries import list_queries
-
-    infos = list_queries()
+    infos = named_queries()
     if fmt == "json":
         click.echo(json.dumps([{"name": i.name, "description": i.description, "columns": list(i.columns),
                                 "params": [p.name for p in i.params]} for i in infos], indent=2))
@@ -80,16 +80,12 @@ def _echo_list(fmt: str) -> None:
 def query(ctx: click.Context, name: str | None, dataset: str | None, pairs: tuple[str, ...], fmt: str,
           list_only: bool) -> None:
     """Run the named read-only query NAME (see --list) and print its rows."""
-    from kg_store.queries import query_info, run_named_query
-
     if list_only:
         _echo_list(fmt)
         return
     if not name:
         raise KgrecError("Name a query (see 'kgrec query --list').")
-    info = query_info(name)
+    info = named_query(name)
     params = _parse_params(pairs)
-    if dataset is not None:
-        params["dataset"] = dataset
-    rows = run_named_query(open_store(ctx), name, params)
-    click.echo(_render(rows, info.columns, fmt))
+    found = run_query(name, params, dataset=dataset, store=open_store(ctx))
+    click.echo(_render(found.rows, info.columns, fmt))

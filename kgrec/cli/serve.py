@@ -1,4 +1,4 @@
-"""``kgrec serve``: a thin layer that builds the app of :func:`kgrec.create_app` and runs it under uvicorn."""
+"""``kgrec serve``: a thin layer over :func:`kgrec.serve`, which runs the app of :func:`kgrec.create_app` under uvicorn."""
 
 from __future__ import annotations
 
@@ -25,22 +25,9 @@ def serve(ctx: click.Context, host: str, port: int, reload_check: float, max_ite
 
     A request without model= uses the dataset's latest finished training run of any model.
     """
-    import uvicorn
+    from kgrec.models_api import serve as run_server
 
-    from kg_store.settings import resolve_settings
-    from kgrec.models_api import create_app
-    from serving import ServeConfig
-    from serving.store import ServingStore
-
-    config = ServeConfig.from_env(host=host, port=port, reload_check_seconds=reload_check, max_items=max_items,
-                                  preload_k=preload_k)
-    config.check_bind()
     state = cli_state(ctx)
-    settings = resolve_settings(local_home=state.home, database=state.database)
-    store = ServingStore(settings, config)
-    click.echo(f"kgrec serve on http://{host}:{port} (Neo4j {settings.uri}; token "
-               f"{'required' if config.token else 'not required'})", err=True)
-    try:
-        uvicorn.run(create_app(store, config), host=host, port=port, access_log=access_log, log_level="warning")
-    finally:
-        store.close()
+    run_server(host=host, port=port, reload_check_seconds=reload_check, max_items=max_items, preload_k=preload_k,
+               access_log=access_log, database=state.database, local_home=state.home,
+               announce=lambda line: click.echo(line, err=True))

@@ -1,6 +1,7 @@
 """``kgrec text encode|nearest``: sentence vectors of item and user text, stored and indexed in Neo4j.
 
-Thin wrappers over :mod:`knowledge.text_features`; this module parses options and prints counts.
+Thin wrappers over :func:`kgrec.encode_texts` and :func:`kgrec.nearest_texts`; this module parses
+options and prints counts.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import json
 import click
 
 from kgrec.cli.common import KgrecGroup, open_store
+from kgrec.knowledge_api import encode_texts, nearest_texts
 
 _LABEL = click.Choice(["item", "user"], case_sensitive=False)
 _ENCODER_HELP = ("Sentence-transformers or Hugging Face encoder: name (local cache) or folder "
@@ -37,10 +39,8 @@ def text() -> None:
 def encode(ctx: click.Context, dataset: str, label: str, prop: str, allow_property: bool, name: str | None,
            encoder: str | None, batch_size: int, progress: bool | None, as_json: bool) -> None:
     """Encode texts whose vector is missing or stale (changed text or encoder); print the counts."""
-    from knowledge.text_features import encode_dataset
-
-    report = encode_dataset(open_store(ctx), dataset, label, prop, name=name, encoder=encoder,
-                            batch_size=batch_size, allow=[prop] if allow_property else (), progress=progress)
+    report = encode_texts(dataset, label, prop, name=name, encoder=encoder, batch_size=batch_size,
+                          allow=[prop] if allow_property else (), progress=progress, store=open_store(ctx))
     if as_json:
         click.echo(json.dumps(report.as_dict(), indent=2, sort_keys=True))
         return
@@ -67,9 +67,7 @@ def encode(ctx: click.Context, dataset: str, label: str, prop: str, allow_proper
 def nearest_command(ctx: click.Context, dataset: str, label: str, query: str, name: str, encoder: str | None,
                     k: int, as_json: bool) -> None:
     """The k nodes whose text vectors are closest (cosine) to the query."""
-    from knowledge.text_features import nearest
-
-    hits = nearest(open_store(ctx), dataset, label, query, k, name=name, encoder=encoder)
+    hits = nearest_texts(dataset, query, label=label, k=k, name=name, encoder=encoder, store=open_store(ctx))
     if as_json:
         click.echo(json.dumps(hits, indent=2))
         return

@@ -43,7 +43,7 @@ TRANSE_HELP = """Train transe on DATASET from the graph; print test metrics; wri
 ABLATIONS = ("interests", "reconstruction", "contrastive", "kg")
 #: options about the run itself (data, seeds, write-back, report), not settings of a config
 REQUEST_OPTIONS = ("dataset", "seeds", "top_k", "no_write", "edges", "interest_set", "preset", "progress",
-                   "estimate", "as_json")
+                   "estimate", "as_json", "settings")
 
 
 def _choice(name: str) -> click.Choice:
@@ -63,6 +63,8 @@ _RUN_PARAMS = (
                  help="Share of each user's train pairs carved for validation (1/8 by default)."),
     click.Option(["--lr"], type=float, default=None),
     click.Option(["--batch-size"], type=click.IntRange(1), default=None),
+    click.Option(["--eval-batch-size"], type=click.IntRange(1), default=None,
+                 help="Users scored at once in the full-ranking evaluation (1,024 by default)."),
     click.Option(["--layers", "n_layers"], type=click.IntRange(1), default=None),
     click.Option(["--patience"], type=click.IntRange(1), default=None),
     click.Option(["--min-epochs"], type=click.IntRange(0), default=None,
@@ -98,6 +100,9 @@ _MODEL_PARAMS = (
     click.Option(["--transe-steps"], type=_choice("transe_steps"), default=None),
 )
 _REPORT_PARAMS = (
+    click.Option(["--set", "settings"], multiple=True, metavar="NAME=VALUE",
+                 help="Any setting of the model's config or of training, by its Python name (repeatable): "
+                      "e.g. --set n_factors=4 --set sim_regularity=1e-4; a tuple as 64,32,16."),
     click.Option(["--progress/--no-progress"], default=None, help=PROGRESS_HELP),
     click.Option(["--estimate"], is_flag=True,
                  help="Print the expected time per epoch, evaluation time and peak memory (from the graph's "
@@ -131,12 +136,13 @@ class TrainRequest:
     @classmethod
     def from_options(cls, model: str, options: dict[str, Any]) -> TrainRequest:
         rest = dict(options)
-        named = {name: rest.pop(name) for name in REQUEST_OPTIONS if name != "no_write"}
+        named = {name: rest.pop(name, None) for name in REQUEST_OPTIONS if name != "no_write"}
         write_back = not rest.pop("no_write")
         # a part is switched off only when asked: models without that part have no such setting
         switches = {f"use_{part}": False for part in ABLATIONS if rest.pop(f"no_{part}", False)}
         mask_schedule = rest.pop("mask_schedule", None)
         overrides = {k: v for k, v in rest.items() if v is not None} | switches
+        overrides |= parse_settings(model, named.pop("settings") or ())
         if mask_schedule:
             from dataclasses import replace
 
@@ -148,6 +154,42 @@ class TrainRequest:
     @property
     def seed_list(self) -> list[int]:
         return [2024 + n for n in range(self.seeds)]
+
+
+def _convert(text: str, default: Any, name: str) -> Any:
+    """``text`` as the type of the setting's default (bool, int, float, str or a tuple of them)."""
+    if isinstance(default, bool):
+        if text.lower() not in ("true", "false", "1", "0", "yes", "no"):
+            raise click.BadParameter(f"{name} takes true or false, not {text!r}.", param_hint="--set")
+        return text.lower() in ("true", "1", "yes")
+    if isinstance(default, tuple):
+        kind = type(default[0]) if default else str
+        return tuple(_convert(part.strip(), kind(), name) for part in text.split(",") if part.strip())
+    if not isinstance(default, int | float | str):
+        raise click.BadParameter(f"{name} is not a plain value; set it from Python (kgrec.train).", param_hint="--set")
+    try:
+        return type(default)(text)
+    except ValueError as error:
+        raise click.BadParameter(f"{name} takes a {type(default).__name__}, not {text!r}.",
+                                 param_hint="--set") from error
+
+
+def parse_settings(model: str, pairs: tuple[str, ...]) -> dict[str, Any]:
+    """``--set NAME=VALUE`` pairs as typed overrides of the model's config or of ``TrainConfig``."""
+    from recommender.config import TrainConfig
+
+    if model in KG_COMMANDS and pairs:
+        raise click.BadParameter("transe takes no --set settings.", param_hint="--set")
+    defaults = {} if model in KG_COMMANDS else vars(model_config_class(model)()) | vars(TrainConfig())
+    parsed: dict[str, Any] = {}
+    for pair in pairs:
+        name, sep, text = pair.partition("=")
+        if not sep or name not in defaults:
+            known = ", ".join(sorted(model_config_class(model).field_names()))
+            raise click.BadParameter(f"{pair!r}: give NAME=VALUE with a setting of {model} ({known}) or of "
+                                     "training.", param_hint="--set")
+        parsed[name] = _convert(text, defaults[name], name)
+    return parsed
 
 
 def _train_transe(ctx: click.Context, request: TrainRequest) -> None:
@@ -162,11 +204,11 @@ def _train_transe(ctx: click.Context, request: TrainRequest) -> None:
 
 
 def _estimate(ctx: click.Context, request: TrainRequest) -> None:
-    from kgrec.estimate import describe, estimate_training
+    from kgrec.models_api import estimate_training
 
-    found = estimate_training(open_store(ctx), request.dataset, request.model, interest_set=request.interest_set,
-                              preset=request.preset, **request.overrides)
-    click.echo(json.dumps(found.as_dict(), indent=2) if request.as_json else describe(found))
+    found = estimate_training(request.model, request.dataset, store=open_store(ctx),
+                              interest_set=request.interest_set, preset=request.preset, **request.overrides)
+    click.echo(json.dumps(found.figures, indent=2) if request.as_json else found.text)
 
 
 def _echo_outcome(outcome: Any, request: TrainRequest) -> None:
@@ -202,13 +244,13 @@ def _train_model(ctx: click.Context, model: str, **options: Any) -> None:
     if request.estimate:
         _estimate(ctx, request)
         return
-    from kgrec.training import train_and_write
+    from kgrec.models_api import train as train_model
 
-    outcome = train_and_write(open_store(ctx), request.dataset, model, seeds=request.seed_list, k=request.top_k,
-                              write_back=request.write_back, progress=request.progress,
-                              interest_set=request.interest_set, preset=request.preset, edges=request.edges,
-                              **request.overrides)
-    _echo_outcome(outcome, request)
+    run = train_model(model, request.dataset, kind="ranking", store=open_store(ctx), seeds=request.seed_list,
+                      k=request.top_k, write_back=request.write_back, progress=request.progress,
+                      interest_set=request.interest_set, preset=request.preset, edges=request.edges,
+                      **request.overrides)
+    _echo_outcome(run.outcome, request)
 
 
 def _config_field(param: click.Parameter) -> str | None:
@@ -236,11 +278,12 @@ def _model_command(model: str) -> click.Command:
     if model in KG_COMMANDS:
         return KgrecCommand(model, params=list(TRAIN_PARAMS), callback=partial(_train_model, model=model),
                             help=TRANSE_HELP, short_help="TransE on the KG alone (PyKEEN): entity vectors.")
-    summary = registry.model_spec(model).summary
+    spec = registry.model_spec(model)
+    own = ", ".join(sorted(model_config_class(model).field_names()))
     return KgrecCommand(model, params=model_params(model), callback=partial(_train_model, model=model),
-                        help=f"Train {model} ({summary}) on DATASET from the graph; print test metrics; "
-                             "write top-K back.",
-                        short_help=f"Train {model}: {summary}.")
+                        help=f"Train {model} ({spec.summary}; {spec.paper}) on DATASET from the graph; print test "
+                             f"metrics; write top-K back.\n\nIts settings (--set NAME=VALUE): {own}.",
+                        short_help=f"Train {model}: {spec.summary}.")
 
 
 def command_names() -> list[str]:

@@ -8,7 +8,6 @@ modules that are imported only when named, so ``import knowledge.llm`` stays fre
 
 from __future__ import annotations
 
-import importlib
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
@@ -16,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from kg_store.errors import ConfigError
+from kg_store.registry import Registry
 
 Message = Mapping[str, str]  # {"role": "system" | "user" | "assistant", "content": "..."}
 
@@ -128,24 +128,21 @@ class ChatBackend(ABC):
         """One completion per request, in the same order."""
 
 
-# name -> (module, class); imported only when the name is used
-_REGISTRY: dict[str, tuple[str, str]] = {
-    "openai": ("knowledge.llm.openai_http", "OpenAIChatBackend"),
-    "transformers": ("knowledge.llm.local", "TransformersChatBackend"),
-    "llama-cpp": ("knowledge.llm.llama_cpp", "LlamaCppChatBackend"),
-}
+#: the one list of LLM backends (name -> "module:Class"), each imported only when its name is used
+LLM_BACKENDS: Registry[ChatBackend] = Registry("LLM backend", {
+    "openai": "knowledge.llm.openai_http:OpenAIChatBackend",
+    "transformers": "knowledge.llm.local:TransformersChatBackend",
+    "llama-cpp": "knowledge.llm.llama_cpp:LlamaCppChatBackend",
+})
 
 
 def backend_names() -> list[str]:
-    return sorted(_REGISTRY)
+    return LLM_BACKENDS.names()
 
 
 def backend_class(name: str) -> type[ChatBackend]:
     """The class registered under ``name``; a ConfigError lists the known names otherwise."""
-    if name not in _REGISTRY:
-        raise ConfigError(f"Unknown LLM backend {name!r}; known: {', '.join(backend_names())}.")
-    module_name, class_name = _REGISTRY[name]
-    return getattr(importlib.import_module(module_name), class_name)
+    return LLM_BACKENDS.get(name)
 
 
 def create_backend(backend: str | type[ChatBackend] | ChatBackend, **config: Any) -> ChatBackend:

@@ -40,6 +40,7 @@ from recommender.graphs import (
     rows_mm,
     self_loop_edges,
 )
+from recommender.kg import KnownTriples
 from recommender.losses import (
     ScoreWorkspace,
     bpr_loss,
@@ -75,24 +76,16 @@ class HeadSampler:
     """The reference's TransE batches: distinct random heads, one of each head's (relation, tail) at
     random, and a random negative tail from ``pool`` that is no known tail of (head, relation).
 
-    Vectorized: triples grouped by head once; known triples kept as sorted integer keys.
+    Vectorized: triples grouped by head once; known triples checked by :class:`KnownTriples`.
     """
 
     def __init__(self, triples: torch.Tensor, n_relations: int, pool: torch.Tensor):
         self.triples = triples[torch.argsort(triples[:, 0], stable=True)]
         self.heads, self.counts = torch.unique_consecutive(self.triples[:, 0], return_counts=True)
         self.starts = torch.cumsum(self.counts, 0) - self.counts
-        self.n_relations, self.pool = n_relations, pool
-        self.n_nodes = int(max(triples[:, [0, 2]].max().item(), pool.max().item())) + 1
-        self.known = torch.unique(self._key(triples[:, 0], triples[:, 1], triples[:, 2]))
-
-    def _key(self, head: torch.Tensor, relation: torch.Tensor, tail: torch.Tensor) -> torch.Tensor:
-        return (head * self.n_relations + relation) * self.n_nodes + tail
-
-    def _is_known(self, head: torch.Tensor, relation: torch.Tensor, tail: torch.Tensor) -> torch.Tensor:
-        keys = self._key(head, relation, tail)
-        found = torch.searchsorted(self.known, keys).clamp_max(len(self.known) - 1)
-        return self.known[found] == keys
+        self.pool = pool
+        n_nodes = int(max(triples[:, [0, 2]].max().item(), pool.max().item())) + 1
+        self.known = KnownTriples(triples, n_relations, n_nodes)
 
     def sample(self, size: int, generator: torch.Generator) -> tuple[torch.Tensor, ...]:
         """(head, relation, tail, negative tail), each (size,); on the CPU, drawn from ``generator``."""
@@ -105,7 +98,7 @@ class HeadSampler:
         head, relation, tail = self.triples[self.starts[picked] + offset].unbind(1)
         negative = self.pool[torch.randint(0, len(self.pool), (size,), generator=generator)]
         for _ in range(10):   # rejection: redraw the negatives that are known tails
-            clash = self._is_known(head, relation, negative)
+            clash = self.known.contains(head, relation, negative)
             if not clash.any():
                 break
             negative[clash] = self.pool[torch.randint(0, len(self.pool), (int(clash.sum()),), generator=generator)]

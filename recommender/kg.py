@@ -1,0 +1,134 @@
+"""The item knowledge graph as the KG-aware ranking models read it, and the pieces they share.
+
+The export carries KG triples over entities and a link from each item to its entity (or -1).
+The KG-aware baselines (CKE, CFKG, KGAT, KGIN, KGCL, MCCLK, KGRec) all treat an item as its
+entity, so :class:`ItemKG` renumbers the entities into one space with the items first::
+
+    entity node = [items 0..I-1 | entities linked to no item I..E-1]
+
+which is the node layout of :mod:`recommender.graphs` without the users (and interests). Items
+with no entity are nodes with no KG edge; they still take part in the interactions.
+
+Also here: :func:`require_kg` (the clear error for a KG model on a dataset without a usable KG),
+:class:`TripleSampler` (uniform KG batches with a corrupted tail, for TransE/TransR terms) and
+:func:`segment_softmax` (attention normalised over each head's edges, for KGAT and KGRec).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from recommender.data import RecData
+from recommender.errors import DataError
+from recommender.graphs import node_layout
+
+
+def require_kg(data: RecData, model: str) -> None:
+    """Stop a KG-aware model on a dataset whose KG it cannot use, naming the model, the dataset and
+    what is missing (no triples at all, or triples that reach no item)."""
+    if not data.has_kg:
+        raise DataError(f"{model} needs an item knowledge graph, but dataset '{data.dataset}' has no KG triples; "
+                        "ingest a dataset with a KG (kgrec ingest cikg / kgat / recbole) or pick a model "
+                        "without one (bprmf, lightgcn, sgl, simgcl).")
+    linked = data.item_entity if data.item_entity is not None else np.full(data.n_items, -1)
+    if not (linked >= 0).any():
+        raise DataError(f"{model} needs items linked to KG entities, but dataset '{data.dataset}' links none of "
+                        f"its {data.n_items} items to any of its {data.n_entities} entities.")
+
+
+@dataclass(frozen=True)
+class ItemKG:
+    """KG triples over entity nodes, items first. Shapes: ``triples`` (T, 3) [head, relation, tail]."""
+
+    n_items: int
+    n_entities: int          # E: items plus entities linked to no item
+    n_relations: int         # R: the KG's relations (doubled by ``inverse``)
+    triples: np.ndarray
+
+    @classmethod
+    def from_data(cls, data: RecData, model: str, inverse: bool = False) -> ItemKG:
+        """The dataset's KG renumbered; ``inverse`` adds (t, r + R, h) for every (h, r, t), as KGAT,
+        KGIN and KGRec propagate both ways. Raises :func:`require_kg`'s error first."""
+        require_kg(data, model)
+        layout = node_layout(data)
+        entity = layout.entity_node - data.n_users
+        n_entities = layout.interest_offset - data.n_users
+        head, relation, tail = entity[data.triples[:, 0]], data.triples[:, 1], entity[data.triples[:, 2]]
+        triples = np.stack([head, relation, tail], 1)
+        n_relations = data.n_relations
+        if inverse:
+            triples = np.concatenate([triples, np.stack([tail, relation + n_relations, head], 1)])
+            n_relations *= 2
+        return cls(data.n_items, int(n_entities), int(n_relations), triples.astype(np.int64))
+
+    def tensors(self, device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(head (T,), relation (T,), tail (T,)) as long tensors on ``device``."""
+        triples = torch.from_numpy(self.triples).to(device)
+        return triples[:, 0], triples[:, 1], triples[:, 2]
+
+
+class KnownTriples:
+    """Membership of (head, relation, tail) in a fixed triple set, vectorised: each triple is one
+    integer key ``(head * R + relation) * N + tail`` in a sorted tensor, found by binary search."""
+
+    def __init__(self, triples: torch.Tensor, n_relations: int, n_nodes: int):
+        self.n_relations, self.n_nodes = n_relations, n_nodes
+        self.keys = torch.unique(self._key(triples[:, 0], triples[:, 1], triples[:, 2]))
+
+    def _key(self, head: torch.Tensor, relation: torch.Tensor, tail: torch.Tensor) -> torch.Tensor:
+        return (head * self.n_relations + relation) * self.n_nodes + tail
+
+    def contains(self, head: torch.Tensor, relation: torch.Tensor, tail: torch.Tensor) -> torch.Tensor:
+        """(B,) bool: whether each (head, relation, tail) is in the set."""
+        keys = self._key(head, relation, tail)
+        found = torch.searchsorted(self.keys, keys).clamp_max(len(self.keys) - 1)
+        return self.keys[found] == keys
+
+
+class TripleSampler:
+    """Uniform batches of KG triples, each with a random negative tail that is no known tail of
+    its (head, relation): the corrupted triples of TransE/TransR objectives (CKE, CFKG, KGAT).
+    A clash with a known triple is redrawn (up to 10 rounds).
+    """
+
+    def __init__(self, triples: np.ndarray, n_entities: int, n_relations: int):
+        self.triples = torch.from_numpy(np.ascontiguousarray(triples, dtype=np.int64))
+        self.n_entities, self.n_relations = n_entities, n_relations
+        self.known = KnownTriples(self.triples, n_relations, n_entities)
+
+    def sample(self, size: int, generator: torch.Generator | None = None) -> tuple[torch.Tensor, ...]:
+        """(head, relation, tail, negative tail), each (size,), on the CPU; from ``generator``, else
+        from torch's global generator (which the trainer seeds and checkpoints)."""
+        picked = torch.randint(0, len(self.triples), (size,), generator=generator)
+        head, relation, tail = self.triples[picked].unbind(1)
+        negative = torch.randint(0, self.n_entities, (size,), generator=generator)
+        for _ in range(10):
+            clash = self.known.contains(head, relation, negative)
+            if not clash.any():
+                break
+            negative[clash] = torch.randint(0, self.n_entities, (int(clash.sum()),), generator=generator)
+        return head, relation, tail, negative
+
+
+def segment_softmax(scores: torch.Tensor, segments: torch.Tensor, n_segments: int) -> torch.Tensor:
+    """Softmax of ``scores`` within each segment (e.g. the edges leaving one head).
+
+    Shapes: ``scores`` (T,), ``segments`` (T,) long in [0, n_segments) -> (T,); each segment's
+    values sum to 1. The segment maximum is subtracted first, so large scores do not overflow.
+    """
+    top = torch.full((n_segments,), float("-inf"), dtype=scores.dtype, device=scores.device)
+    top = top.scatter_reduce(0, segments, scores, reduce="amax", include_self=True)
+    weights = torch.exp(scores - top[segments])
+    total = torch.zeros(n_segments, dtype=scores.dtype, device=scores.device).index_add_(0, segments, weights)
+    return weights / total[segments].clamp_min(1e-12)
+
+
+def scatter_mean(values: torch.Tensor, index: torch.Tensor, n_rows: int) -> torch.Tensor:
+    """Mean of the rows of ``values`` that share an ``index``; rows no index names are zero.
+    Shapes: (T, D), (T,) -> (n_rows, D)."""
+    total = torch.zeros(n_rows, values.shape[1], dtype=values.dtype, device=values.device).index_add_(0, index, values)
+    count = torch.bincount(index, minlength=n_rows).clamp_min(1).to(values.dtype)
+    return total / count[:, None]

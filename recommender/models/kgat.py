@@ -1,0 +1,366 @@
+"""KGAT (Wang et al., KDD 2019): attentive bi-interaction propagation over the collaborative KG.
+
+The collaborative knowledge graph (CKG) has N = U + E nodes, ``[users | items | other entities]``
+(:class:`~recommender.kg.ItemKG`, items first), and R' = 2R + 2 relations: the R KG relations, their
+inverses (r + R), and the interaction both ways (user -> item 2R, item -> user 2R + 1).
+
+- TransR (Eq. 1): g(h, r, t) = ||W_r e_h + e_r - W_r e_t||^2, W_r (D, k), e_r (k).
+- Eq. 2: L_KG = mean softplus(g(h, r, t) - g(h, r, t')) over CKG triples with a corrupted tail t',
+  plus ``kg_l2`` times the L2 of the projected batch (W_r e_h, e_r, W_r e_t, W_r e_t').
+- Eq. 4-5: pi(h, r, t) = (W_r e_t)^T tanh(W_r e_h + e_r), softmax over the triples leaving h.
+- Eq. 3: e_N(h) = sum_(h,r,t) pi(h, r, t) e_t, i.e. A @ E with A (N, N) the attentive adjacency
+  (a CSR whose values are the attention; pairs joined by several relations sum their weights).
+- Eq. 8 (bi-interaction, layer l, widths ``layer_sizes``):
+  e^(l) = LeakyReLU(W1 (e^(l-1) + e_N^(l-1))) + LeakyReLU(W2 (e^(l-1) * e_N^(l-1))), then message dropout.
+- Eq. 11-13: e* = e^(0) || e^(1)/|e^(1)| || ... || e^(L)/|e^(L)|, (N, D + sum(layer_sizes)); the score is
+  the dot product e*_u . e*_i; L_CF is BPR plus ``l2`` times the L2 of the batch's e* rows.
+
+Parameters: ``embedding`` (N, D) for e^(0), ``relation_embedding`` (R', k), ``transfer`` (R', D, k)
+for W_r, per layer ``sum_layers`` / ``bi_layers`` (W1, W2); the buffer ``attention`` (T,) holds pi
+for the T CKG triples and is saved with the weights.
+
+Training alternates as in the paper: the trainer's batches run the CF phase (``batch_loss``);
+``epoch_end`` runs the TransR phase with its own Adam (len(triples) // kg batch + 1 steps, the
+authors' count) and then recomputes the attention. Vectorised: W_r is applied per relation present
+(:func:`relation_project`, at most R' products, never a (B, D, k) gather), Eq. 4 projects each
+node once per relation, and A^T is laid out once so that a backward pass never transposes A.
+
+Where this departs from the authors' code (xiangwang1223/knowledge_graph_attention_network):
+- the attention is recomputed once per epoch without gradient, as the authors' ``update_attentive_A``
+  does (the paper's Eq. 4 would be differentiable); until the first update it is their
+  random-walk Laplacian, sum_r D_r^-1 A_r;
+- embeddings start from Xavier, not from pretrained BPR-MF vectors (the authors' ``--pretrain -1``);
+- TransR batches are uniform CKG triples (:class:`~recommender.kg.TripleSampler`, negatives any
+  node, known triples rejected) instead of distinct random heads with one triple each
+  (``transr_interactions=False`` trains on the KG triples alone, as RecBole's KGAT does);
+- bi-interaction biases start at zero (the authors Xavier-initialise them); the LeakyReLU slope is
+  0.2, TensorFlow's default that the authors' layers use (the PyTorch ports use 0.01); the next
+  layer reads the un-normalised output, as in the authors' code (LunaBlack/KGAT-pytorch feeds the
+  normalised one).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.autograd.function import once_differentiable
+
+from recommender.data import RecData
+from recommender.graphs import sparse_dense_mm
+from recommender.kg import ItemKG, TripleSampler, segment_softmax
+from recommender.losses import bpr_loss, l2_regularizer, transe_loss
+from recommender.models.base import RankingModel, xavier_embedding
+from recommender.models.configs import KGATConfig
+
+LEAKY_SLOPE = 0.2          # tf.nn.leaky_relu's default, used by the authors' bi-interaction layers
+ATTENTION_CHUNK = 1 << 16  # triples scored at once when recomputing the attention (bounds memory)
+
+
+def ckg_triples(data: RecData, kg: ItemKG) -> np.ndarray:
+    """The CKG's (head, relation, tail) over nodes ``[users | entities]``, sorted by (relation, head,
+    tail): the ``attention`` buffer holds one value per triple in this order, so the order must not
+    depend on how the train pairs happen to be ordered (a saved run's split reloads in another).
+
+    KG triples (with inverses) are shifted by U; each train pair adds (u, 2R, i) and (i, 2R + 1, u),
+    where 2R = ``kg.n_relations``. Shapes: -> (T, 3) int64.
+    """
+    users, items = data.train[:, 0], data.train[:, 1] + data.n_users
+    interact = np.full(len(users), kg.n_relations)
+    parts = [kg.triples + np.array([data.n_users, 0, data.n_users]),
+             np.stack([users, interact, items], 1), np.stack([items, interact + 1, users], 1)]
+    triples = np.concatenate(parts).astype(np.int64)
+    return triples[np.lexsort((triples[:, 2], triples[:, 0], triples[:, 1]))]
+
+
+def laplacian_weights(head: np.ndarray, relation: np.ndarray, n_relations: int) -> np.ndarray:
+    """The authors' initial attention: 1 / (number of triples of h with relation r), per triple,
+    i.e. the random-walk normalised adjacency of each relation, summed. Shapes: (T,), (T,) -> (T,)."""
+    key = head * n_relations + relation
+    _, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
+    return (1.0 / counts[inverse]).astype(np.float32)
+
+
+class _RelationProject(torch.autograd.Function):
+    """``relation_project`` with a hand-written backward: rows sorted by relation once, then two
+    products per relation, each matrix's gradient written in place (autograd's per-relation
+    ``transfer[r]`` would zero-fill an (R, D, k) gradient per relation and sum them)."""
+
+    @staticmethod
+    def forward(ctx: torch.autograd.function.FunctionCtx, x: torch.Tensor,  # type: ignore[override]
+                relation: torch.Tensor, transfer: torch.Tensor) -> torch.Tensor:
+        order = torch.argsort(relation, stable=True)
+        counts = torch.bincount(relation, minlength=transfer.shape[0]).tolist()
+        rows = x.index_select(0, order)
+        out = x.new_empty(len(x), transfer.shape[2])
+        for r, start, end in _runs(counts):
+            torch.mm(rows[start:end], transfer[r], out=out[start:end])
+        unsort = torch.empty_like(order)
+        unsort[order] = torch.arange(len(order), device=order.device)   # row j of x is row unsort[j] of rows
+        ctx.save_for_backward(rows, transfer, order, unsort)
+        ctx.counts = counts
+        return out.index_select(0, unsort)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx: torch.autograd.function.FunctionCtx,  # type: ignore[override]
+                 grad: torch.Tensor) -> tuple[torch.Tensor | None, None, torch.Tensor | None]:
+        rows, transfer, order, unsort = ctx.saved_tensors
+        grad = grad.index_select(0, order)
+        grad_rows = rows.new_empty(rows.shape) if ctx.needs_input_grad[0] else None
+        grad_transfer = torch.zeros_like(transfer) if ctx.needs_input_grad[2] else None
+        for r, start, end in _runs(ctx.counts):
+            if grad_rows is not None:
+                torch.mm(grad[start:end], transfer[r].T, out=grad_rows[start:end])
+            if grad_transfer is not None:
+                torch.mm(rows[start:end].T, grad[start:end], out=grad_transfer[r])
+        return (grad_rows.index_select(0, unsort) if grad_rows is not None else None), None, grad_transfer
+
+
+def _runs(counts: list[int]) -> list[tuple[int, int, int]]:
+    """(relation, start, end) of each non-empty run of rows sorted by relation."""
+    ends = np.cumsum(counts)
+    return [(r, int(end - count), int(end)) for r, (count, end) in enumerate(zip(counts, ends, strict=True)) if count]
+
+
+def relation_project(x: torch.Tensor, relation: torch.Tensor, transfer: torch.Tensor) -> torch.Tensor:
+    """``x[j] @ transfer[relation[j]]`` for every row: one product per relation present (at most R),
+    never a (B, D, k) gather of the matrices. Shapes: (B, D), (B,), (R, D, k) -> (B, k)."""
+    return _RelationProject.apply(x, relation, transfer)
+
+
+class AttentiveGraph:
+    """The CKG's (head, tail) pattern as a CSR and its transpose, built once; per-triple weights
+    (the attention) become their values with one ``index_add`` and one gather, no sort."""
+
+    def __init__(self, head: np.ndarray, tail: np.ndarray, n_nodes: int, device: torch.device | str):
+        keys, pair = np.unique(head * n_nodes + tail, return_inverse=True)   # row-major (h, t) pairs
+        rows, cols = keys // n_nodes, keys % n_nodes
+        by_tail = np.argsort(cols * n_nodes + rows, kind="stable")           # the transpose's entry order
+        self.n_nodes, self.n_pairs = n_nodes, len(keys)
+        self.pair = torch.from_numpy(pair.reshape(-1)).to(device)
+        self.by_tail = torch.from_numpy(by_tail).to(device)
+        self.crow, self.col = self._csr(rows, cols, device)
+        self.crow_t, self.col_t = self._csr(cols[by_tail], rows[by_tail], device)
+
+    def _csr(self, rows: np.ndarray, cols: np.ndarray, device: torch.device | str) -> tuple[torch.Tensor, ...]:
+        crow = np.zeros(self.n_nodes + 1, dtype=np.int32)
+        crow[1:] = np.cumsum(np.bincount(rows, minlength=self.n_nodes))
+        return torch.from_numpy(crow).to(device), torch.from_numpy(cols.astype(np.int32)).to(device)
+
+    def matrices(self, weights: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(A, A^T), sparse CSR (N, N), from per-triple ``weights`` (T,); pairs sum their triples."""
+        values = weights.new_zeros(self.n_pairs).index_add_(0, self.pair, weights)
+        shape = (self.n_nodes, self.n_nodes)
+        with warnings.catch_warnings():   # CSR is marked beta; sparse products on it are what we rely on
+            warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
+            return (torch.sparse_csr_tensor(self.crow, self.col, values, shape, check_invariants=False),
+                    torch.sparse_csr_tensor(self.crow_t, self.col_t, values[self.by_tail], shape,
+                                            check_invariants=False))
+
+
+class _FixedProduct(torch.autograd.Function):
+    """``A @ X`` for a sparse ``A`` that takes no gradient: the backward pass is ``A^T @ G`` with
+    the transpose built beforehand, never transposed by torch per step."""
+
+    @staticmethod
+    def forward(ctx: torch.autograd.function.FunctionCtx, adjacency: torch.Tensor,  # type: ignore[override]
+                transposed: torch.Tensor, dense: torch.Tensor) -> torch.Tensor:
+        ctx.transposed = transposed
+        return sparse_dense_mm(adjacency, dense)
+
+    @staticmethod
+    def backward(ctx: torch.autograd.function.FunctionCtx,  # type: ignore[override]
+                 grad: torch.Tensor) -> tuple[None, None, torch.Tensor]:
+        return None, None, sparse_dense_mm(ctx.transposed, grad)
+
+
+def fixed_mm(adjacency: torch.Tensor, transposed: torch.Tensor, dense: torch.Tensor) -> torch.Tensor:
+    """``adjacency @ dense``, differentiable in ``dense`` only. Shapes: (N, M), (M, N) CSR, (M, D) -> (N, D)."""
+    return _FixedProduct.apply(adjacency, transposed, dense)
+
+
+def bi_interaction(ego: torch.Tensor, side: torch.Tensor, sum_layer: nn.Linear, bi_layer: nn.Linear) -> torch.Tensor:
+    """Eq. 8: LeakyReLU(W1 (e_h + e_N)) + LeakyReLU(W2 (e_h * e_N)). Shapes: (N, d), (N, d) -> (N, d').
+
+    The sum is taken in place: LeakyReLU's backward reads its input, not its output, and on a CPU a
+    fresh (N, d') result costs several times an in-place pass (its pages are new)."""
+    summed = F.leaky_relu(sum_layer(ego + side), LEAKY_SLOPE)
+    return summed.add_(F.leaky_relu(bi_layer(ego * side), LEAKY_SLOPE))
+
+
+def message_dropout_(x: torch.Tensor, p: float, training: bool) -> torch.Tensor:
+    """``F.dropout``'s distribution (keep with 1 - p, scale by 1 / (1 - p)) from uniform draws, in
+    place on ``x`` (a result of the caller's own): torch's CPU ``bernoulli_`` takes 2.4x as long as
+    ``rand`` for the same (N, d) mask."""
+    if not training or p == 0:
+        return x
+    with torch.no_grad():
+        keep = torch.rand_like(x).ge_(p).mul_(1 / (1 - p))
+    return x.mul_(keep)
+
+
+def _linear(width_in: int, width_out: int) -> nn.Linear:
+    layer = nn.Linear(width_in, width_out)
+    nn.init.xavier_uniform_(layer.weight)
+    nn.init.zeros_(layer.bias)
+    return layer
+
+
+class KGAT(RankingModel):
+    name = "kgat"
+    config_class = KGATConfig
+    config: KGATConfig
+
+    def __init__(self, data: RecData, config: KGATConfig, device: torch.device):
+        super().__init__(data, config, device)
+        kg = ItemKG.from_data(data, "KGAT", inverse=True)
+        self.n_nodes, self.n_relations = data.n_users + kg.n_entities, kg.n_relations + 2
+        triples = ckg_triples(data, kg)
+        dim, k = config.embedding_dim, config.relation_dim
+        self.embedding = xavier_embedding(self.n_nodes, dim)
+        self.relation_embedding = xavier_embedding(self.n_relations, k)
+        bound = math.sqrt(6 / (self.n_relations * (dim + k)))   # TF's Xavier on the (R', D, k) tensor
+        self.transfer = nn.Parameter(torch.empty(self.n_relations, dim, k).uniform_(-bound, bound))
+        widths = [dim, *config.layer_sizes]
+        self.sum_layers = nn.ModuleList(_linear(a, b) for a, b in zip(widths, widths[1:], strict=False))
+        self.bi_layers = nn.ModuleList(_linear(a, b) for a, b in zip(widths, widths[1:], strict=False))
+        self.head, self.relation, self.tail = (torch.from_numpy(np.ascontiguousarray(column)).to(device)
+                                              for column in triples.T)
+        self._plan_attention(triples, device)
+        self.graph = AttentiveGraph(triples[:, 0], triples[:, 2], self.n_nodes, device)
+        initial = laplacian_weights(triples[:, 0], triples[:, 1], self.n_relations)
+        self.register_buffer("attention", torch.from_numpy(initial).to(device))   # saved with the weights
+        self._build_sampler(data, kg, triples)
+        self.kg_optimizer: torch.optim.Optimizer | None = None   # TransR alternates with its own Adam
+        self._adjacency: tuple[tuple[int, int], tuple[torch.Tensor, torch.Tensor]] | None = None
+
+    def _build_sampler(self, data: RecData, kg: ItemKG, triples: np.ndarray) -> None:
+        """TransR's triples: the whole CKG over all nodes (the paper's Eq. 2, the authors' code), or
+        with ``transr_interactions`` off the KG alone, over entity indices shifted by U (RecBole's)."""
+        if self.config.transr_interactions:
+            self.sampler, self.transr_offset = TripleSampler(triples, self.n_nodes, self.n_relations), 0
+        else:
+            self.sampler, self.transr_offset = TripleSampler(kg.triples, kg.n_entities, self.n_relations), data.n_users
+
+    def _plan_attention(self, triples: np.ndarray, device: torch.device) -> None:
+        """Per relation: its slice of the triples and the distinct nodes they touch, so that Eq. 4
+        projects each node once per relation, not once per triple (13x fewer rows on dbbook2014)."""
+        bounds = np.searchsorted(triples[:, 1], np.arange(self.n_relations + 1))
+        self.relation_slices, self.relation_nodes = [], []
+        local = np.empty((len(triples), 2), dtype=np.int64)      # each triple's (head, tail) among those nodes
+        for r in range(self.n_relations):
+            first, last = int(bounds[r]), int(bounds[r + 1])
+            nodes, inverse = np.unique(triples[first:last, [0, 2]], return_inverse=True)
+            local[first:last] = inverse.reshape(-1, 2)
+            self.relation_slices.append((r, first, last))
+            self.relation_nodes.append(torch.from_numpy(nodes).to(device))
+        self.local_head, self.local_tail = (torch.from_numpy(np.ascontiguousarray(c)).to(device) for c in local.T)
+
+    # -- the CF phase --------------------------------------------------------------------------------
+    def layers(self) -> list[torch.Tensor]:
+        """Eq. 3 and 8: e^(0), ..., e^(L) of every node, before Eq. 11's normalisation (the next layer
+        reads the un-normalised output). Shapes: -> [(N, D), (N, d_1), ..., (N, d_L)]."""
+        adjacency, transposed = self.attentive_adjacency()
+        ego = self.embedding
+        layers = [ego]
+        for sum_layer, bi_layer in zip(self.sum_layers, self.bi_layers, strict=True):
+            side = fixed_mm(adjacency, transposed, ego)
+            ego = message_dropout_(bi_interaction(ego, side, sum_layer, bi_layer), self.config.message_dropout,
+                                   self.training)
+            layers.append(ego)
+        return layers
+
+    def attentive_adjacency(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(A, A^T) of the current ``attention``, rebuilt only when it has changed (an update, a loaded
+        state dict or a move: its storage or in-place version differs) rather than once per batch."""
+        key = (self.attention.data_ptr(), self.attention._version)
+        if self._adjacency is None or self._adjacency[0] != key:
+            self._adjacency = (key, self.graph.matrices(self.attention))
+        return self._adjacency[1]
+
+    @staticmethod
+    def concatenated(layers: list[torch.Tensor], rows: torch.Tensor | None = None) -> torch.Tensor:
+        """Eq. 11: e^(0) || e^(1) / |e^(1)| || ... of ``rows`` (all nodes when None); picking rows before
+        normalising spares the work on the others. Shapes: -> (rows, D + sum(layer_sizes))."""
+        picked = layers if rows is None else [layer[rows] for layer in layers]
+        return torch.cat([picked[0], *(F.normalize(layer, dim=1) for layer in picked[1:])], 1)
+
+    def batch_loss(self, users, positives, negatives, epoch):
+        rows = torch.cat([users, positives + self.n_users, negatives + self.n_users])
+        user, positive, negative = self.concatenated(self.layers(), rows).split(len(users))
+        bpr = bpr_loss(user, positive, negative)
+        return {"total": bpr + self.config.l2 * l2_regularizer(user, positive, negative), "bpr": bpr}
+
+    def final_embeddings(self):
+        nodes = self.concatenated(self.layers())
+        return nodes[:self.n_users], nodes[self.n_users:self.n_users + self.n_items]
+
+    # -- the KG phase --------------------------------------------------------------------------------
+    @torch.no_grad()
+    def attention_scores(self) -> torch.Tensor:
+        """Eq. 4 for every CKG triple, relation by relation (at most ``ATTENTION_CHUNK`` at once). Shapes: -> (T,)."""
+        scores = torch.empty(len(self.head), device=self.embedding.device)
+        for (r, first, last), nodes in zip(self.relation_slices, self.relation_nodes, strict=True):
+            projected = self.embedding[nodes] @ self.transfer[r]            # W_r e for each node of r
+            as_head = torch.tanh(projected + self.relation_embedding[r])       # once per node, not per triple
+            for start in range(first, last, ATTENTION_CHUNK):
+                end = min(start + ATTENTION_CHUNK, last)
+                tail, head = projected[self.local_tail[start:end]], as_head[self.local_head[start:end]]
+                scores[start:end] = (tail * head).sum(1)
+        return scores
+
+    @torch.no_grad()
+    def update_attention(self) -> None:
+        """Eq. 5: the scores normalised over each head's triples, kept as the next epoch's A."""
+        self.attention.copy_(segment_softmax(self.attention_scores(), self.head, self.n_nodes))
+
+    def transr_loss(self, head: torch.Tensor, relation: torch.Tensor, tail: torch.Tensor,
+                    negative: torch.Tensor) -> torch.Tensor:
+        """Eq. 1-2 plus ``kg_l2`` times the L2 of the projected batch, on node indices. Shapes: (B,) x4 -> scalar."""
+        size = len(head)
+        rows = torch.cat([head, tail, negative])
+        projected = relation_project(self.embedding[rows], relation.repeat(3), self.transfer)
+        h, t, wrong = projected.split(size)
+        r = self.relation_embedding[relation]
+        return transe_loss(h, r, t, wrong, squared=True) + self.config.kg_l2 * l2_regularizer(h, r, t, wrong)
+
+    def epoch_end(self, optimizer, epoch, generator):
+        """The TransR phase (its own Adam), then the attention of the updated embeddings."""
+        logged: dict[str, float] = {}
+        if self.config.use_transr:
+            kg_optimizer = self._ensure_kg_optimizer()
+            size, total = self.config.kg_batch_size, 0.0
+            steps = len(self.sampler.triples) // size + 1
+            for _ in range(steps):
+                head, relation, tail, negative = (t.to(self.device) for t in self.sampler.sample(size, generator))
+                offset = self.transr_offset
+                loss = self.transr_loss(head + offset, relation, tail + offset, negative + offset)
+                kg_optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                kg_optimizer.step()
+                total += loss.item()
+            logged["transr"] = total / steps
+        if self.config.use_attention:
+            self.update_attention()
+        return logged
+
+    def _ensure_kg_optimizer(self) -> torch.optim.Optimizer:
+        if self.kg_optimizer is None:
+            fused = self.device.type in ("cpu", "cuda")   # one kernel per step, the same numbers
+            self.kg_optimizer = torch.optim.Adam([self.embedding, self.relation_embedding, self.transfer],
+                                                 lr=self.config.kg_lr, fused=fused)
+        return self.kg_optimizer
+
+    def training_state(self) -> dict[str, Any]:
+        """TransR's own Adam (its moments and step counts), created by the first epoch's end."""
+        return {"kg_optimizer": self.kg_optimizer.state_dict()} if self.kg_optimizer is not None else {}
+
+    def load_training_state(self, state: dict[str, Any]) -> None:
+        if "kg_optimizer" in state:
+            self._ensure_kg_optimizer().load_state_dict(state["kg_optimizer"])

@@ -1,0 +1,71 @@
+"""CFKG's own maths on a tiny KG: the recommendation score -||u + r_buy - i|| (and the inner-product
+option) and the margin loss against a hand computation; the error on a dataset with no KG."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from recommender.data import RecData
+from recommender.errors import DataError, ModelConfigError
+from recommender.models import build_model
+from recommender.models.configs import CFKGConfig
+
+
+def tiny_data(with_kg: bool = True) -> RecData:
+    """2 users, 3 items (entities 0-2), one more entity (3); relations 0 and 1."""
+    train = np.array([[0, 0], [0, 1], [1, 2]])
+    data = RecData("tiny", 2, 3, train, np.zeros((0, 2), np.int64), np.array([[1, 0]]))
+    data.item_entity = np.arange(3)
+    if with_kg:
+        data.n_entities, data.n_relations = 4, 2
+        data.triples = np.array([[0, 0, 3], [1, 0, 3], [1, 1, 2]])
+    return data
+
+
+def tiny_model(**settings) -> torch.nn.Module:
+    model = build_model("cfkg", tiny_data(), CFKGConfig(embedding_dim=3, **settings), torch.device("cpu"))
+    generator = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.copy_(torch.randn(parameter.shape, generator=generator))
+    return model
+
+
+def test_score_is_the_negative_translation_distance() -> None:
+    model = tiny_model()
+    nodes, relations = model.embedding.detach(), model.relation_embedding.detach()
+    buy = relations[2]                                  # after the KG's relations 0 and 1
+    expected = torch.tensor([[-(nodes[u] + buy - nodes[2 + i]).norm() for i in range(3)] for u in range(2)])
+    with torch.no_grad():
+        assert torch.allclose(model.score_users(torch.tensor([0, 1])), expected, atol=1e-5)
+        users, items = model.final_embeddings()
+    assert torch.allclose(users, nodes[:2] + buy) and torch.equal(items, nodes[2:5])
+
+
+def test_margin_loss_matches_the_hand_computation() -> None:
+    """rec: mean max(0, margin + ||u + r_buy - i|| - ||u + r_buy - j||) over the batch's interactions."""
+    model = tiny_model(margin=2.0, l2=0.0)
+    nodes, buy = model.embedding.detach(), model.relation_embedding.detach()[2]
+    users, positives, negatives = torch.tensor([0, 1, 0]), torch.tensor([1, 2, 0]), torch.tensor([2, 0, 2])
+    torch.manual_seed(0)
+    losses = model.batch_loss(users, positives, negatives, epoch=0)
+    hinge = [max(0.0, 2.0 + (nodes[u] + buy - nodes[2 + p]).norm().item() - (nodes[u] + buy - nodes[2 + n]).norm().item())
+             for u, p, n in zip(users.tolist(), positives.tolist(), negatives.tolist(), strict=True)]
+    assert losses["rec"].item() == pytest.approx(np.mean(hinge), rel=1e-5)
+    assert losses["total"].item() == pytest.approx((losses["rec"] + losses["kg"]).item() / 2, rel=1e-5)  # 3 + 3 rows
+
+
+def test_inner_product_option_scores_by_inner_product() -> None:
+    model = tiny_model(score_function="inner_product")
+    with torch.no_grad():
+        users, items = model.final_embeddings()
+        assert torch.allclose(model.score_users(torch.tensor([1])), users[1:2] @ items.T, atol=1e-6)
+    with pytest.raises(ModelConfigError, match="score_function"):
+        build_model("cfkg", tiny_data(), CFKGConfig(score_function="cosine"), torch.device("cpu"))
+
+
+def test_a_dataset_without_kg_is_a_clear_error() -> None:
+    with pytest.raises(DataError, match="CFKG needs an item knowledge graph.*'tiny'"):
+        build_model("cfkg", tiny_data(with_kg=False), CFKGConfig(), torch.device("cpu"))
