@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 import pytest
 from click.testing import CliRunner
+from list_rows import ListRows
 
 from ingest import registry as sources
 from ingest.records import DatasetRecords
@@ -165,7 +166,7 @@ def test_cli_exports_and_reports_json(store, dataset_name, cikg_folder, tmp_path
 
 
 # -- formats on rows in memory -------------------------------------------------------------------
-class MemoryRows(DatasetRows):
+class MemoryRows(ListRows):
     """Rows given as lists, for checks that need no server."""
 
     def __init__(self, dataset: str = "mem", relations: tuple[list[str], list[str]] | None = None, **kinds: list):
@@ -173,33 +174,7 @@ class MemoryRows(DatasetRows):
                   for kind in ("users", "items")}
         fields["interactions"] = frozenset(
             name for e in kinds.get("interactions", []) for name, v in (("rating", e.rating), ("ts", e.ts)) if v)
-        uris, types = relations or (["http://x/ontology/author"], ["AUTHOR"])
-        super().__init__(dataset=dataset, relation_uris=uris, relation_types=types, fields=fields)
-        self.kinds = kinds
-
-    def _rows(self, kind: str) -> Iterator:
-        return iter(self.kinds.get(kind, []))
-
-    def users(self) -> Iterator:
-        return self._rows("users")
-
-    def items(self) -> Iterator:
-        return self._rows("items")
-
-    def entities(self) -> Iterator:
-        return self._rows("entities")
-
-    def interactions(self) -> Iterator:
-        return self._rows("interactions")
-
-    def triples(self) -> Iterator:
-        return self._rows("triples")
-
-    def item_entities(self) -> Iterator:
-        return self._rows("item_entities")
-
-    def user_interests(self) -> Iterator:
-        return self._rows("user_interests")
+        super().__init__(kinds, dataset, relations or (["http://x/ontology/author"], ["AUTHOR"]), fields)
 
 
 def small_rows(**overrides: list) -> MemoryRows:

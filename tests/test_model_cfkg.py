@@ -6,31 +6,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from kg_fixtures import tiny_kg_data, tiny_kg_model
 
-from recommender.data import RecData
 from recommender.errors import DataError, ModelConfigError
 from recommender.models import build_model
 from recommender.models.configs import CFKGConfig
 
 
-def tiny_data(with_kg: bool = True) -> RecData:
-    """2 users, 3 items (entities 0-2), one more entity (3); relations 0 and 1."""
-    train = np.array([[0, 0], [0, 1], [1, 2]])
-    data = RecData("tiny", 2, 3, train, np.zeros((0, 2), np.int64), np.array([[1, 0]]))
-    data.item_entity = np.arange(3)
-    if with_kg:
-        data.n_entities, data.n_relations = 4, 2
-        data.triples = np.array([[0, 0, 3], [1, 0, 3], [1, 1, 2]])
-    return data
-
-
 def tiny_model(**settings) -> torch.nn.Module:
-    model = build_model("cfkg", tiny_data(), CFKGConfig(embedding_dim=3, **settings), torch.device("cpu"))
-    generator = torch.Generator().manual_seed(0)
-    with torch.no_grad():
-        for parameter in model.parameters():
-            parameter.copy_(torch.randn(parameter.shape, generator=generator))
-    return model
+    return tiny_kg_model("cfkg", CFKGConfig(embedding_dim=3, **settings))
 
 
 def test_score_is_the_negative_translation_distance() -> None:
@@ -63,9 +47,9 @@ def test_inner_product_option_scores_by_inner_product() -> None:
         users, items = model.final_embeddings()
         assert torch.allclose(model.score_users(torch.tensor([1])), users[1:2] @ items.T, atol=1e-6)
     with pytest.raises(ModelConfigError, match="score_function"):
-        build_model("cfkg", tiny_data(), CFKGConfig(score_function="cosine"), torch.device("cpu"))
+        build_model("cfkg", tiny_kg_data(), CFKGConfig(score_function="cosine"), torch.device("cpu"))
 
 
 def test_a_dataset_without_kg_is_a_clear_error() -> None:
     with pytest.raises(DataError, match="CFKG needs an item knowledge graph.*'tiny'"):
-        build_model("cfkg", tiny_data(with_kg=False), CFKGConfig(), torch.device("cpu"))
+        build_model("cfkg", tiny_kg_data(with_kg=False), CFKGConfig(), torch.device("cpu"))

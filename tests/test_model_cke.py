@@ -3,36 +3,18 @@ computation, the joint loss; the error on a dataset with no KG."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from kg_fixtures import tiny_kg_data, tiny_kg_model
 
-from recommender.data import RecData
 from recommender.errors import DataError
 from recommender.models import build_model
 from recommender.models.configs import CKEConfig
 
 
-def tiny_data(with_kg: bool = True) -> RecData:
-    """2 users, 3 items (entities 0-2), one more entity (3); relations 0 and 1."""
-    train = np.array([[0, 0], [0, 1], [1, 2]])
-    data = RecData("tiny", 2, 3, train, np.zeros((0, 2), np.int64), np.array([[1, 0]]))
-    data.item_entity = np.arange(3)
-    if with_kg:
-        data.n_entities, data.n_relations = 4, 2
-        data.triples = np.array([[0, 0, 3], [1, 0, 3], [1, 1, 2]])
-    return data
-
-
 def tiny_model(**settings) -> torch.nn.Module:
-    model = build_model("cke", tiny_data(), CKEConfig(embedding_dim=3, relation_dim=2, **settings),
-                        torch.device("cpu"))
-    generator = torch.Generator().manual_seed(0)
-    with torch.no_grad():
-        for parameter in model.parameters():
-            parameter.copy_(torch.randn(parameter.shape, generator=generator))
-    return model
+    return tiny_kg_model("cke", CKEConfig(embedding_dim=3, relation_dim=2, **settings))
 
 
 def test_transr_term_matches_the_hand_computation() -> None:
@@ -65,4 +47,4 @@ def test_items_are_free_plus_entity_vectors_and_the_loss_is_joint() -> None:
 
 def test_a_dataset_without_kg_is_a_clear_error() -> None:
     with pytest.raises(DataError, match="CKE needs an item knowledge graph.*'tiny'"):
-        build_model("cke", tiny_data(with_kg=False), CKEConfig(), torch.device("cpu"))
+        build_model("cke", tiny_kg_data(with_kg=False), CKEConfig(), torch.device("cpu"))

@@ -12,8 +12,9 @@ import torch.nn.functional as F
 from recommender.config import resolve_config
 from recommender.data import RecData
 from recommender.errors import DataError
+from recommender.graphs import paired_mm
 from recommender.models import build_model
-from recommender.models.kgat import KGAT, fixed_mm, message_dropout_, relation_project
+from recommender.models.kgat import KGAT, message_dropout_, relation_project
 
 
 def three_nodes() -> RecData:
@@ -98,7 +99,7 @@ def test_bi_interaction_layer_and_concatenation() -> None:
     adjacency, transposed = kgat.graph.matrices(kgat.attention)
     dense = torch.randn(3, 2, requires_grad=True)
     upstream = torch.randn(3, 2)
-    fixed_mm(adjacency, transposed, dense).backward(upstream)
+    paired_mm((adjacency, transposed), dense).backward(upstream)
     assert torch.allclose(dense.grad, a.T @ upstream, atol=1e-6)
 
 

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from kg_fixtures import tiny_kg_model
 
 from recommender.data import RecData
 from recommender.errors import DataError
@@ -31,12 +32,7 @@ def tiny_data(with_kg: bool = True) -> RecData:
 
 
 def tiny_model() -> torch.nn.Module:
-    model = build_model("kgcl", tiny_data(), KGCLConfig(embedding_dim=3, n_layers=1), torch.device("cpu"))
-    generator = torch.Generator().manual_seed(0)
-    with torch.no_grad():
-        for parameter in model.parameters():
-            parameter.copy_(torch.randn(parameter.shape, generator=generator))
-    return model.eval()
+    return tiny_kg_model("kgcl", KGCLConfig(embedding_dim=3, n_layers=1), tiny_data()).eval()
 
 
 def slot_of(model: torch.nn.Module, item: int, entity: int) -> int:

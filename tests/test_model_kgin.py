@@ -6,37 +6,20 @@ from __future__ import annotations
 import itertools
 import math
 
-import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from kg_fixtures import tiny_kg_data, tiny_kg_model
 
-from recommender.data import RecData
 from recommender.errors import DataError, ModelConfigError
+from recommender.graphs import paired_mm
 from recommender.models import build_model
 from recommender.models.configs import KGINConfig
-from recommender.models.kgin import distance_correlation, independence_loss, paired_mm
-
-
-def tiny_data(with_kg: bool = True) -> RecData:
-    """2 users, 3 items (entities 0-2), one more entity (3); relations 0 and 1."""
-    train = np.array([[0, 0], [0, 1], [1, 2]])
-    data = RecData("tiny", 2, 3, train, np.zeros((0, 2), np.int64), np.array([[1, 0]]))
-    data.item_entity = np.arange(3)
-    if with_kg:
-        data.n_entities, data.n_relations = 4, 2
-        data.triples = np.array([[0, 0, 3], [1, 0, 3], [1, 1, 2]])
-    return data
+from recommender.models.kgin import distance_correlation, independence_loss
 
 
 def tiny_model(**settings) -> torch.nn.Module:
-    config = KGINConfig(embedding_dim=3, n_factors=2, context_hops=1, **settings)
-    model = build_model("kgin", tiny_data(), config, torch.device("cpu"))
-    generator = torch.Generator().manual_seed(0)
-    with torch.no_grad():
-        for parameter in model.parameters():
-            parameter.copy_(torch.randn(parameter.shape, generator=generator))
-    return model
+    return tiny_kg_model("kgin", KGINConfig(embedding_dim=3, n_factors=2, context_hops=1, **settings))
 
 
 def test_one_hop_matches_the_hand_computation() -> None:
@@ -66,7 +49,7 @@ def test_dropped_kg_means_over_the_kept_triples_and_backpropagates_through_the_t
     kept = torch.tensor([True, False, True, True, True, False])
     rows, cols = mean.rows[kept], mean.cols[kept]
     for renormalise, scale in ((True, 1.0), (False, 2.0)):
-        matrix, transposed = mean.build(kept, renormalise=renormalise, scale=scale)
+        matrix, transposed = mean.means(kept, renormalise=renormalise, scale=scale)
         degree = torch.bincount(rows if renormalise else mean.rows, minlength=mean.shape[0]).float()
         dense = torch.zeros(mean.shape)
         dense[rows, cols] = scale / degree[rows]
@@ -115,9 +98,9 @@ def test_cosine_independence_is_the_sum_of_squared_cosines() -> None:
 
 def test_a_dataset_without_a_kg_is_a_clear_error() -> None:
     with pytest.raises(DataError, match=r"KGIN needs an item knowledge graph.*dataset 'tiny'"):
-        build_model("kgin", tiny_data(with_kg=False), KGINConfig(embedding_dim=4), torch.device("cpu"))
+        build_model("kgin", tiny_kg_data(with_kg=False), KGINConfig(embedding_dim=4), torch.device("cpu"))
 
 
 def test_unknown_independence_is_refused() -> None:
     with pytest.raises(ModelConfigError, match="independence must be one of distance, cosine, mi"):
-        build_model("kgin", tiny_data(), KGINConfig(embedding_dim=4, independence="l1"), torch.device("cpu"))
+        build_model("kgin", tiny_kg_data(), KGINConfig(embedding_dim=4, independence="l1"), torch.device("cpu"))

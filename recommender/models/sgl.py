@@ -25,14 +25,11 @@ the random-walk operator (a view per layer) is not offered.
 
 from __future__ import annotations
 
-import warnings
-
-import numpy as np
 import torch
 
 from recommender.data import RecData
 from recommender.errors import ModelConfigError
-from recommender.graphs import propagate
+from recommender.graphs import InteractionSubgraphs, propagate
 from recommender.losses import ScoreWorkspace, candidate_info_nce
 from recommender.models.configs import SGLConfig
 from recommender.models.lightgcn import LightGCN
@@ -40,55 +37,25 @@ from recommender.models.lightgcn import LightGCN
 AUGMENTATIONS = ("edge", "node")
 
 
-class InteractionDropout:
-    """Random subgraphs of the user-item graph as normalised CSR matrices, without self-loops.
-
-    The directed entries of every interaction (user -> item and item -> user) are sorted by (row,
-    column) once, so a draw is a mask, a bincount and a cumsum: no sort per draw.
-    Node layout: ``[users | items]``; ``pairs`` (E, 2) [user, item index].
-    """
-
-    def __init__(self, pairs: np.ndarray, n_users: int, n_items: int, device: torch.device | str = "cpu"):
-        pairs = np.unique(pairs.astype(np.int64), axis=0)
-        self.n_users, self.n_items, self.n_edges = n_users, n_items, len(pairs)
-        self.n_nodes = n_users + n_items
-        users, items = pairs[:, 0], pairs[:, 1] + n_users
-        rows, cols = np.concatenate([users, items]), np.concatenate([items, users])
-        edge = np.concatenate([np.arange(len(pairs)), np.arange(len(pairs))])
-        order = np.argsort(rows * self.n_nodes + cols, kind="stable")
-        self.rows, self.cols, self.edge = (torch.from_numpy(a[order]).to(device) for a in (rows, cols, edge))
-        self.cols32 = self.cols.int()       # 32-bit CSR indices multiply faster (graphs._int32_indices)
-        self.users, self.items = (torch.from_numpy(a).to(device) for a in (users, items))
+class InteractionDropout(InteractionSubgraphs):
+    """SGL's random subgraphs of the user-item graph, renormalised without self-loops (ED and ND)."""
 
     def edge_dropout(self, ratio: float) -> torch.Tensor:
         """ED: keep exactly int(|E| (1 - ratio)) interactions, drawn without replacement."""
         n_keep = int(self.n_edges * (1 - ratio))
         keep = torch.zeros(self.n_edges, dtype=torch.bool, device=self.rows.device)
         keep[torch.randperm(self.n_edges, device=self.rows.device)[:n_keep]] = True
-        return self._normalized(keep)
+        return self.keep(keep)
 
     def node_dropout(self, ratio: float) -> torch.Tensor:
         """ND: drop int(ratio U) users and int(ratio I) items, drawn without replacement, with all
         their interactions."""
         device = self.rows.device
-        dropped = torch.zeros(self.n_nodes, dtype=torch.bool, device=device)
-        dropped[torch.randperm(self.n_users, device=device)[:int(self.n_users * ratio)]] = True
-        dropped[self.n_users + torch.randperm(self.n_items, device=device)[:int(self.n_items * ratio)]] = True
-        return self._normalized(~(dropped[self.users] | dropped[self.items]))
-
-    def _normalized(self, keep_edge: torch.Tensor) -> torch.Tensor:
-        """D^-1/2 A D^-1/2 of the kept interactions (both directions) as CSR. Shapes: (E,) -> (N, N)."""
-        kept = keep_edge.index_select(0, self.edge).nonzero().squeeze(1)
-        rows = self.rows.index_select(0, kept)
-        degree = torch.bincount(rows, minlength=self.n_nodes)
-        inv_sqrt = degree.float().pow(-0.5)            # inf only for isolated nodes, which no entry reads
-        values = inv_sqrt.index_select(0, rows) * inv_sqrt.index_select(0, self.cols.index_select(0, kept))
-        crow = torch.zeros(self.n_nodes + 1, dtype=torch.int32, device=rows.device)
-        crow[1:] = torch.cumsum(degree, 0)
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
-            return torch.sparse_csr_tensor(crow, self.cols32.index_select(0, kept), values,
-                                           (self.n_nodes, self.n_nodes), check_invariants=False)
+        users = torch.zeros(self.n_users, dtype=torch.bool, device=device)
+        users[torch.randperm(self.n_users, device=device)[:int(self.n_users * ratio)]] = True
+        items = torch.zeros(self.n_items, dtype=torch.bool, device=device)
+        items[torch.randperm(self.n_items, device=device)[:int(self.n_items * ratio)]] = True
+        return self.keep(~(users[self.user] | items[self.item]))
 
     def sample(self, augmentation: str, ratio: float) -> torch.Tensor:
         return self.edge_dropout(ratio) if augmentation == "edge" else self.node_dropout(ratio)
