@@ -71,11 +71,16 @@ def table1_models() -> list[str]:
 
 
 def job_config(model: str, protocol: str, seed: int, epochs: int, threads: int, device: str = "auto") -> tuple[Any, Any]:
-    """(model config, TrainConfig): the registry defaults, embedding 64, CIKGRec's cap and early stopping."""
+    """(model config, TrainConfig): the registry defaults, embedding 64, CIKGRec's cap and early stopping.
+
+    A model whose own defaults ask for more epochs before early stopping may end a run (CFKG's, chosen
+    on validation) keeps its larger ``min_epochs``; patience and the evaluation interval are CIKGRec's."""
     from recommender.config import resolve_config
 
     _, cikgrec = resolve_config("cikgrec", DATASET)
+    _, own = resolve_config(model, DATASET)
     stopping = {name: getattr(cikgrec, name) for name in STOPPING}
+    stopping["min_epochs"] = max(stopping.get("min_epochs", 0), own.min_epochs)
     return resolve_config(model, DATASET, embedding_dim=EMBEDDING_DIM, seed=seed, epochs=epochs, threads=threads,
                           protocol=protocol, device=device, **stopping)
 
