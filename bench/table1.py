@@ -70,7 +70,8 @@ def table1_models() -> list[str]:
     return [m for m in PAPER if m in names] + sorted(set(names) - set(PAPER))
 
 
-def job_config(model: str, protocol: str, seed: int, epochs: int, threads: int, device: str = "auto") -> tuple[Any, Any]:
+def job_config(model: str, protocol: str, seed: int, epochs: int, threads: int, device: str = "auto",
+               settings: dict[str, Any] | None = None) -> tuple[Any, Any]:
     """(model config, TrainConfig): the registry defaults, embedding 64, CIKGRec's cap and early stopping.
 
     A model whose own defaults ask for more epochs before early stopping may end a run (CFKG's, chosen
@@ -82,11 +83,32 @@ def job_config(model: str, protocol: str, seed: int, epochs: int, threads: int, 
     stopping = {name: getattr(cikgrec, name) for name in STOPPING}
     stopping["min_epochs"] = max(stopping.get("min_epochs", 0), own.min_epochs)
     return resolve_config(model, DATASET, embedding_dim=EMBEDDING_DIM, seed=seed, epochs=epochs, threads=threads,
-                          protocol=protocol, device=device, **stopping)
+                          protocol=protocol, device=device, **stopping, **(settings or {}))
+
+
+def variant_label(model: str, settings: dict[str, Any]) -> str:
+    """How a row names its model: the registered name, with the ``--set`` settings of a variant run."""
+    if not settings:
+        return model
+    return f"{model} ({', '.join(f'{k}={v}' for k, v in sorted(settings.items()))})"
+
+
+def parse_settings(pairs: list[str]) -> dict[str, Any]:
+    """``NAME=VALUE`` pairs; a value is read as JSON when it parses (numbers, true/false), else a string."""
+    settings: dict[str, Any] = {}
+    for pair in pairs:
+        name, sep, text = pair.partition("=")
+        if not sep:
+            raise SystemExit(f"--set takes NAME=VALUE, not {pair!r}")
+        try:
+            settings[name] = json.loads(text)
+        except json.JSONDecodeError:
+            settings[name] = text
+    return settings
 
 
 def _worker(model: str, protocol: str, seed: int, epochs: int, threads: int, export_file: Path | None,
-            device: str) -> dict:
+            device: str, settings: dict[str, Any]) -> dict:
     """Train one job in this process and return its row (the parent adds machine, commit and wall time)."""
     import torch
 
@@ -95,7 +117,7 @@ def _worker(model: str, protocol: str, seed: int, epochs: int, threads: int, exp
     from recommender.trainer import Trainer, run_key
 
     torch.set_num_threads(threads)
-    model_config, train_config = job_config(model, protocol, seed, epochs, threads, device)
+    model_config, train_config = job_config(model, protocol, seed, epochs, threads, device, settings)
     export = load_export(export_file, DATASET)
     data = from_export(export, valid_ratio=train_config.valid_ratio if protocol == "refit" else 0.0, seed=seed)
     fingerprint = export.fingerprint()
@@ -103,7 +125,8 @@ def _worker(model: str, protocol: str, seed: int, epochs: int, threads: int, exp
     checkpoints = kgrec_cache_home() / "bench-runs" / run_key(model, DATASET, fingerprint, model_config, train_config)
     result = Trainer(data, model, model_config, train_config, checkpoint_dir=checkpoints, progress=False).fit()
     return {
-        "model": model, "protocol": protocol, "seed": seed, "smoke": epochs < MAX_EPOCHS, "max_epochs": epochs,
+        "model": variant_label(model, settings), "registered_model": model, "settings": settings,
+        "protocol": protocol, "seed": seed, "smoke": epochs < MAX_EPOCHS, "max_epochs": epochs,
         "metrics": result.metrics(), "notes": list(result.notes),
         "evaluation_s": round(_evaluation_seconds(result, data, train_config), 3),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
@@ -116,19 +139,21 @@ def _worker(model: str, protocol: str, seed: int, epochs: int, threads: int, exp
 
 
 def pending_jobs(models: list[str], seeds: list[int], protocols: list[str], epochs: int,
-                 path: Path) -> list[tuple[str, str, int]]:
+                 path: Path, settings: dict[str, Any] | None = None) -> list[tuple[str, str, int]]:
     """The (model, protocol, seed) jobs ``path`` lacks at this cap's kind (a smoke row never stands for a
     full one), one seed at a time so that a stopped bench leaves whole seeds of every model."""
     smoke = epochs < MAX_EPOCHS
     done = {(r["model"], r["protocol"], r["seed"]) for r in read_rows(path) if bool(r.get("smoke")) == smoke}
-    return [(m, p, s) for s in seeds for m in models for p in protocols if (m, p, s) not in done]
+    return [(m, p, s) for s in seeds for m in models for p in protocols
+            if (variant_label(m, settings or {}), p, s) not in done]
 
 
 def _run(job: tuple[str, str, int], args: argparse.Namespace) -> dict | None:
     """One job in its own process; its row appended to ``args.out`` when it finishes, None when it failed."""
     model, protocol, seed = job
     command = [sys.executable, __file__, "--worker", model, "--protocol-job", protocol, "--seed", str(seed),
-               "--epochs", str(args.epochs), "--threads", str(args.threads), "--device", args.device]
+               "--epochs", str(args.epochs), "--threads", str(args.threads), "--device", args.device,
+               *(item for pair in args.set for item in ("--set", pair))]
     if args.export_file is not None:
         command += ["--export-file", str(args.export_file)]
     started = time.perf_counter()
@@ -172,6 +197,9 @@ def _arguments() -> argparse.Namespace:
                         help="Train from this saved export (GraphExport.save's .npz) instead of the graph: no Neo4j.")
     parser.add_argument("--out", type=Path, default=OUT, help="Results file (JSONL); the markdown and SVG go beside it.")
     parser.add_argument("--table", action="store_true", help="Only remake the markdown and SVG from the results file.")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="A setting over the model's defaults (repeatable): a variant run, named with its "
+                             "settings in the results; give it its own --out, apart from Table 1's rows.")
     return parser.parse_args()
 
 
@@ -179,7 +207,7 @@ def main() -> None:
     args = _arguments()
     if args.worker:
         row = _worker(args.worker, args.protocol_job, args.seed, args.epochs, args.threads, args.export_file,
-                      args.device)
+                      args.device, parse_settings(args.set))
         print(json.dumps(row, default=str))
         return
     failed = 0
@@ -191,7 +219,10 @@ def main() -> None:
             model_spec(model)          # an unknown name stops here, listing the registered ones
         if args.export_file is None:
             _ensure_dataset()
-        jobs = pending_jobs(models, args.seeds, args.protocols, args.epochs, args.out)
+        settings = parse_settings(args.set)
+        if settings and args.out == OUT:
+            raise SystemExit("A variant run (--set) goes to its own --out file, apart from Table 1's rows.")
+        jobs = pending_jobs(models, args.seeds, args.protocols, args.epochs, args.out, settings)
         print(f"{len(jobs)} job(s) to run into {args.out}; finished ones are skipped", flush=True)
         with ThreadPoolExecutor(max(1, args.parallel)) as pool:
             failed = sum(row is None for row in pool.map(lambda job: _run(job, args), jobs))

@@ -57,6 +57,20 @@ def test_a_smoke_row_does_not_count_as_a_finished_full_job(tmp_path: Path) -> No
     assert pending_jobs(["sgl"], [2024], ["refit", "test-selected"], 3, out) == [("sgl", "refit", 2024)]
 
 
+def test_a_variant_run_is_named_by_its_settings_and_resumes_apart(tmp_path: Path) -> None:
+    from bench.table1 import parse_settings, variant_label
+
+    settings = parse_settings(["score_function=inner_product", "lr=0.0001"])
+    assert settings == {"score_function": "inner_product", "lr": 0.0001}
+    label = variant_label("cfkg", settings)
+    assert label == "cfkg (lr=0.0001, score_function=inner_product)" and variant_label("cfkg", {}) == "cfkg"
+    out = tmp_path / "variants.jsonl"
+    out.write_text(json.dumps(_row(label, "test-selected", 2024, 0.3)) + "\n")
+    assert pending_jobs(["cfkg"], [2024], ["test-selected"], 1000, out, settings) == []
+    assert pending_jobs(["cfkg"], [2024], ["test-selected"], 1000, out) == [("cfkg", "test-selected", 2024)]
+    assert job_config("cfkg", "test-selected", 2024, 1000, 1, settings=settings)[0].score_function == "inner_product"
+
+
 def test_the_figure_has_a_line_per_model_and_protocol() -> None:
     rows = [_row(m, p, 2024, 0.4) for m in ("lightgcn", "cikgrec") for p in ("refit", "test-selected")]
     svg = ElementTree.fromstring(sparsity_svg(rows))
