@@ -79,3 +79,19 @@ def test_sparsity_groups_balance_interactions() -> None:
     groups = sparsity_groups(counts, users, np.arange(8, dtype=float), n_groups=4)
     assert [g["max_train_items"] for g in groups] == sorted(g["max_train_items"] for g in groups)
     assert sum(g["users"] for g in groups) == 8
+
+
+def test_ties_are_broken_by_item_index_and_known_items_never_count() -> None:
+    """Every item scores the same: the held-out item's rank is how many unmasked items have a lower
+    index. User 0 holds out item 4; items 1 and 2 are known (masked), so items 0 and 3 are ahead:
+    rank 2, a hit at K=3 (NDCG 1/log2(4) = 0.5), none at K=2."""
+    from recommender.evaluate import held_out_ranks
+
+    table = torch.zeros(1, 6)
+    per_user = evaluate_ranking(lambda users: table[users].clone(), 1, 6, np.array([[0, 4]]),
+                                [np.array([[0, 1], [0, 2]])], ks=(2, 3))
+    assert per_user["recall@2"].tolist() == [0.0] and per_user["recall@3"].tolist() == [1.0]
+    assert per_user["ndcg@3"].tolist() == pytest.approx([0.5])
+    scores = torch.tensor([[0.3, 0.9, 0.3, 0.3, -torch.inf]])
+    ranks = held_out_ranks(scores, torch.tensor([0, 0, 0]), torch.tensor([3, 1, 0]), chunk=2)
+    assert ranks.tolist() == [3, 0, 1]     # 0.9 ahead, then ties by index
