@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from ingest.imdb_details import DetailsReport
 from ingest.locate import Location
@@ -27,19 +27,19 @@ from knowledge.linking import LinkReport
 from knowledge.text_features import EncodeReport
 
 
-def _copy(cls: type, report: Any) -> Any:
-    """``report`` as an instance of its result subclass ``cls`` (same fields, same values)."""
-    return cls(**{f.name: getattr(report, f.name) for f in fields(report)})
+class Wraps:
+    """A result that extends one of kgrec's report dataclasses: :meth:`of` turns such a report into it."""
+
+    @classmethod
+    def of(cls, report: Any) -> Self:
+        """``report`` as this result (same fields, same values)."""
+        return cls(**{f.name: getattr(report, f.name) for f in fields(report)})
 
 
 # -- the graph: datasets, checks, named queries, interest sets --------------------------------------
 @dataclass
-class DatasetCounts(Result, DatasetStats):
+class DatasetCounts(Wraps, Result, DatasetStats):
     """Counts of one dataset (a :class:`~kg_store.datasets.DatasetStats`)."""
-
-    @classmethod
-    def of(cls, stats: DatasetStats) -> DatasetCounts:
-        return _copy(cls, stats)
 
 
 @dataclass
@@ -65,22 +65,14 @@ class QueryRows(Result):
 
 
 @dataclass(frozen=True)
-class StoredInterestSet(Result, InterestSetInfo):
+class StoredInterestSet(Wraps, Result, InterestSetInfo):
     """One interest set of a dataset: clusters, users covered, edges."""
-
-    @classmethod
-    def of(cls, info: InterestSetInfo) -> StoredInterestSet:
-        return _copy(cls, info)
 
 
 # -- kgrec's own Neo4j server ----------------------------------------------------------------------
 @dataclass(frozen=True)
-class LocalNeo4jStatus(Result, ServerStatus):
+class LocalNeo4jStatus(Wraps, Result, ServerStatus):
     """Whether the local server runs, and where (a :class:`~kg_store.local_server.ServerStatus`)."""
-
-    @classmethod
-    def of(cls, status: ServerStatus) -> LocalNeo4jStatus:
-        return _copy(cls, status)
 
 
 # -- datasets on disk: the catalog, the lookup order, synthetic sets --------------------------------
@@ -100,61 +92,37 @@ class CatalogDataset(Result):
 
 
 @dataclass(frozen=True)
-class DatasetLocation(Result, Location):
+class DatasetLocation(Wraps, Result, Location):
     """One place the lookup order checks for a dataset (``exists``: it holds the folder)."""
-
-    @classmethod
-    def of(cls, location: Location) -> DatasetLocation:
-        return _copy(cls, location)
 
     def to_dict(self) -> dict[str, Any]:
         return {**super().to_dict(), "exists": self.exists}
 
 
 @dataclass(frozen=True)
-class SyntheticData(Result, SyntheticSet):
+class SyntheticData(Wraps, Result, SyntheticSet):
     """A synthetic CIKG-layout set written to a folder (a :class:`~ingest.synthetic.SyntheticSet`)."""
-
-    @classmethod
-    def of(cls, made: SyntheticSet) -> SyntheticData:
-        return _copy(cls, made)
 
 
 # -- knowledge: Wikipedia, IMDb details, links, text vectors -----------------------------------------
 @dataclass
-class WikiIngest(Result, WikiReport):
+class WikiIngest(Wraps, Result, WikiReport):
     """A Wikipedia dump loaded as ``(:WikiPage)`` nodes (an :class:`~ingest.wikipedia.WikiReport`)."""
 
-    @classmethod
-    def of(cls, report: WikiReport) -> WikiIngest:
-        return _copy(cls, report)
-
 
 @dataclass(frozen=True)
-class ImdbDetails(Result, DetailsReport):
+class ImdbDetails(Wraps, Result, DetailsReport):
     """IMDb plot and credits set on a dataset's items (an :class:`~ingest.imdb_details.DetailsReport`)."""
 
-    @classmethod
-    def of(cls, report: DetailsReport) -> ImdbDetails:
-        return _copy(cls, report)
-
 
 @dataclass(frozen=True)
-class ItemLinks(Result, LinkReport):
+class ItemLinks(Wraps, Result, LinkReport):
     """Items linked to Wikipedia pages (a :class:`~knowledge.linking.LinkReport`)."""
-
-    @classmethod
-    def of(cls, report: LinkReport) -> ItemLinks:
-        return _copy(cls, report)
 
 
 @dataclass
-class TextVectors(Result, EncodeReport):
+class TextVectors(Wraps, Result, EncodeReport):
     """Text vectors encoded and stored (a :class:`~knowledge.text_features.EncodeReport`)."""
-
-    @classmethod
-    def of(cls, report: EncodeReport) -> TextVectors:
-        return _copy(cls, report)
 
 
 # -- the LLM: one prompt, the response cache ----------------------------------------------------------
