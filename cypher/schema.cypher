@@ -18,6 +18,11 @@ CREATE INDEX item_title IF NOT EXISTS FOR (n:Item) ON (n.title);
 CREATE INDEX interacted_split IF NOT EXISTS FOR ()-[r:INTERACTED]-() ON (r.split);
 CREATE CONSTRAINT training_run_id IF NOT EXISTS FOR (r:TrainingRun) REQUIRE r.run_id IS UNIQUE;
 CREATE INDEX recommended_model IF NOT EXISTS FOR ()-[r:RECOMMENDED]-() ON (r.model);
-// Upgrade: interests loaded before sets existed are the authors' set (no-ops once done).
-MATCH (n:Interest) WHERE n.set IS NULL SET n.set = 'authors';
-MATCH (:User)-[r:HAS_INTEREST]->(n:Interest) WHERE r.set IS NULL SET r.set = n.set, r.weight = coalesce(r.weight, 1.0);
+// A linked dataset's id maps and splits (kg_store.linked.state), read per dataset.
+CREATE INDEX kgrec_id_map_dataset IF NOT EXISTS FOR (n:KgrecIdMap) ON (n.dataset);
+CREATE INDEX kgrec_splits_dataset IF NOT EXISTS FOR (n:KgrecSplits) ON (n.dataset);
+// Upgrade: interests loaded before sets existed are the authors' set (no-ops once done). Only kgrec's
+// own nodes (those with a `dataset`): a graph kgrec is linked to may have Interest nodes of its own.
+MATCH (n:Interest) WHERE n.set IS NULL AND n.dataset IS NOT NULL SET n.set = 'authors';
+MATCH (:User)-[r:HAS_INTEREST]->(n:Interest) WHERE r.set IS NULL AND n.dataset IS NOT NULL
+SET r.set = n.set, r.weight = coalesce(r.weight, 1.0);

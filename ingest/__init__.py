@@ -1,8 +1,8 @@
 """Ingest sources: parse data files into typed records, validate them whole, then write them.
 
-Each source (:mod:`ingest.cikg`, :mod:`ingest.movielens`, :mod:`ingest.recbole`) is a
-:class:`~ingest.protocol.Source` named in :mod:`ingest.registry`; one table-driven writer
-(:mod:`ingest.writer`) sends any source's records to Neo4j in batches.
+Each source (:mod:`ingest.cikg`, :mod:`ingest.movielens`, :mod:`ingest.recbole`,
+:mod:`ingest.table`) is a :class:`~ingest.protocol.Source` named in :mod:`ingest.registry`; one
+table-driven writer (:mod:`ingest.writer`) sends any source's records to Neo4j in batches.
 """
 
 from ingest.cikg import CikgSource, KgatSource, read_cikg
@@ -12,11 +12,12 @@ from ingest.recbole import RecBoleConfig, RecBoleSource
 from ingest.records import DatasetRecords, RecordKind, SkippedLine
 from ingest.registry import get as get_source
 from ingest.registry import names as source_names
+from ingest.table import TableConfig, TableSource
 from ingest.writer import WRITE_PLAN, IngestReport, write_dataset
 
 __all__ = [
     "CikgSource", "DatasetRecords", "IngestReport", "KgatSource", "MovieLensSource", "RecBoleConfig", "RecBoleSource",
     "RecordKind", "SkippedLine",
-    "Source", "SourceConfig", "SourceOption", "WRITE_PLAN", "get_source", "read_cikg", "read_movielens",
-    "source_names", "write_dataset",
+    "Source", "SourceConfig", "SourceOption", "TableConfig", "TableSource", "WRITE_PLAN", "get_source", "read_cikg",
+    "read_movielens", "source_names", "write_dataset",
 ]

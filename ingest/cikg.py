@@ -14,6 +14,10 @@ The header line of a list file decides how its lines are read (:func:`read_id_li
 - three columns (``org_id remap_id name``): the name is the rest of the line; it may hold spaces,
   be empty, or be ``None``.
 
+In both, ``org_id`` may be empty (KGAT's amazon-book ``entity_list.txt`` has the line `` 30181``):
+a two-column line of the id alone, or a three-column line that starts with a space. It is kept as
+the empty string.
+
 Item *i* is KG entity *i* in both layouts, so each item is tied to the entity with its id.
 Interest ids are numbered after the entities and have no labels; they load as the interest set
 ``authors`` (:data:`kg_store.interest_sets.AUTHORS_SET`), with ``size`` = the users holding each.
@@ -71,12 +75,14 @@ class ListEntry:
 
 def _parse_list_line(line: Line, columns: int) -> tuple[int, ListEntry]:
     if columns >= 3:
+        if line.text[:1].isspace():   # an empty org_id: the line starts with the separator
+            name = line.rest(1)
+            return line.integer(0, "remap_id"), ListEntry("", None if name in NONE_NAMES else name)
         line.expect_columns(2, minimum=True)
         name = line.rest(2)
         return line.integer(1, "remap_id"), ListEntry(line.fields[0], None if name in NONE_NAMES else name)
-    line.expect_columns(2, minimum=True)
-    org_id = line.text.strip().rsplit(None, 1)[0]
-    return line.integer(len(line.fields) - 1, "remap_id"), ListEntry(org_id)
+    parts = line.text.strip().rsplit(None, 1)   # a lone remap_id has an empty org_id (KGAT's ' 30181')
+    return line.integer(len(line.fields) - 1, "remap_id"), ListEntry(parts[0] if len(parts) == 2 else "")
 
 
 def read_id_list(path: Path, policy: BadLinePolicy) -> tuple[dict[int, ListEntry], str | None]:
@@ -117,8 +123,8 @@ def entity_properties(entry: ListEntry) -> Props:
     props: Props = {}
     if _is_uri(entry.org_id):
         props = {"uri": entry.org_id, "name": display_name(entry.org_id)}
-    elif entry.org_id:
-        props = {"org_id": entry.org_id}
+    else:
+        props = {"org_id": entry.org_id}   # may be empty, as KGAT's amazon-book lists one entity
     if entry.name is not None:
         props["name"] = entry.name
     return props

@@ -43,8 +43,8 @@ class SourceOption:
     source's config (``--split-seed`` sets ``split_seed``). Plain data, so the CLI builds it."""
 
     field: str
-    type: type[int] | type[float]
-    default: int | float
+    type: type[int] | type[float] | type[str]
+    default: int | float | str
     help: str
     bounds: tuple[float, float] | None = None   # [low, high): the value's range, when limited
 
@@ -61,10 +61,12 @@ class Source(ABC):
     config_class: ClassVar[type[SourceConfig]] = SourceConfig
     description: ClassVar[str] = ""
     cli_options: ClassVar[tuple[SourceOption, ...]] = ()   # fields of ``config_class`` the CLI sets
+    reads: ClassVar[str] = "folder"   # what ``path`` is: "folder", or "file" (a mapping file, say)
 
     @classmethod
     def recognises(cls, folder: Path) -> bool:
-        """Whether ``folder``'s files are in this layout, for reading a folder by its files alone."""
+        """Whether ``folder``'s files are in this layout (for a source that reads a file: whether
+        ``folder`` is such a file), for reading a path by its files alone."""
         return False
 
     def __init__(self, config: SourceConfig):

@@ -20,7 +20,9 @@ SOURCES: Registry[Source] = Registry("ingest source", {
     "cikg": "ingest.cikg:CikgSource",
     "kgat": "ingest.cikg:KgatSource",
     "movielens": "ingest.movielens:MovieLensSource",
+    "neo4j": "ingest.linked:Neo4jGraphSource",
     "recbole": "ingest.recbole:RecBoleSource",
+    "table": "ingest.table:TableSource",
 })
 
 

@@ -141,6 +141,7 @@ class IngestReport:
     duplicates: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     steps: dict[str, float] = field(default_factory=dict)
+    changes: dict[str, int] = field(default_factory=dict)   # a linked graph's sync: what it found new
 
     def as_dict(self) -> dict[str, Any]:
         data = dict(self.__dict__)

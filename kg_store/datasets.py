@@ -57,6 +57,11 @@ def dataset_stats(store: GraphStore, dataset: str) -> DatasetStats:
 
 
 def drop_dataset(store: GraphStore, dataset: str) -> None:
-    """Delete a dataset's nodes and relationships (other datasets are untouched)."""
-    dataset_info(store, dataset)
+    """Delete a dataset's nodes and relationships (other datasets are untouched). A linked dataset's
+    recommendations on its graph's nodes go first; the graph's own nodes stay."""
+    info = dataset_info(store, dataset)
+    if info.get("linked"):
+        from kg_store.linked.writeback import drop_linked_recommendations
+
+        drop_linked_recommendations(store, info)
     store.autocommit("store/drop_dataset", dataset=dataset)

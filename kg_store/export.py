@@ -95,8 +95,14 @@ def export_dataset(store: GraphStore, dataset: str, cache_dir: Path | None = Non
         export.stats = {"cached": True, "path": str(path)}
         return export
     started = time.perf_counter()
-    export = _export_from_graph(store, dataset, cache_key, list(info["relation_types"] or []), interest_set)
-    export.stats = {"cached": False, "path": str(path), "seconds": round(time.perf_counter() - started, 3)}
+    if info.get("linked"):     # a graph under its owner's schema, read through its mapping (kg_store.linked)
+        from kg_store.linked.export import export_linked
+
+        export = export_linked(store, dataset, info, cache_key, interest_set)
+    else:
+        export = _export_from_graph(store, dataset, cache_key, list(info["relation_types"] or []), interest_set)
+    export.stats = {**export.stats, "cached": False, "path": str(path),
+                    "seconds": round(time.perf_counter() - started, 3)}
     if use_cache:
         export.save(path)
     return export

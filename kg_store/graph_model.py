@@ -11,6 +11,8 @@
     (:User)-[:HAS_INTEREST]->(:Interest)
     (:User)-[:TOP_K {items, scores}]->(:TrainingRun)   a run's top-K for the user (kg_store.writeback)
     (:User)-[:RECOMMENDED {score, rank, model, run_id}]->(:Item)   optional view of those lists
+    (:KgrecIdMap {dataset, kind, label, start, keys})   a linked dataset's id maps (kg_store.linked)
+    (:KgrecSplits {dataset, start, users, items, splits})   a linked dataset's interaction splits
 
 Cypher cannot take a label or relationship type as a value, so names that come from data
 (KG relations) are normalised and then checked here before they reach a query.

@@ -102,11 +102,16 @@ def write_interest_set(store: GraphStore, dataset: str, set_name: str, clusterin
     set or the new one, never a half-written set (a failure rolls everything back). Interest sets
     are small (clusters x users covered), so one transaction fits easily. ``Interest.size`` is
     the number of users holding the interest; ``phrases`` keeps at most
-    :data:`MAX_STORED_PHRASES` member phrases.
+    :data:`MAX_STORED_PHRASES` member phrases. A linked dataset's set keeps its members as lists on
+    the ``Interest`` nodes instead of edges (``kg_store.linked.state.write_interest_members``).
     """
     check_interest_set_name(set_name)
-    dataset_info(store, dataset)
+    info = dataset_info(store, dataset)
     nodes, edges = _node_rows(clustering), _edge_rows(clustering)
+    if info.get("linked"):     # members as lists on the Interest nodes: no edge to the graph's own users
+        from kg_store.linked.state import write_interest_members
+
+        return write_interest_members(store, dataset, set_name, nodes, edges)
     params = {"dataset": dataset, "interest_set": set_name}
 
     def work(tx: neo4j.ManagedTransaction) -> dict[str, int]:

@@ -106,14 +106,21 @@ def write_recommendations(store: GraphStore, dataset: str, model: str, run_id: s
     their scores, best first: an (n_users, K) array, or a sequence of 1-D arrays of any lengths.
     The run node is made when missing (normally ``start_training_run`` made it with the config).
     ``edges``: "auto" also writes the RECOMMENDED view when the run has at most
-    ``EDGES_AUTO_MAX_ROWS`` rows (else logs one line), "always" or "never".
+    ``EDGES_AUTO_MAX_ROWS`` rows (else logs one line), "always" or "never". A linked dataset's lists go
+    onto its graph's own nodes instead, as its mapping's write-back relationships (``kg_store.linked.writeback``).
     """
-    dataset_info(store, dataset)
+    info = dataset_info(store, dataset)
     apply_schema(store)
     if batch_users < 1:
         raise ConfigError(f"batch_users must be at least 1, got {batch_users}.")
     if len(top_items) != len(user_ids) or len(top_scores) != len(user_ids):
         raise ConfigError(f"{len(user_ids)} users but {len(top_items)} item lists and {len(top_scores)} score lists.")
+    if info.get("linked"):     # onto the graph's own nodes, as its mapping's write-back type (kg_store.linked)
+        from kg_store.linked.writeback import write_linked_recommendations
+
+        start_training_run(store, dataset, model, run_id)
+        return write_linked_recommendations(store, info, model, run_id, user_ids, item_ids, top_items, top_scores,
+                                            progress, batch_users)
     square = isinstance(top_items, np.ndarray) and top_items.ndim == 2
     rows = int(top_items.size) if square else int(sum(len(row) for row in top_items))
     with_edges = _edges_wanted(edges, rows, dataset, model)
@@ -171,7 +178,9 @@ def read_recommendations(store: GraphStore, dataset: str, user: int, model: str 
     An unknown dataset or user raises, so an empty list always means "not trained yet" rather
     than a mistyped id.
     """
-    dataset_info(store, dataset)
+    if dataset_info(store, dataset).get("linked"):
+        raise ConfigError(f"Dataset {dataset!r} is linked to a graph of your own: its recommendations are the "
+                          "mapping's write-back relationships on your user nodes (writeback.type); query them there.")
     require_user(store, dataset, user)
     return store.read("recommend/user_recommendations", dataset=dataset, user=user, model=model, limit=limit)
 

@@ -43,11 +43,15 @@ def start_local_neo4j(home: Path | None = None, options: ServerOptions | None = 
 
 def ingest(store: GraphStore, source: str, path: Path | str, dataset: str, batch_size: int = DEFAULT_BATCH_SIZE,
            progress: Progress = None, workers: int = DEFAULT_INGEST_WORKERS, **options: Any) -> IngestReport:
-    """Validate a folder completely with the named source (``cikg``, ``kgat``, ``movielens``,
-    ``recbole``), then write it idempotently, ``workers`` sessions per step. ``options`` are the
-    source's config fields."""
-    records = get_source(source).from_options(path, dataset, **options).read()
-    return write_dataset(store, records, batch_size=batch_size, progress=progress, workers=workers)
+    """Validate a folder (``table``: a mapping file) completely with the named source (``cikg``,
+    ``kgat``, ``movielens``, ``recbole``, ``table``), then write it idempotently, ``workers``
+    sessions per step. ``options`` are the source's config fields."""
+    from ingest.linked import Neo4jGraphSource
+
+    made = get_source(source).from_options(path, dataset, **options)
+    if isinstance(made, Neo4jGraphSource):   # a graph already in the store: kgrec writes only its own nodes
+        return made.ingest_into(store)
+    return write_dataset(store, made.read(), batch_size=batch_size, progress=progress, workers=workers)
 
 
 def ingest_bulk(store: GraphStore, source: str, path: Path | str, dataset: str, progress: Progress = None,

@@ -9,10 +9,12 @@ A backend's module (and torch, for local models) loads only when the backend is 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kg_store.connection import GraphStore
+from kg_store.errors import ConfigError
 from kgrec.admin_results import CacheImport, PromptAnswer
 from kgrec.pipeline import resolve_store
 from kgrec.results import LLMRun
@@ -23,23 +25,33 @@ if TYPE_CHECKING:
     Backend = str | type[ChatBackend] | ChatBackend
 
 
-def llm_backend(backend: Backend = "transformers", model: str = "", **options: Any) -> ChatBackend:
+def llm_backend(backend: Backend = "transformers", model: str = "", *, endpoints: Sequence[str] = (),
+                **options: Any) -> ChatBackend:
     """A chat backend: ``transformers`` (local; default model the packaged SmolLM2), ``llama-cpp``
-    (the same GGUF file, quantised) or ``openai`` (an OpenAI-compatible endpoint, from
-    ``KGREC_LLM_BASE_URL``, ``KGREC_LLM_MODEL``, ``KGREC_LLM_API_KEY``), or a registered plugin.
+    (the same GGUF file, quantised), ``openai`` (OpenAI-compatible endpoints, from
+    ``KGREC_LLM_BASE_URL``, ``KGREC_LLM_MODEL``, ``KGREC_LLM_API_KEY``), ``openai-batch`` (the
+    OpenAI Batch API, one resumable job), or a registered plugin.
 
-    ``model``: a model name, folder or ``.gguf`` file ("" keeps the backend's default); ``options``
-    override the rest of its config. A class or instance is taken as it is.
+    ``model``: a model name, folder or ``.gguf`` file ("" keeps the backend's default);
+    ``endpoints``: server base URLs for the HTTP backends, several to spread the prompts over
+    replicas of one model; ``options`` override the rest of its config. A class or instance is
+    taken as it is.
 
     ```python
     import kgrec
 
-    chat = kgrec.llm_backend("openai", base_url="http://127.0.0.1:8080/v1", model="m")
+    chat = kgrec.llm_backend("openai", model="m",
+                             endpoints=["http://10.0.0.1:8000/v1", "http://10.0.0.2:8000/v1"])
     kgrec.describe_items("ml100k", chat, domain="movie")
     ```
     """
-    from knowledge.llm.base import create_backend
+    from knowledge.llm.base import ChatBackend, backend_class, create_backend
 
+    if endpoints:
+        cls = backend_class(backend) if isinstance(backend, str) else backend
+        if isinstance(cls, type) and issubclass(cls, ChatBackend) and not cls.takes_endpoints:
+            raise ConfigError(f"Endpoints apply to the HTTP backends (openai, openai-batch), not to {cls.name or cls}.")
+        options["endpoints"] = tuple(endpoints)
     return create_backend(backend, **({"model": model} if model else {}), **options)
 
 

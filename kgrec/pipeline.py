@@ -125,13 +125,14 @@ def ingest(what: str | Path, path: str | Path | None = None, *, dataset: str | N
     """Validate a dataset completely, then write it to the graph (idempotent).
 
     ``what`` is, in this order: a registered source name (``cikg``, ``kgat``, ``movielens``,
-    ``recbole``) reading the folder ``path``; a catalog dataset name (``dbbook2014``, ...) found
-    by the lookup order (``path`` overrides it) with checksums checked unless ``verify=False``;
-    or a folder, whose layout is read from its files. ``dataset`` names it in the graph (default:
-    the catalog name or the folder's name). ``catalog_only`` reads ``what`` as a catalog name only
-    (an unknown name fails as the catalog lookup says, as ``kgrec ingest dataset`` does). ``bulk``
-    loads through Neo4j's import tool into an empty database of kgrec's own local server, which is
-    restarted. ``options`` are the source's config fields (``test_ratio``, ``split_seed``, ...).
+    ``recbole``, ``table``) reading ``path`` (a folder; ``table``: its mapping file); a catalog
+    dataset name (``dbbook2014``, ...) found by the lookup order (``path`` overrides it) with
+    checksums checked unless ``verify=False``; or a folder, whose layout is read from its files
+    (or a ``.toml`` table mapping). ``dataset`` names it in the graph (default: the catalog name,
+    the folder's or the mapping's). ``catalog_only`` reads ``what`` as a catalog name only (an
+    unknown name fails as ``kgrec ingest dataset`` does). ``bulk`` loads through Neo4j's import
+    tool into an empty database of kgrec's own local server, which is restarted. ``options`` are
+    the source's config fields (``test_ratio``, ``split_seed``, ...).
 
     ```python
     import kgrec
@@ -165,10 +166,10 @@ def ingest(what: str | Path, path: str | Path | None = None, *, dataset: str | N
             raise ConfigError(f"{what!r} is no source or catalog name; known sources: "
                               f"{', '.join(sources.names())}.")
         folder = Path(what)
-        if not folder.is_dir():
-            raise ConfigError(f"{what!r} is no source, catalog dataset or folder.")
-        source = sources.detect(folder)   # KGAT folders read as CIKG unless named
-    dataset = dataset or folder.resolve().name
+        if not folder.exists():
+            raise ConfigError(f"{what!r} is no source, catalog dataset, folder or mapping file.")
+        source = sources.detect(folder)   # KGAT folders read as CIKG unless named; a .toml file as a table mapping
+    dataset = dataset or (folder.stem if folder.is_file() else folder.resolve().name)
     if bulk:
         report = api.ingest_bulk(store, source, folder, dataset, progress, local_home,
                                  skip_bad_lines=skip_bad_lines, **options)

@@ -33,6 +33,7 @@ import numpy as np
 import torch
 
 from kg_store.connection import GraphStore
+from kg_store.datasets import dataset_info
 from kg_store.embeddings import write_embeddings, write_interest_embeddings
 from kg_store.errors import ModelFileError, ModelFileMismatchError
 from kg_store.export import export_dataset
@@ -186,7 +187,11 @@ def _write_vectors(store: GraphStore, export: GraphExport, dataset: str, model: 
     (``recommender.registry``; an unregistered model is an error, not a skipped write); TrainingRun properties.
 
     A model with interest nodes also leaves its final interest vectors on the ``Interest`` nodes of
-    ``interest_set`` (the set it trained with), and the run records that set."""
+    ``interest_set`` (the set it trained with), and the run records that set. A linked dataset's graph
+    gets no property from kgrec, so its runs keep their vectors in the model file only."""
+    if dataset_info(store, dataset).get("linked"):
+        outcome.notes.append(f"{dataset} is a linked graph: vectors stay in the run's model file, not on its nodes")
+        return {}
     trained.eval()
     with torch.no_grad():
         users, items = (t.detach().cpu().numpy() for t in trained.final_embeddings())

@@ -61,7 +61,7 @@ def test_http_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch
     monkeypatch.delenv("KGREC_LLM_MODEL")
     with pytest.raises(ConfigError, match="KGREC_LLM_MODEL"):
         create_backend("openai")
-    assert backend_names() == ["llama-cpp", "openai", "transformers"]
+    assert backend_names() == ["llama-cpp", "openai", "openai-batch", "transformers"]
 
 
 # -- budget ----------------------------------------------------------------------------------------

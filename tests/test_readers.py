@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 
+from ingest import get_source
 from ingest.cikg import read_cikg
 from ingest.movielens import read_movielens
 from ingest.splits import SplitConfig, assign_splits
@@ -103,6 +105,30 @@ def test_cikg_without_kg_or_interests(cikg_copy: Path) -> None:
     records = read_cikg(cikg_copy, "small")
     assert records.triples == [] and records.entities == [] and records.interests == []
     assert records.summary()["interactions_train"] > 0
+
+
+@pytest.mark.parametrize(("source", "layout"), [("kgat", "kgat_small"), ("cikg", "cikgrec_named_lists")])
+def test_empty_org_id_in_every_list_file_reads_as_empty(tmp_path: Path, source: str, layout: str) -> None:
+    """KGAT's amazon-book entity_list.txt has the line ' 30181': an id whose org_id is empty."""
+    folder = shutil.copytree(FIXTURES / layout, tmp_path / layout)
+    lists = ("user", "item", "entity", "relation")
+    ids = {name: len((folder / f"{name}_list.txt").read_text().splitlines()) - 1 for name in lists}
+    for name in lists:
+        with (folder / f"{name}_list.txt").open("a") as handle:
+            handle.write(f" {ids[name]}\n")
+    records = get_source(source).from_options(folder, "lists").read()
+    assert dict(records.users)[ids["user"]] == {"org_id": ""}
+    assert dict(records.items)[ids["item"]] == {"org_id": ""}
+    assert dict(records.entities)[ids["entity"]] == {"org_id": ""}
+    assert records.relations[ids["relation"]] == "" and records.relation_types[ids["relation"]] == "RELATED"
+    assert records.skipped == []
+
+
+def test_empty_org_id_keeps_the_name_of_a_three_column_list(cikg_copy: Path) -> None:
+    with (cikg_copy / "item_list.txt").open("a") as handle:
+        handle.write(" 10 A Title With Spaces\n 11 None\n")
+    items = dict(read_cikg(cikg_copy, "small").items)
+    assert items[10] == {"org_id": "", "title": "A Title With Spaces"} and items[11] == {"org_id": ""}
 
 
 def test_movielens_100k_latin1_and_splits() -> None:

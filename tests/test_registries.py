@@ -16,9 +16,9 @@ from kg_store.registry import Registry
 ROOT = Path(__file__).parent.parent
 REGISTRIES = {"recommender.ctr.registry": ["deepfm", "dien", "din"],
               "recommender.rerank.registry": ["dlcm", "prm", "setrank"],
-              "ingest.registry": ["cikg", "kgat", "movielens", "recbole"],
+              "ingest.registry": ["cikg", "kgat", "movielens", "neo4j", "recbole", "table"],
               "kg_store.formats.registry": ["cikg", "kgat", "pykeen", "recbole"],
-              "knowledge.llm.base": ["llama-cpp", "openai", "transformers"],
+              "knowledge.llm.base": ["llama-cpp", "openai", "openai-batch", "transformers"],
               "recommender.registry": ["bprmf", "cfkg", "cikgrec", "cke", "kgat", "kgcl", "kgin", "kgrec-sr",
                                        "lightgcn", "mcclk", "sgl", "simgcl"]}
 #: the function that lists a module's names, where it is not ``names``

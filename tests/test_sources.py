@@ -19,17 +19,22 @@ from kgrec.cli.ingest import ingest as ingest_group
 FIXTURES = Path(__file__).parent / "fixtures"
 COMMON_PARAMS = ["path", "bulk", "as_json", "progress", "skip_bad_lines", "workers", "batch_size", "dataset"]
 
-#: source -> (its fixture folder, the source a folder of those files is read as, has a KG, has interests)
+#: source -> (its fixture folder, or mapping file for a source that reads a file, the source that path
+#: is read as, has a KG, has interests)
 SOURCE_CASES: dict[str, tuple[str, str, bool, bool]] = {
     "cikg": ("cikg_small", "cikg", True, True),
     "kgat": ("kgat_small", "cikg", True, False),       # same files as CIKG's: read as CIKG unless named
     "movielens": ("ml100k_synthetic", "movielens", False, False),
     "recbole": ("recbole_small", "recbole", True, False),
+    "table": ("table_small/mapping.toml", "table", True, False),
 }
+#: sources that read a graph already in Neo4j rather than files: their cases need the server
+#: (tests/test_linked_neo4j.py, tests/test_linked_mapping_neo4j.py)
+GRAPH_SOURCES = ("neo4j",)
 
 
 def test_every_registered_source_has_a_case() -> None:
-    assert set(sources.names()) == set(SOURCE_CASES)
+    assert set(sources.names()) == set(SOURCE_CASES) | set(GRAPH_SOURCES)
 
 
 @pytest.mark.parametrize("name", sorted(SOURCE_CASES))
@@ -52,7 +57,7 @@ def test_each_fixture_folder_is_recognised_by_its_files(name: str) -> None:
     assert sources.detect(FIXTURES / folder) == read_as
 
 
-@pytest.mark.parametrize("name", sorted(SOURCE_CASES))
+@pytest.mark.parametrize("name", sorted([*SOURCE_CASES, *GRAPH_SOURCES]))
 def test_each_source_has_its_ingest_command_with_its_own_options(name: str) -> None:
     source, command = sources.get(name), ingest_group.commands[name]
     assert command.help == source.description
@@ -64,7 +69,7 @@ def test_each_source_has_its_ingest_command_with_its_own_options(name: str) -> N
 
 
 def test_unknown_source_lists_the_known_ones() -> None:
-    with pytest.raises(ConfigError, match="cikg, kgat, movielens, recbole"):
+    with pytest.raises(ConfigError, match="cikg, kgat, movielens, neo4j, recbole"):
         sources.get("csv")
 
 

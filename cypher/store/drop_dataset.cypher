@@ -1,4 +1,5 @@
-// Delete every node of one dataset (its training runs too) with its relationships, in bounded transactions.
+// Delete every node of one dataset (its training runs, a linked dataset's id maps and splits too) with its
+// relationships, in bounded transactions.
 CALL () {
   MATCH (n:User {dataset: $dataset}) RETURN n
   UNION ALL
@@ -9,6 +10,10 @@ CALL () {
   MATCH (n:Interest {dataset: $dataset}) RETURN n
   UNION ALL
   MATCH (n:TrainingRun {dataset: $dataset}) RETURN n
+  UNION ALL
+  MATCH (n:KgrecIdMap {dataset: $dataset}) RETURN n
+  UNION ALL
+  MATCH (n:KgrecSplits {dataset: $dataset}) RETURN n
   UNION ALL
   MATCH (n:Dataset {name: $dataset}) RETURN n
 }

@@ -24,12 +24,12 @@ def enrich() -> None:
 @click.option("--domain", default="item", show_default=True, help="What the items are: movie, book, ...")
 @llm_options
 @click.pass_context
-def enrich_items(ctx: click.Context, dataset: str, domain: str, backend: str, model: str, batch_size: int,
-                 limit: int | None, shard: Shard | None, dry_run: bool, progress: bool | None) -> None:
+def enrich_items(ctx: click.Context, dataset: str, domain: str, backend: str, model: str, endpoints: tuple[str, ...],
+                 batch_size: int, limit: int | None, shard: Shard | None, dry_run: bool, progress: bool | None) -> None:
     """Item.description (+ description_source, description_ungrounded)."""
     from kgrec.pipeline import describe_items
 
-    report = describe_items(dataset, make_backend(backend, model), store=open_store(ctx), domain=domain,
+    report = describe_items(dataset, make_backend(backend, model, endpoints), store=open_store(ctx), domain=domain,
                             batch_size=batch_size, limit=limit, dry_run=dry_run, progress=progress,
                             shard=shard).report
     echo_run(report.runs[0], dry_run)
@@ -48,12 +48,12 @@ def enrich_items(ctx: click.Context, dataset: str, domain: str, backend: str, mo
 @llm_options
 @click.pass_context
 def enrich_users(ctx: click.Context, dataset: str, domain: str, history: str, backend: str, model: str,
-                 batch_size: int, limit: int | None, shard: Shard | None, dry_run: bool,
+                 endpoints: tuple[str, ...], batch_size: int, limit: int | None, shard: Shard | None, dry_run: bool,
                  progress: bool | None) -> None:
     """User descriptions from demographics and a history (describe the items first)."""
     from kgrec.pipeline import describe_users
 
-    report = describe_users(dataset, make_backend(backend, model), history=history, store=open_store(ctx),
+    report = describe_users(dataset, make_backend(backend, model, endpoints), history=history, store=open_store(ctx),
                             domain=domain, batch_size=batch_size, limit=limit, dry_run=dry_run,
                             progress=progress, shard=shard).report
     echo_run(report.runs[0], dry_run)

@@ -24,6 +24,7 @@ from kgrec.cli.common import KgrecCommand, KgrecGroup, cli_state, open_store, pr
 BULK_HELP = ("Load with Neo4j's import tool: only into an EMPTY database of kgrec's own local server (not "
              "NEO4J_URI/Docker), which is STOPPED AND RESTARTED for it; the graph is the same as without --bulk.")
 FOLDER = click.Path(exists=True, file_okay=False, path_type=Path)
+FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 _write_options = with_options([
     click.option("--bulk", is_flag=True, help=BULK_HELP),
@@ -98,7 +99,8 @@ def _source_command(name: str) -> click.Command:
 
     run.__doc__ = source.description
     command = with_options([_source_option(option) for option in source.cli_options])(click.pass_context(run))
-    return click.command(name, cls=KgrecCommand)(click.argument("path", type=FOLDER)(_common_options(command)))
+    path = FILE if source.reads == "file" else FOLDER
+    return click.command(name, cls=KgrecCommand)(click.argument("path", type=path)(_common_options(command)))
 
 
 for _name in sources.names():

@@ -50,11 +50,12 @@ def list_sets(ctx: click.Context, dataset: str, as_json: bool) -> None:
 @llm_options
 @click.pass_context
 def infer(ctx: click.Context, dataset: str, max_items: int, domain: str, backend: str, model: str,
-          batch_size: int, limit: int | None, shard: Shard | None, dry_run: bool, progress: bool | None) -> None:
+          endpoints: tuple[str, ...], batch_size: int, limit: int | None, shard: Shard | None, dry_run: bool,
+          progress: bool | None) -> None:
     """Ask the LLM for each user's interests from train items only (store a valid split first)."""
     from kgrec.pipeline import infer_interests
 
-    report = infer_interests(dataset, make_backend(backend, model), store=open_store(ctx), max_items=max_items,
+    report = infer_interests(dataset, make_backend(backend, model, endpoints), store=open_store(ctx), max_items=max_items,
                              batch_size=batch_size, domain=domain, limit=limit, dry_run=dry_run,
                              progress=progress, shard=shard).report
     echo_run(report.run, dry_run)

@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from kgrec.cli.common import KgrecGroup, open_store
+from kgrec.cli.llm_options import endpoint_option
 from kgrec.llm_api import ask, export_llm_cache, import_llm_cache, llm_backend, llm_cache_stats
 from knowledge.llm.base import backend_names
 
@@ -24,14 +25,16 @@ def llm() -> None:
 @click.argument("prompt")
 @click.option("--backend", type=click.Choice(backend_names()), default="transformers", show_default=True,
               help="transformers: a local model (default: the packaged SmolLM2); openai: an HTTP endpoint "
-                   "(KGREC_LLM_BASE_URL, KGREC_LLM_MODEL, KGREC_LLM_API_KEY).")
+                   "(KGREC_LLM_BASE_URL, KGREC_LLM_MODEL, KGREC_LLM_API_KEY); openai-batch: the OpenAI Batch API.")
 @click.option("--model", default="", help="Model name, folder or .gguf file (default per backend).")
+@endpoint_option()
 @click.option("--max-new-tokens", type=int, default=64, show_default=True)
 @click.option("--task", default="try", show_default=True, help="Task name stored with the response.")
 @click.pass_context
-def try_prompt(ctx: click.Context, prompt: str, backend: str, model: str, max_new_tokens: int, task: str) -> None:
+def try_prompt(ctx: click.Context, prompt: str, backend: str, model: str, endpoints: tuple[str, ...],
+               max_new_tokens: int, task: str) -> None:
     """Send one PROMPT (or answer it from the cache) and store the answer."""
-    chat = llm_backend(backend, model)      # first, so a bad backend setting fails before any connection
+    chat = llm_backend(backend, model, endpoints=endpoints)      # first, so a bad backend setting fails before any connection
     answer = ask(prompt, chat, max_new_tokens=max_new_tokens, task=task, store=open_store(ctx))
     click.echo(answer.text)
     source = "from the cache" if answer.cached else f"{answer.tokens_per_second:.1f} tokens/s"

@@ -27,14 +27,24 @@ def _parse_shard(ctx: click.Context, param: click.Parameter, value: str | None) 
         raise click.BadParameter(str(error)) from None
 
 
+def endpoint_option() -> Callable:
+    """``--endpoint URL``, repeatable: the servers an HTTP backend sends to."""
+    return click.option("--endpoint", "endpoints", multiple=True, metavar="URL",
+                        help="Base URL of an OpenAI-compatible server (e.g. http://host:8000/v1) for the openai and "
+                             "openai-batch backends. Repeat it to spread the prompts over several servers of the same "
+                             "model; a failing server is skipped. Default: KGREC_LLM_BASE_URL (commas: several).")
+
+
 def llm_options(func: Callable) -> Callable:
     """The options every LLM command shares."""
     return with_options([
         click.option("--backend", type=click.Choice(backend_names()), default="transformers", show_default=True,
                      help="transformers (local; default model: the packaged SmolLM2), llama-cpp (the same GGUF "
-                          "run quantised by llama.cpp) or openai (any "
-                          "OpenAI-compatible endpoint: KGREC_LLM_BASE_URL, KGREC_LLM_MODEL, KGREC_LLM_API_KEY)."),
+                          "run quantised by llama.cpp), openai (any OpenAI-compatible endpoint: KGREC_LLM_BASE_URL, "
+                          "KGREC_LLM_MODEL, KGREC_LLM_API_KEY) or openai-batch (the OpenAI Batch API: one "
+                          "resumable job, answered within 24 h)."),
         click.option("--model", default="", help="Model name, folder or .gguf file (default per backend)."),
+        endpoint_option(),
         click.option("--batch-size", type=click.IntRange(1), default=8, show_default=True,
                      help="Prompts per generate call / per cache write."),
         click.option("--limit", type=click.IntRange(0), default=None, help="Send at most N new prompts."),
@@ -46,8 +56,8 @@ def llm_options(func: Callable) -> Callable:
     ])(func)
 
 
-def make_backend(backend: str, model: str) -> Any:
-    return llm_backend(backend, model)
+def make_backend(backend: str, model: str, endpoints: tuple[str, ...] = ()) -> Any:
+    return llm_backend(backend, model, endpoints=endpoints)
 
 
 def echo_run(run: RunReport, dry_run: bool) -> None:

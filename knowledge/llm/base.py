@@ -10,12 +10,17 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kg_store.errors import ConfigError
 from kg_store.registry import Registry
+
+if TYPE_CHECKING:
+    from kg_store.connection import GraphStore
+    from kg_store.progress import Progress
+    from knowledge.llm.cache import CachedResponse
 
 Message = Mapping[str, str]  # {"role": "system" | "user" | "assistant", "content": "..."}
 
@@ -117,6 +122,7 @@ class ChatBackend(ABC):
     """Completes chat requests with one model; subclasses set ``name`` and implement the two methods."""
 
     name: str = ""
+    takes_endpoints: bool = False  # whether the config takes ``endpoints`` (server URLs)
 
     @property
     @abstractmethod
@@ -128,11 +134,36 @@ class ChatBackend(ABC):
         """One completion per request, in the same order."""
 
 
+#: (subject, task, request): one prompt of a job and what its answer is stored under
+PromptItem = tuple[str, str, ChatRequest]
+
+
+class JobBackend(ChatBackend):
+    """Answers a whole prompt set as one queued job (a provider's batch API) instead of call by call.
+
+    A job runs for minutes to hours and is paid once submitted, so the backend keeps its state in
+    the graph and a re-run resumes it; the runner hands it every missing prompt at once and stores
+    each answer it is given through ``keep`` as soon as it arrives.
+    """
+
+    @abstractmethod
+    def run_job(self, store: GraphStore, prompts: Mapping[str, PromptItem],
+                keep: Callable[[Sequence[CachedResponse]], None], progress: Progress = None) -> None:
+        """Answer ``prompts`` (cache key -> item), passing answers to ``keep``; after keeping what came
+        back, raise an LLMError naming how many prompts got no answer."""
+
+    def complete(self, requests: Sequence[ChatRequest]) -> list[Completion]:
+        raise ConfigError(f"The {self.name} backend answers whole prompt sets through the response cache "
+                          "(knowledge.llm.runner.run_prompts, the kgrec enrich and interests commands), "
+                          "not single calls.")
+
+
 #: the one list of LLM backends (name -> "module:Class"), each imported only when its name is used
 LLM_BACKENDS: Registry[ChatBackend] = Registry("LLM backend", {
     "openai": "knowledge.llm.openai_http:OpenAIChatBackend",
     "transformers": "knowledge.llm.local:TransformersChatBackend",
     "llama-cpp": "knowledge.llm.llama_cpp:LlamaCppChatBackend",
+    "openai-batch": "knowledge.llm.openai_batch:OpenAIBatchBackend",
 })
 
 

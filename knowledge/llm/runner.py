@@ -13,16 +13,14 @@ never overlap and stay the same across restarts, whatever has been answered mean
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from kg_store.connection import GraphStore
 from kg_store.errors import ConfigError
 from kg_store.progress import Progress, stage
-from knowledge.llm.base import ChatBackend, ChatRequest, Completion, PartialCompletionError
+from knowledge.llm.base import ChatBackend, Completion, JobBackend, PartialCompletionError, PromptItem
 from knowledge.llm.cache import CachedResponse, ensure_cache_schema, lookup, request_key, save
-
-PromptItem = tuple[str, str, ChatRequest]  # (subject, task, request)
 
 
 @dataclass(frozen=True)
@@ -78,7 +76,8 @@ def run_prompts(store: GraphStore, backend: ChatBackend, items: Iterable[PromptI
     Duplicate prompts in ``items`` are sent once (the first item's subject and task are stored).
     ``limit`` caps how many prompts are sent; ``dry_run`` sends nothing and lists them in ``pending``.
     With ``shard`` only that part's missing prompts are sent (and counted in ``would_send``); the
-    report still holds every cached answer, whichever process wrote it.
+    report still holds every cached answer, whichever process wrote it. A :class:`JobBackend` (a
+    provider's batch API) gets every missing prompt in one job, whatever ``batch_size``.
     """
     if batch_size < 1:
         raise ConfigError(f"batch_size must be at least 1, got {batch_size}.")
@@ -95,10 +94,14 @@ def run_prompts(store: GraphStore, backend: ChatBackend, items: Iterable[PromptI
     if dry_run:
         report.pending = [item for _, item in missing]
         return report
-    with stage(f"LLM prompts ({backend.model_id})", len(missing), progress, unit="prompts") as advance:
-        for start in range(0, len(missing), batch_size):
-            _send_batch(store, backend, missing[start:start + batch_size], report)
-            advance(len(missing[start:start + batch_size]))
+    if isinstance(backend, JobBackend):
+        if missing:
+            _run_job(store, backend, missing, report, progress)
+    else:
+        with stage(f"LLM prompts ({backend.model_id})", len(missing), progress, unit="prompts") as advance:
+            for start in range(0, len(missing), batch_size):
+                _send_batch(store, backend, missing[start:start + batch_size], report)
+                advance(len(missing[start:start + batch_size]))
     if shard is not None:  # the other parts may have answered since the first look-up
         report.responses = lookup(store, list(unique))
     return report
@@ -126,10 +129,36 @@ def _send_batch(store: GraphStore, backend: ChatBackend, batch: list[tuple[str, 
                  if completion is not None]
     save(store, responses)
     for response in responses:
-        report.responses[response.key] = response
-        report.sent += 1
-        report.prompt_tokens += response.prompt_tokens
-        report.completion_tokens += response.completion_tokens
-        report.truncated_tokens += response.truncated_tokens
+        _record(report, response)
     if failure is not None:
         raise failure
+
+
+def _run_job(store: GraphStore, backend: JobBackend, missing: list[tuple[str, PromptItem]], report: RunReport,
+             progress: Progress) -> None:
+    """Hand every missing prompt to a job backend at once; each answer is stored the moment it is kept.
+
+    The backend may also keep answers of its own earlier, resumed jobs that this run did not ask
+    for: they are stored (they were paid for) but not counted in this run's report.
+    """
+    wanted = {key for key, _ in missing}
+
+    def keep(responses: Sequence[CachedResponse]) -> None:
+        save(store, list(responses))
+        for response in responses:
+            if response.key in wanted and response.key not in report.responses:
+                _record(report, response)
+
+    started = time.perf_counter()
+    try:
+        backend.run_job(store, dict(missing), keep, progress)
+    finally:
+        report.seconds += time.perf_counter() - started
+
+
+def _record(report: RunReport, response: CachedResponse) -> None:
+    report.responses[response.key] = response
+    report.sent += 1
+    report.prompt_tokens += response.prompt_tokens
+    report.completion_tokens += response.completion_tokens
+    report.truncated_tokens += response.truncated_tokens

@@ -1,0 +1,1 @@
+"""Cypher files: linked datasets (templates and kgrec-owned nodes)."""
