@@ -21,6 +21,14 @@ CREATE INDEX recommended_model IF NOT EXISTS FOR ()-[r:RECOMMENDED]-() ON (r.mod
 // A linked dataset's id maps and splits (kg_store.linked.state), read per dataset.
 CREATE INDEX kgrec_id_map_dataset IF NOT EXISTS FOR (n:KgrecIdMap) ON (n.dataset);
 CREATE INDEX kgrec_splits_dataset IF NOT EXISTS FOR (n:KgrecSplits) ON (n.dataset);
+// A linked dataset's LLM texts and interest prompts (kg_store.linked.texts, kg_store.linked.prompts):
+// one node per item, user or (task, user), written by key and read per dataset.
+CREATE CONSTRAINT kgrec_item_text_key IF NOT EXISTS FOR (n:KgrecItemText) REQUIRE (n.dataset, n.id) IS UNIQUE;
+CREATE CONSTRAINT kgrec_user_text_key IF NOT EXISTS FOR (n:KgrecUserText) REQUIRE (n.dataset, n.id) IS UNIQUE;
+CREATE CONSTRAINT kgrec_prompt_key IF NOT EXISTS FOR (n:KgrecPrompt) REQUIRE (n.dataset, n.task, n.user) IS UNIQUE;
+CREATE INDEX kgrec_item_text_dataset IF NOT EXISTS FOR (n:KgrecItemText) ON (n.dataset);
+CREATE INDEX kgrec_user_text_dataset IF NOT EXISTS FOR (n:KgrecUserText) ON (n.dataset);
+CREATE INDEX kgrec_prompt_dataset IF NOT EXISTS FOR (n:KgrecPrompt) ON (n.dataset);
 // Upgrade: interests loaded before sets existed are the authors' set (no-ops once done). Only kgrec's
 // own nodes (those with a `dataset`): a graph kgrec is linked to may have Interest nodes of its own.
 MATCH (n:Interest) WHERE n.set IS NULL AND n.dataset IS NOT NULL SET n.set = 'authors';

@@ -33,6 +33,7 @@ from kg_store.linked.checks import check_on_server, graph_store
 from kg_store.linked.export import relation_list, triples
 from kg_store.linked.mapping import GraphMapping, MappingError, load_mapping, stored_mapping
 from kg_store.linked.read import GraphRead, Key, positives, read_graph
+from kg_store.linked.since import since_for
 from kg_store.linked.state import LinkedState, SyncDelta, SyncRecord, commit_sync, load_state
 from kg_store.schema import apply_schema
 
@@ -40,21 +41,10 @@ from kg_store.schema import apply_schema
 @dataclass(frozen=True)
 class LinkedConfig(SplitSourceConfig):
     """``path`` is the mapping file; ``since`` (empty: read every interaction) limits the read to the
-    interactions whose timestamp is at or after it (a number, or text compared as text)."""
+    interactions whose timestamp is at or after it, read as the timestamps are stored (a number, ISO 8601
+    text for Neo4j temporal values, or text compared as text: :mod:`kg_store.linked.since`)."""
 
     since: str = ""
-
-
-def parse_since(text: str) -> int | float | str | None:
-    """``since`` as the graph's timestamps are likely stored: an int, else a float, else the text."""
-    if not text:
-        return None
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            continue
-    return text
 
 
 class Neo4jGraphSource(Source):
@@ -63,11 +53,13 @@ class Neo4jGraphSource(Source):
     name = "neo4j"
     config_class = LinkedConfig
     reads = "file"
+    writes_records = False
     description = ("Link a graph already in Neo4j, under its own schema, through a mapping file (PATH: "
                    "graph.toml); nothing of it is copied. Run again to pick up new users, items and interactions.")
     cli_options = (*SPLIT_OPTIONS,
                    SourceOption("since", str, "", "Re-sync only the interactions stamped at or after this "
-                                "timestamp (needs interactions.timestamp in the mapping)."))
+                                "timestamp: a number, or ISO 8601 text for datetime and date values "
+                                "(needs interactions.timestamp)."))
 
     def generate(self, policy: BadLinePolicy) -> Iterator[Any]:
         raise ConfigError("Source 'neo4j' reads a graph already in the store and writes only kgrec's own "
@@ -154,7 +146,7 @@ def _fingerprint(mapping: GraphMapping, pairs: dict[tuple[Key, Key], Any], state
 def _notes(read: GraphRead, state: LinkedState, changes: dict[str, int], since: Any, first: bool) -> list[str]:
     notes = [f"linked graph: {len(state.users):,} users, {len(state.items):,} items, {len(state.entities):,} "
              f"entities, {len(state.splits):,} positive interactions synced ({len(read.interactions):,} read"
-             + (f" since {since!r}" if since is not None else "") + ")"]
+             + (f" since {since}" if since is not None else "") + ")"]
     if not first:
         notes.append(f"new since the last sync: {changes['users']:,} users, {changes['items']:,} items, "
                      f"{changes['entities']:,} entities, {changes['interactions']:,} interactions "
@@ -171,10 +163,10 @@ def sync_linked(store: GraphStore, config: LinkedConfig) -> IngestReport:
     """Check, read, and record the mapped graph as ``config.dataset``; returns what changed."""
     started = time.perf_counter()
     mapping = load_mapping(config.path)
-    since = parse_since(config.since)
     info = _existing(store, config.dataset, mapping)
     graph = graph_store(store, mapping)
     check_on_server(graph, mapping)
+    since = since_for(graph, mapping, config.since)
     read = read_graph(graph, mapping, since)
     state = load_state(store, config.dataset) if info else LinkedState()
     splits_before = len(state.splits)
@@ -189,7 +181,7 @@ def sync_linked(store: GraphStore, config: LinkedConfig) -> IngestReport:
     kg = triples(read.kg, state, mapping.items.label, relations)
     record = SyncRecord(mapping.to_json(), relations, bool(len(kg)),
                         None if since is not None else _fingerprint(mapping, pairs, state, kg),
-                        config.test_ratio, config.split_seed)
+                        config.test_ratio, config.split_seed, len(kg))
     apply_schema(store)
     version, created, _ = commit_sync(store, config.dataset, info["version"] if info else None, delta, record,
                                       splits_before)

@@ -14,12 +14,15 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ingest.reader import BadLinePolicy
 from ingest.records import DatasetRecords, KnowledgeGraphSchema, RecordBatch
 from kg_store.errors import ConfigError
 from kg_store.graph_model import check_dataset_name
+
+if TYPE_CHECKING:
+    from kg_store.connection import GraphStore
 
 SourceOutput = RecordBatch | KnowledgeGraphSchema | str  # a str is a note for the user
 
@@ -62,6 +65,9 @@ class Source(ABC):
     description: ClassVar[str] = ""
     cli_options: ClassVar[tuple[SourceOption, ...]] = ()   # fields of ``config_class`` the CLI sets
     reads: ClassVar[str] = "folder"   # what ``path`` is: "folder", or "file" (a mapping file, say)
+    #: False for a source that writes its own nodes (``ingest_into``) rather than records: the record
+    #: writer's options (bulk, workers, batch size, skipping bad lines) do not apply to it
+    writes_records: ClassVar[bool] = True
 
     @classmethod
     def recognises(cls, folder: Path) -> bool:
@@ -102,3 +108,8 @@ class Source(ABC):
         records.skipped = policy.skipped
         records.duplicates = policy.duplicates
         return records
+
+    def records_for(self, store: GraphStore) -> DatasetRecords:
+        """The records to write into ``store``: those :meth:`read` gives, unless the source must fit its
+        ids to the dataset already there (the table source keeps the ids of org_ids loaded before)."""
+        return self.read()

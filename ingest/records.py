@@ -75,6 +75,7 @@ class DatasetRecords:
     skipped: list[SkippedLine] = field(default_factory=list)
     duplicates: Counter = field(default_factory=Counter)     # repeated lines per file, loaded once
     notes: list[str] = field(default_factory=list)            # optional parts that are missing, etc.
+    changes: dict[str, int] = field(default_factory=dict)     # a re-run's counts of what is new (table source)
 
     def add(self, batch: RecordBatch) -> None:
         getattr(self, batch.kind.value).extend(batch.rows)

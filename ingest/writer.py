@@ -141,7 +141,7 @@ class IngestReport:
     duplicates: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     steps: dict[str, float] = field(default_factory=dict)
-    changes: dict[str, int] = field(default_factory=dict)   # a linked graph's sync: what it found new
+    changes: dict[str, int] = field(default_factory=dict)   # a re-sync or table re-run: what it found new
 
     def as_dict(self) -> dict[str, Any]:
         data = dict(self.__dict__)
@@ -228,6 +228,6 @@ def write_dataset(store: GraphStore, records: DatasetRecords, batch_size: int = 
     changed = report.nodes_created + report.relationships_created > 0
     report.version = store.write("ingest/finish_dataset", dataset=records.name, changed=changed)[0]["version"]
     report.skipped, report.notes = list(records.skipped), list(records.notes)
-    report.duplicates = dict(records.duplicates)
+    report.duplicates, report.changes = dict(records.duplicates), dict(records.changes)
     report.seconds = round(time.perf_counter() - started, 3)
     return report

@@ -15,6 +15,7 @@ from typing import Any
 from kg_store.connection import GraphStore
 from kg_store.cypher_files import load_query
 from kg_store.datasets import dataset_info
+from kg_store.errors import ConfigError
 
 SEVERITIES = ("error", "warning", "info")
 CHECKS = (
@@ -52,7 +53,10 @@ def check_header(name: str) -> tuple[str, str]:
 
 def run_checks(store: GraphStore, dataset: str, *, examples: int = 5, max_items: int = 1) -> list[CheckResult]:
     """Run every check on one dataset; raises ``UnknownDatasetError`` if it is not in the graph."""
-    dataset_info(store, dataset)
+    if dataset_info(store, dataset).get("linked"):
+        raise ConfigError(f"Dataset '{dataset}' is linked to a graph of your own: the KG checks read kgrec's own "
+                          "nodes, which it does not have; `kgrec ingest neo4j` checks the mapping against the graph "
+                          "at every sync.")
     results: list[CheckResult] = []
     for name in CHECKS:
         severity, description = check_header(name)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from kg_store.connection import GraphStore
-from kg_store.errors import UnknownDatasetError
+from kg_store.errors import UnknownDatasetError, UnknownItemError, UnknownUserError
 from kg_store.graph_model import CORE_RELATIONSHIP_TYPES, check_dataset_name
+
+_INTEGER = re.compile(r"-?\d{1,18}")
 
 
 @dataclass
@@ -41,9 +44,25 @@ def dataset_info(store: GraphStore, dataset: str) -> dict[str, Any]:
     return rows[0]
 
 
+def node_id(value: Any, dataset: str, kind: str = "user") -> int:
+    """A ``user`` or ``item`` id of a dataset kept in kgrec's own nodes: an int, or the text of one
+    (as a command line or a URL gives it); anything else names no such node."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and _INTEGER.fullmatch(value.strip()):
+        return int(value)
+    error = UnknownUserError if kind == "user" else UnknownItemError
+    raise error(f"Dataset '{dataset}' has no {kind} {value!r}: its {kind}s are integer ids.")
+
+
 def dataset_stats(store: GraphStore, dataset: str) -> DatasetStats:
-    """Counts per label and relationship type, interactions per split, KG and interest totals."""
+    """Counts per label and relationship type, interactions per split, KG and interest totals (a linked
+    dataset's from its id maps, splits and interest member lists: :mod:`kg_store.linked.stats`)."""
     info = dataset_info(store, dataset)
+    if info.get("linked"):
+        from kg_store.linked.stats import linked_stats
+
+        return linked_stats(store, info)
     nodes = {row["label"]: row["count"] for row in store.read("store/node_counts", dataset=dataset)}
     relationships = {row["type"]: row["count"] for row in store.read("store/relationship_counts", dataset=dataset)}
     splits = {row["split"]: row["count"] for row in store.read("store/interaction_splits", dataset=dataset)}

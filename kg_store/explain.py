@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from kg_store.connection import GraphStore
-from kg_store.datasets import dataset_info
+from kg_store.datasets import dataset_info, node_id
 from kg_store.errors import UnknownItemError, UnknownUserError
 from kg_store.interest_sets import require_interest_set
 
@@ -47,8 +47,8 @@ class KindSummary:
 @dataclass
 class Explanation:
     dataset: str
-    user: int
-    item: int
+    user: int | str      # a linked dataset's: the owner's keys
+    item: int | str
     item_title: str
     paths: list[ExplainedPath]
     summary: dict[str, KindSummary] = field(default_factory=dict)
@@ -70,12 +70,12 @@ class Explanation:
         return "\n".join(lines)
 
 
-def item_name(item: int, title: str | None) -> str:
+def item_name(item: int | str, title: str | None) -> str:
     """``"Title"`` when the item has one, else ``item <id>``."""
     return f'"{title}"' if title else f"item {item}"
 
 
-def entity_name(entity: int, name: str | None, uri: str | None) -> str:
+def entity_name(entity: int | str, name: str | None, uri: str | None) -> str:
     """The entity's name, else the local name of its URI (underscores as spaces), else ``entity <id>``."""
     if name:
         return name
@@ -96,14 +96,25 @@ def interest_name(set_name: str, interest: int, label: str | None, items: list[d
     return f"interest {set_name}/{interest}"
 
 
-def explain(store: GraphStore, dataset: str, user: int, item: int, set: str | None = None,  # noqa: A002
+def explain(store: GraphStore, dataset: str, user: int | str, item: int | str, set: str | None = None,  # noqa: A002
             top: int = 5, max_paths: int = 5000, member_items: int = 3) -> Explanation:
     """The ``top`` best paths from ``user`` to ``item`` over all kinds, plus per-kind aggregates.
 
     Raises ``UnknownDatasetError``, ``UnknownUserError`` or ``UnknownItemError`` (exit 2 for the
-    latter two) and an interest-set error when ``set`` names no set of the dataset.
+    latter two) and an interest-set error when ``set`` names no set of the dataset. On a linked
+    dataset ``user`` and ``item`` are the owner's keys, and the paths run through its graph
+    (:mod:`kg_store.linked.explain`).
     """
-    target = _target_name(store, dataset, user, item, set)
+    info = dataset_info(store, dataset)
+    if set is not None:
+        require_interest_set(store, dataset, set)
+    if info.get("linked"):
+        from kg_store.linked.explain import linked_paths
+
+        found = linked_paths(store, info, user, item, set, max_paths)
+        return assemble(dataset, found.ends, found.rows, {}, top, max_paths)
+    user, item = node_id(user, dataset, "user"), node_id(item, dataset, "item")
+    target = _target_name(store, dataset, user, item)
     params = {"dataset": dataset, "user": user, "item": item, "limit": max_paths}
     rows = {
         "interest": store.read("explain/interest_paths", set=set, **params),
@@ -111,26 +122,29 @@ def explain(store: GraphStore, dataset: str, user: int, item: int, set: str | No
         "collaborative": store.read("explain/collaborative_paths", **params),
     }
     members = _interest_members(store, dataset, rows["interest"], member_items)
-    ends = (f"user {user}", user, item, target)
+    return assemble(dataset, (f"user {user}", user, item, target), rows, members, top, max_paths)
+
+
+_Row = dict[str, Any]
+Ends = tuple[str, int | str, int | str, str]  # the user's name, user id (or key), item id (or key), the item's name
+_Members = dict[tuple[str, int], list[_Row]]
+
+
+def assemble(dataset: str, ends: Ends, rows: dict[str, list[_Row]], members: _Members, top: int,
+             max_paths: int) -> Explanation:
+    """The explanation from each kind's path rows (best first, at most ``max_paths`` each): the ``top``
+    paths in words over all kinds, and each kind's count and summed score."""
     paths = [*_interest_paths(rows["interest"], members, ends), *_kg_paths(rows["kg"], ends),
              *_collaborative_paths(rows["collaborative"], ends)]
     summary = {kind: KindSummary(paths=len(rows[kind]), score=sum(r["score"] for r in rows[kind]),
                                  truncated=len(rows[kind]) >= max_paths) for kind in KINDS}
     paths.sort(key=lambda p: (-p.score, KINDS.index(p.kind), p.text))
-    return Explanation(dataset=dataset, user=user, item=item, item_title=target,
-                       paths=paths[:top], summary=summary)
+    return Explanation(dataset=dataset, user=ends[1], item=ends[2], item_title=ends[3], paths=paths[:top],
+                       summary=summary)
 
 
-_Row = dict[str, Any]
-_Ends = tuple[str, int, int, str]  # the user's name, user id, item id, the item's name
-_Members = dict[tuple[str, int], list[_Row]]
-
-
-def _target_name(store: GraphStore, dataset: str, user: int, item: int, set_name: str | None) -> str:
-    """The item's name, once the dataset, the interest set, the user and the item are known to exist."""
-    dataset_info(store, dataset)
-    if set_name is not None:
-        require_interest_set(store, dataset, set_name)
+def _target_name(store: GraphStore, dataset: str, user: int, item: int) -> str:
+    """The item's name, once the user and the item are known to exist."""
     [ends] = store.read("explain/endpoints", dataset=dataset, user=user, item=item)
     if not ends["user_found"]:
         raise UnknownUserError(f"Dataset '{dataset}' has no user {user}.")
@@ -149,7 +163,7 @@ def _interest_members(store: GraphStore, dataset: str, rows: list[_Row], member_
     return {(r["set"], r["interest"]): r["items"] for r in found}
 
 
-def _interest_paths(rows: list[_Row], members: _Members, ends: _Ends) -> list[ExplainedPath]:
+def _interest_paths(rows: list[_Row], members: _Members, ends: Ends) -> list[ExplainedPath]:
     me, user, item, target = ends
     paths = []
     for r in rows:
@@ -163,7 +177,7 @@ def _interest_paths(rows: list[_Row], members: _Members, ends: _Ends) -> list[Ex
     return paths
 
 
-def _kg_paths(rows: list[_Row], ends: _Ends) -> list[ExplainedPath]:
+def _kg_paths(rows: list[_Row], ends: Ends) -> list[ExplainedPath]:
     me, user, item, target = ends
     paths = []
     for r in rows:
@@ -180,7 +194,7 @@ def _kg_paths(rows: list[_Row], ends: _Ends) -> list[ExplainedPath]:
     return paths
 
 
-def _collaborative_paths(rows: list[_Row], ends: _Ends) -> list[ExplainedPath]:
+def _collaborative_paths(rows: list[_Row], ends: Ends) -> list[ExplainedPath]:
     me, user, item, target = ends
     paths = []
     for r in rows:

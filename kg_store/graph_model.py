@@ -13,6 +13,8 @@
     (:User)-[:RECOMMENDED {score, rank, model, run_id}]->(:Item)   optional view of those lists
     (:KgrecIdMap {dataset, kind, label, start, keys})   a linked dataset's id maps (kg_store.linked)
     (:KgrecSplits {dataset, start, users, items, splits})   a linked dataset's interaction splits
+    (:KgrecItemText {dataset, id, key, description, ...})   a linked dataset's LLM item text (and user text,
+    (:KgrecUserText ...); (:KgrecPrompt {dataset, task, user, key, items, titles}): its interest prompts)
 
 Cypher cannot take a label or relationship type as a value, so names that come from data
 (KG relations) are normalised and then checked here before they reach a query.

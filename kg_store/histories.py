@@ -17,7 +17,12 @@ def train_histories(store: GraphStore, dataset: str, max_items: int = 50) -> dic
     """``{user: [(item id, title), ...]}``: at most ``max_items`` train items per user.
 
     Most recent first when interactions carry timestamps, else by item id; a missing title is None.
+    A linked dataset's come from its stored splits and its graph (:mod:`kg_store.linked.histories`).
     """
-    dataset_info(store, dataset)
+    info = dataset_info(store, dataset)
+    if info.get("linked"):     # stored train splits, titles from the owner's item nodes
+        from kg_store.linked.histories import linked_train_histories
+
+        return linked_train_histories(store, info, max_items)
     rows = store.read("splits/train_histories", dataset=dataset, max_items=max(0, int(max_items)))
     return {row["user"]: [(item, title) for item, title in row["history"]] for row in rows}

@@ -158,8 +158,29 @@ def bind_params(info: QueryInfo, params: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def run_named_query(store: GraphStore, name: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Rows of ``cypher/queries/<name>.cypher`` as dicts, run in a read transaction."""
+    """Rows of ``cypher/queries/<name>.cypher`` as dicts, run in a read transaction. On a linked dataset
+    the queries that apply are answered from its graph and kgrec's nodes (:mod:`kg_store.linked.queries`)."""
     info = query_info(name)
+    linked = _linked_dataset(store, params.get("dataset"))
+    if linked is not None:
+        return _run_linked(store, info, linked, params)
     bound = bind_params(info, params)
     text = load_query(f"{FOLDER}/{info.name}")
     return store.read_with(lambda tx: [record.data() for record in tx.run(text, bound)])
+
+
+def _linked_dataset(store: GraphStore, dataset: Any) -> dict[str, Any] | None:
+    """The Dataset node of ``dataset`` when it is a linked dataset; else None (an unknown one too)."""
+    if not isinstance(dataset, str):
+        return None
+    rows = store.read("store/dataset_info", dataset=dataset)
+    return rows[0] if rows and rows[0].get("linked") else None
+
+
+def _run_linked(store: GraphStore, info: QueryInfo, dataset: dict[str, Any], params: Mapping[str, Any]) -> list[dict[str, Any]]:
+    from kg_store.linked.queries import ANSWERED, key_params, linked_param_info, refusal
+
+    if info.name not in ANSWERED:
+        raise QueryError(refusal(info.name, dataset["name"]))
+    bound = bind_params(linked_param_info(info), key_params(params))
+    return ANSWERED[info.name](store, dataset, bound)

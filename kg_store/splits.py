@@ -3,7 +3,8 @@
 Carving validation at training time (``recommender.data.carve_validation``) gives every model
 and seed its own split; LLM interest prompts, which must never see validation or test items,
 need one fixed split decided before they are written. Drawing it here, once, and storing it as
-``split: 'valid'`` makes every later step (prompts, export, training) agree on it.
+``split: 'valid'`` makes every later step (prompts, export, training) agree on it. A linked
+dataset's goes into the split codes of its ``KgrecSplits`` nodes (:mod:`kg_store.linked.valid`).
 """
 
 from __future__ import annotations
@@ -73,6 +74,8 @@ def store_valid_split(store: GraphStore, dataset: str, ratio: float = DEFAULT_VA
     if not 0 < ratio < 1:
         raise ConfigError(f"The validation ratio must lie strictly between 0 and 1 (got {ratio}).")
     info = dataset_info(store, dataset)
+    if info.get("linked"):     # codes in the dataset's KgrecSplits chunks (kg_store.linked.valid)
+        return _linked_valid_split(store, dataset, info, ratio, seed, force)
     if not force and _has_valid(store, dataset):
         counts = {row["split"]: row["count"] for row in store.read("store/interaction_splits", dataset=dataset)}
         return ValidSplitReport(dataset, False, counts["valid"], 0, info["version"])
@@ -87,3 +90,14 @@ def store_valid_split(store: GraphStore, dataset: str, ratio: float = DEFAULT_VA
         return ValidSplitReport(dataset, True, marked, len({user for user, _ in chosen}), version["version"])
 
     return store.write_with(work)
+
+
+def _linked_valid_split(store: GraphStore, dataset: str, info: dict[str, Any], ratio: float, seed: int,
+                        force: bool) -> ValidSplitReport:
+    from kg_store.linked.valid import linked_valid_count, store_linked_valid_split
+
+    stored = 0 if force else linked_valid_count(store, dataset)
+    if stored:
+        return ValidSplitReport(dataset, False, stored, 0, info["version"])
+    marked, users, version = store_linked_valid_split(store, dataset, ratio, seed)
+    return ValidSplitReport(dataset, True, marked, users, version)

@@ -30,7 +30,7 @@ import numpy as np
 from kg_store.batching import write_in_batches
 from kg_store.connection import GraphStore
 from kg_store.cypher_files import load_query
-from kg_store.datasets import dataset_info
+from kg_store.datasets import dataset_info, node_id
 from kg_store.errors import ConfigError, UnknownUserError, UnsafeNameError
 from kg_store.progress import Progress, stage
 from kg_store.schema import apply_schema
@@ -170,19 +170,31 @@ def require_user(store: GraphStore, dataset: str, user: int) -> None:
         raise UnknownUserError(f"User {user} is not in dataset {dataset}.")
 
 
-def read_recommendations(store: GraphStore, dataset: str, user: int, model: str | None = None,
+def read_recommendations(store: GraphStore, dataset: str, user: int | str, model: str | None = None,
                          limit: int = 100) -> list[dict[str, Any]]:
     """Stored recommendations of one user, best first per model: per model, the TOP_K list of its newest
-    run that has one for the user (rows: model, rank, item, title, score, run_id).
+    run that has one for the user (rows: model, rank, item, title, score, run_id). On a linked dataset
+    ``user`` is the user's key, and the rows are the latest run's write-back relationships.
 
     An unknown dataset or user raises, so an empty list always means "not trained yet" rather
     than a mistyped id.
     """
-    if dataset_info(store, dataset).get("linked"):
-        raise ConfigError(f"Dataset {dataset!r} is linked to a graph of your own: its recommendations are the "
-                          "mapping's write-back relationships on your user nodes (writeback.type); query them there.")
+    info = dataset_info(store, dataset)
+    if info.get("linked"):     # the write-back relationships on the graph's own nodes; ``user`` is a key
+        return _linked_recommendations(store, info, user, model, limit)
+    user = node_id(user, dataset)
     require_user(store, dataset, user)
     return store.read("recommend/user_recommendations", dataset=dataset, user=user, model=model, limit=limit)
+
+
+def _linked_recommendations(store: GraphStore, info: dict[str, Any], user: int | str, model: str | None,
+                            limit: int) -> list[dict[str, Any]]:
+    from kg_store.linked.recommendations import read_user_recommendations
+
+    found = read_user_recommendations(store, info, user, model=model, limit=limit)
+    if found.user is None:
+        raise UnknownUserError(f"Dataset '{info['name']}' has no user {user!r} (no user node of its graph has that key).")
+    return [{name: row[name] for name in ("model", "rank", "item", "title", "score", "run_id")} for row in found.items]
 
 
 def training_runs(store: GraphStore, dataset: str) -> Sequence[dict[str, Any]]:

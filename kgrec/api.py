@@ -51,7 +51,7 @@ def ingest(store: GraphStore, source: str, path: Path | str, dataset: str, batch
     made = get_source(source).from_options(path, dataset, **options)
     if isinstance(made, Neo4jGraphSource):   # a graph already in the store: kgrec writes only its own nodes
         return made.ingest_into(store)
-    return write_dataset(store, made.read(), batch_size=batch_size, progress=progress, workers=workers)
+    return write_dataset(store, made.records_for(store), batch_size=batch_size, progress=progress, workers=workers)
 
 
 def ingest_bulk(store: GraphStore, source: str, path: Path | str, dataset: str, progress: Progress = None,

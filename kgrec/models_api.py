@@ -167,11 +167,12 @@ def evaluate(run: str | TrainingResult, *, dataset: str | None = None, store: Gr
                       found["sparsity_ndcg@50"], found.get("rankings"), found)
 
 
-def recommend(dataset: str, user: int, *, model: str | None = None, limit: int = 20,
+def recommend(dataset: str, user: int | str, *, model: str | None = None, limit: int = 20,
               store: GraphStore | None = None) -> Recommendations:
     """The stored top-K of one user: per model, the list of its newest run, best first.
 
-    An unknown dataset or user raises, so an empty list means "no model trained yet".
+    An unknown dataset or user raises, so an empty list means "no model trained yet". On a linked
+    dataset ``user`` is the user's key and the list is the latest run's write-back relationships.
 
     ```python
     import kgrec
@@ -202,11 +203,12 @@ def training_runs(dataset: str, *, store: GraphStore | None = None) -> list[dict
     return list(stored_runs(resolve_store(store), dataset))
 
 
-def explain(dataset: str, user: int, item: int, *, interest_set: str | None = None, top: int = 5,
+def explain(dataset: str, user: int | str, item: int | str, *, interest_set: str | None = None, top: int = 5,
             store: GraphStore | None = None) -> ExplanationResult:
     """The ``top`` paths (interest, KG, collaborative) that explain why ``item`` may suit ``user``.
 
-    ``interest_set`` limits interest paths to one set (default: every set of the dataset).
+    ``interest_set`` limits interest paths to one set (default: every set of the dataset). On a
+    linked dataset ``user`` and ``item`` are the owner's keys and the paths run through its graph.
 
     ```python
     import kgrec

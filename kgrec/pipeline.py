@@ -145,12 +145,11 @@ def ingest(what: str | Path, path: str | Path | None = None, *, dataset: str | N
     """
     from ingest import registry as sources
     from ingest.catalog import find_entry
-    from ingest.writer import DEFAULT_INGEST_WORKERS
-    from kg_store.batching import DEFAULT_BATCH_SIZE
 
     store = resolve_store(store)
-    batch_size, workers = batch_size or DEFAULT_BATCH_SIZE, workers or DEFAULT_INGEST_WORKERS
     name = what if isinstance(what, str) else None
+    batch_size, workers = _write_settings(name, bulk=bulk, batch_size=batch_size, workers=workers,
+                                          skip_bad_lines=skip_bad_lines)
     if catalog_only or (name is not None and name not in sources.names() and find_entry(name) is not None):
         if options:
             raise ConfigError(f"A catalog dataset is read with its own layout; drop {', '.join(sorted(options))}.")
@@ -177,6 +176,21 @@ def ingest(what: str | Path, path: str | Path | None = None, *, dataset: str | N
         report = api.ingest(store, source, folder, dataset, batch_size, progress, workers,
                             skip_bad_lines=skip_bad_lines, **options)
     return IngestResult.of(report)
+
+
+def _write_settings(source: str | None, **given: Any) -> tuple[int, int]:
+    """The batch size and workers to write with (defaults for None). A source that writes its own nodes
+    (``writes_records`` False) takes none of the record writer's options: any given one is an error."""
+    from ingest import registry as sources
+    from ingest.writer import DEFAULT_INGEST_WORKERS
+    from kg_store.batching import DEFAULT_BATCH_SIZE
+
+    named = [f"{key}={value!r}" for key, value in given.items() if value not in (None, False)]
+    if named and source in sources.names() and not sources.get(source).writes_records:
+        raise ConfigError(f"Source '{source}' links a graph already in Neo4j and writes only kgrec's own nodes, in "
+                          f"one transaction: bulk, batch_size, workers and skip_bad_lines do not apply "
+                          f"(given: {', '.join(named)}).")
+    return given["batch_size"] or DEFAULT_BATCH_SIZE, given["workers"] or DEFAULT_INGEST_WORKERS
 
 
 def split(dataset: str, *, ratio: float | None = None, seed: int | None = None, force: bool = False,

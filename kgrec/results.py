@@ -193,7 +193,7 @@ class Evaluation(Result):
 @dataclass
 class Recommendation(Result):
     rank: int
-    item: int
+    item: int | str          # a linked dataset's: the owner's item key
     title: str | None
     score: float
     model: str
@@ -205,7 +205,7 @@ class Recommendations(Result):
     """One user's stored recommendations, best first per model (newest run of each model)."""
 
     dataset: str
-    user: int
+    user: int | str          # a linked dataset's: the owner's user key
     model: str | None
     items: list[Recommendation]
 

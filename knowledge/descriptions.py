@@ -6,11 +6,14 @@ people, KG neighbours). ``Item.description_source`` says which (``wiki`` | ``fac
 The title-only answer is kept apart as ``Item.description_ungrounded`` for the "w/o external
 knowledge" ablation. User prompts hold demographics and the *train* history with the history
 items' descriptions. Every prompt goes through the Neo4j cache, so a rerun sends nothing twice.
+A linked dataset's prompts read the owner's graph through its mapping, and its descriptions go on
+kgrec's own ``KgrecItemText``/``KgrecUserText`` nodes (:mod:`kg_store.linked.texts`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Any
 
 from kg_store.batching import write_in_batches
@@ -128,8 +131,9 @@ def describe_items(store: GraphStore, dataset: str, backend: ChatBackend, config
                    shard: Shard | None = None) -> DescribeReport:
     """Grounded and title-only descriptions for every item; written as the answers arrive in the cache."""
     config = config or DescribeConfig()
-    dataset_info(store, dataset)
-    rows = store.read("knowledge/item_facts", dataset=dataset, max_neighbours=config.max_neighbours)
+    linked = _linked_texts(store, dataset)
+    rows = (linked.linked_item_facts(store, dataset_info(store, dataset), config.max_neighbours) if linked
+            else store.read("knowledge/item_facts", dataset=dataset, max_neighbours=config.max_neighbours))
     report = DescribeReport(subjects=len(rows))
     prompts = {row["id"]: item_prompt(row, config) for row in rows}
     report.cut_tokens = sum(cut for _, cut in prompts.values())
@@ -150,7 +154,10 @@ def describe_items(store: GraphStore, dataset: str, backend: ChatBackend, config
         source = item_source(row)
         report.sources[source] = report.sources.get(source, 0) + 1
         written.append([row["id"], text, source, ungrounded, key])
-    write_in_batches(store, "knowledge/set_item_descriptions", written, batch_size=1_000, dataset=dataset)
+    if linked:
+        linked.write_item_descriptions(store, dataset, written)
+    else:
+        write_in_batches(store, "knowledge/set_item_descriptions", written, batch_size=1_000, dataset=dataset)
     return report
 
 
@@ -163,8 +170,13 @@ def describe_users(store: GraphStore, dataset: str, backend: ChatBackend, config
     if history not in USER_HISTORIES:
         raise ConfigError(f"Unknown user history {history!r}; known: {', '.join(USER_HISTORIES)}.")
     source = USER_HISTORIES[history]
-    dataset_info(store, dataset)
-    rows = store.read(source.facts_query, dataset=dataset, max_items=config.max_history, threshold=POSITIVE_ABOVE)
+    linked = _linked_texts(store, dataset)
+    if linked and history != "train":
+        raise ConfigError(f"Dataset '{dataset}' is linked to a graph of your own: its users have the train history "
+                          f"only (no CTR split is drawn on a linked dataset); use --history train.")
+    rows = (linked.linked_user_facts(store, dataset_info(store, dataset), config.max_history) if linked
+            else store.read(source.facts_query, dataset=dataset, max_items=config.max_history,
+                            threshold=POSITIVE_ABOVE))
     if not rows and source.when_empty:
         raise ConfigError(source.when_empty.format(dataset=dataset))
     report = DescribeReport(subjects=len(rows))
@@ -176,6 +188,18 @@ def describe_users(store: GraphStore, dataset: str, backend: ChatBackend, config
     report.runs.append(run)
     if not dry_run:
         written = [[user, *_answer(run, backend, request)] for user, (request, _) in prompts.items()]
-        write_in_batches(store, source.write_query, [w for w in written if w[1] is not None],
-                         batch_size=1_000, dataset=dataset)
+        answered = [w for w in written if w[1] is not None]
+        if linked:
+            linked.write_user_descriptions(store, dataset, answered)
+        else:
+            write_in_batches(store, source.write_query, answered, batch_size=1_000, dataset=dataset)
     return report
+
+
+def _linked_texts(store: GraphStore, dataset: str) -> ModuleType | None:
+    """:mod:`kg_store.linked.texts` when ``dataset`` is linked (its texts live on kgrec's own nodes), else None."""
+    if not dataset_info(store, dataset).get("linked"):
+        return None
+    from kg_store.linked import texts
+
+    return texts

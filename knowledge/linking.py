@@ -27,6 +27,7 @@ from rapidfuzz.distance import Levenshtein
 
 from kg_store.batching import DEFAULT_BATCH_SIZE, write_in_batches
 from kg_store.connection import GraphStore
+from kg_store.datasets import dataset_info
 from kg_store.errors import ConfigError, UnknownDatasetError
 from kg_store.progress import Progress
 
@@ -219,17 +220,27 @@ def link_dataset(store: GraphStore, dataset: str, config: LinkConfig | None = No
     """Link every titled item of ``dataset`` to a page (of ``source``, or of all dumps).
 
     Each item's earlier DESCRIBED_BY link is replaced, and dropped when it no longer reaches the
-    threshold, so re-running with other settings leaves only the new links.
+    threshold, so re-running with other settings leaves only the new links. A linked dataset's items
+    are titled by the owner's nodes, and their links go from kgrec's ``KgrecItemText`` nodes.
     """
     config = config or LinkConfig()
-    items = store.read("knowledge/items_to_link", dataset=dataset)
+    info = dataset_info(store, dataset)
+    linked = bool(info.get("linked"))     # links drawn from kgrec's KgrecItemText nodes (kg_store.linked.texts)
+    if linked:
+        from kg_store.linked.texts import linked_items_to_link
+
+        items = linked_items_to_link(store, info)
+    else:
+        items = store.read("knowledge/items_to_link", dataset=dataset)
     if not items:
         raise UnknownDatasetError(f"Dataset '{dataset}' has no titled items to link.")
     pages = store.read("knowledge/link_candidates", source=source, opening_chars=config.opening_chars)
     index = PageIndex((p["title"] for p in pages), {p["title"]: p["opening"] or "" for p in pages})
     links = {link.item: link for link in link_titles([i["title"] for i in items], index, config)}
-    rows = [_link_row(item["id"], links.get(position)) for position, item in enumerate(items)]
-    write_in_batches(store, "knowledge/replace_described_by", rows, batch_size=batch_size,
+    rows = [{**_link_row(item["id"], links.get(position)), "key": item.get("key")}
+            for position, item in enumerate(items)]
+    write_in_batches(store, "linked/replace_described_by" if linked else "knowledge/replace_described_by", rows,
+                     batch_size=batch_size,
                      description=f"link {dataset}", progress=progress, dataset=dataset)
     return LinkReport(dataset, len(items), len(links), len(pages), config.threshold)
 

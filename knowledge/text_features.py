@@ -109,6 +109,14 @@ def facts_text(row: dict[str, Any]) -> str | None:
     return " ".join(parts) or None
 
 
+def _check_dataset(store: GraphStore, dataset: str) -> None:
+    """The dataset exists and keeps kgrec's own item and user nodes, which text vectors live on."""
+    if dataset_info(store, dataset).get("linked"):
+        raise ConfigError(f"Dataset '{dataset}' is linked to a graph of your own: text vectors live on kgrec's own "
+                          "Item and User nodes, which a linked dataset does not have. Its LLM descriptions are on "
+                          f"(:KgrecItemText {{dataset: '{dataset}'}}) and (:KgrecUserText) nodes.")
+
+
 def _clean(text: Any) -> str | None:
     return text.strip() if isinstance(text, str) and text.strip() else None
 
@@ -118,7 +126,7 @@ def read_texts(store: GraphStore, dataset: str, label: str = "Item", prop: str =
     """Every node's text (``None`` where missing) with its cache key under ``name``; sorted by id."""
     label, prop = check_label(label), check_property(label, prop, allow)
     keys = vector_keys(label, name or prop)
-    dataset_info(store, dataset)
+    _check_dataset(store, dataset)
     if prop == FACTS:
         rows = store.read("text/item_facts", dataset=dataset, **keys.params())
         texts = [facts_text(row) for row in rows]
@@ -316,7 +324,7 @@ def nearest(store: GraphStore, dataset: str, label: str, query: str | Sequence[f
     if k < 1:
         raise ConfigError(f"k must be at least 1, got {k}.")
     keys = vector_keys(label, name)
-    dataset_info(store, dataset)
+    _check_dataset(store, dataset)
     index = vector_index(store, keys.label, keys.name)
     if index is None:
         raise MissingTextError(f"No vector index '{keys.index}'; run `kgrec text encode --dataset {dataset} "
@@ -340,7 +348,7 @@ def load_text_matrix(store: GraphStore, dataset: str, label: str, name: str,
     when the vectors come from several encoders (a cut run: encode again).
     """
     keys = vector_keys(label, name)
-    dataset_info(store, dataset)
+    _check_dataset(store, dataset)
     found = node_vectors.read_matrix(store, f"text/{keys.label.lower()}_vectors", ids, dataset=dataset,
                                      **keys.params())
     written = [row for row in found.rows if row["vector"] is not None]

@@ -3,7 +3,8 @@
 Routes (all JSON):
 
 * ``GET  /health`` — 200 when Neo4j answers, 503 when not (the server itself stays up);
-* ``GET  /datasets/{dataset}/users/{user}/recommendations?model=&k=`` — the stored ``TOP_K`` list;
+* ``GET  /datasets/{dataset}/users/{user}/recommendations?model=&k=`` — the stored ``TOP_K`` list (a
+  linked dataset's: its write-back relationships; ``{user}`` is then the owner's user key);
 * ``GET  /datasets/{dataset}/users/{user}/explanations/{item}?top=`` — ``kg_store.explain`` paths;
 * ``POST /datasets/{dataset}/cold-start`` — top-K for a new user from stored item vectors, plus the
   run's interest vectors when interests are given or inferred (``serving.cold_start``).
@@ -38,7 +39,7 @@ from serving.cold_start import METHOD, METHOD_WITH_INTERESTS, InterestIndex, Ite
 from serving.config import ServeConfig
 from serving.errors import InvalidRequestError, UnauthorizedError, status_of
 from serving.fast_path import CachedReads
-from serving.registry import ModelRegistry, RunInfo
+from serving.registry import ModelRegistry, RunInfo, user_ref
 from serving.schemas import MODEL_NAME, ColdStartRequest, ColdStartResponse, Health
 
 log = logging.getLogger("kgrec.serve")
@@ -46,6 +47,7 @@ INFERRED_INTERESTS = 3          # infer_interests: this many interests, the most
 
 Dataset = Annotated[str, Path(min_length=1, max_length=64)]
 Model = Annotated[str, Query(pattern=MODEL_NAME)]
+User = Annotated[str, Path(min_length=1, max_length=200)]     # an id, or a linked dataset's key
 
 
 def _error(status: int, code: str, message: str) -> JSONResponse:
@@ -116,18 +118,18 @@ def create_app(store: GraphStore, config: ServeConfig | None = None) -> CachedRe
         return JSONResponse({"status": "ok", "neo4j": "up"})
 
     @app.get("/datasets/{dataset}/users/{user}/recommendations", dependencies=guarded)
-    async def recommendations(dataset: Dataset, user: int, model: Model | None = None,
+    async def recommendations(dataset: Dataset, user: User, model: Model | None = None,
                               k: Annotated[int, Query(ge=1)] = 20) -> Response:
         _check_k(k, config)
         run = registry.fresh(dataset, model)
-        body = registry.cached((dataset, run.model, run.run_id, user, k)) if run else None
+        body = registry.cached((dataset, run.model, run.run_id, user_ref(user), k)) if run else None
         if body is None:
             body = await run_in_threadpool(registry.recommendations, dataset, model, user, k)
         return Response(body, media_type="application/json")
 
     @app.get("/datasets/{dataset}/users/{user}/explanations/{item}", dependencies=guarded)
-    def explanation(dataset: Dataset, user: int, item: int, top: Annotated[int, Query(ge=1, le=50)] = 5) -> dict:
-        return explain(store, dataset, user, item, top=top).to_dict()
+    def explanation(dataset: Dataset, user: User, item: User, top: Annotated[int, Query(ge=1, le=50)] = 5) -> dict:
+        return explain(store, dataset, user_ref(user), user_ref(item), top=top).to_dict()
 
     @app.post("/datasets/{dataset}/cold-start", response_model=ColdStartResponse, dependencies=guarded)
     def cold_start_user(dataset: Dataset, request: ColdStartRequest) -> ColdStartResponse:

@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl
 
 from kg_store.errors import KgrecError
 from serving.config import ServeConfig
-from serving.registry import ModelRegistry
+from serving.registry import ModelRegistry, user_ref
 
 Scope = MutableMapping[str, Any]
 ASGIApp = Callable[[Scope, Callable, Callable], Awaitable[None]]
@@ -51,7 +51,7 @@ class CachedReads:
             return None
         params = {**DEFAULTS, **params}
         try:
-            user, k = int(parts[4]), int(params["k"])
+            user, k = user_ref(parts[4]), int(params["k"])
             run = self.registry.fresh(parts[2], params.get("model"))
         except (ValueError, KgrecError):
             return None

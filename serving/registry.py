@@ -9,13 +9,16 @@ asking share one cache.
 The latest ``TrainingRun`` is looked up at most every ``reload_check_seconds``; when a newer run
 appears its vectors are loaded once (lazily, on the first cold start), every user's top-``preload_k``
 is read in one query in the background, and responses cached under the old run id stop matching.
-Responses are cached as JSON bytes, so a cached read costs no Neo4j query.
+Responses are cached as JSON bytes, so a cached read costs no Neo4j query. A linked dataset's lists
+are its mapping's write-back relationships on the owner's graph (the latest run's only), read per
+request and keyed by the owner's user key; its runs keep no vectors in the graph, so it has no cold start.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -26,11 +29,14 @@ from kg_store.connection import GraphStore
 from kg_store.embeddings import load_interest_vectors, load_item_vectors
 from kg_store.errors import KgrecError, UnknownDatasetError, UnknownUserError
 from kg_store.graph_model import check_dataset_name
+from kg_store.linked.mapping import GraphMapping, stored_mapping
+from kg_store.linked.recommendations import read_user_recommendations
 from serving.cold_start import InterestIndex, ItemIndex
 from serving.config import ServeConfig
-from serving.errors import NoInterestVectorsError, NoRunError, NoVectorsError
+from serving.errors import InvalidRequestError, NoInterestVectorsError, NoRunError, NoVectorsError
 
 log = logging.getLogger("kgrec.serve")
+_INTEGER = re.compile(r"-?\d{1,18}")
 
 
 @dataclass
@@ -41,6 +47,7 @@ class RunInfo:
     embedding_property: str | None
     model_path: str | None = None
     model_sha256: str | None = None
+    linked: GraphMapping | None = None      # a linked dataset's mapping: its lists are on the owner's graph
 
 
 @dataclass(frozen=True)
@@ -107,9 +114,11 @@ class ModelRegistry:
     def _refresh(self, dataset: str, model: str | None) -> RunInfo:
         check_dataset_name(dataset)
         [row] = self.store.read("serving/latest_run", dataset=dataset, model=model)
-        check = _Check(time.monotonic(), row["dataset_found"], _run_info(row["runs"][0]) if row["runs"] else None)
+        linked = stored_mapping({"name": dataset, "mapping": row["mapping"]}) if row["linked"] else None
+        check = _Check(time.monotonic(), row["dataset_found"],
+                       _run_info(row["runs"][0], linked) if row["runs"] else None)
         self._checks[(dataset, model)] = check
-        if check.run is not None and self.config.preload_k:
+        if check.run is not None and self.config.preload_k and linked is None:
             self._start_preload(dataset, check.run.model, check.run.run_id)
         return self._require(dataset, model, check)
 
@@ -158,6 +167,9 @@ class ModelRegistry:
         """The latest run's item vectors, loaded from the graph once per run and process."""
         run = self.run(dataset, model)
         model = run.model
+        if run.linked is not None:
+            raise NoVectorsError(f"Dataset '{dataset}' is linked to a graph of your own: its runs keep their vectors "
+                                 "in the model file, not on its nodes, so cold start is not served for it.")
         if not run.embedding_property:
             raise NoVectorsError(f"Run '{run.run_id}' stored no vectors; retrain '{model}' to cold-start.")
         with self._lock:
@@ -197,21 +209,42 @@ class ModelRegistry:
                     self._responses.move_to_end(key)
         return body
 
-    def recommendations(self, dataset: str, model: str | None, user: int, k: int) -> bytes:
+    def recommendations(self, dataset: str, model: str | None, user: int | str, k: int) -> bytes:
         """The user's stored top-``k`` of the latest run (of ``model``, or of any model when None) as a
-        JSON body; read from Neo4j on a cache miss."""
+        JSON body; read from Neo4j on a cache miss. ``user``: an id, or a linked dataset's user key."""
         run = self.run(dataset, model)
         model = run.model
+        user = user_ref(user)
         key = (dataset, model, run.run_id, user, k)
         body = self.cached(key)
         if body is not None:
             return body
-        [row] = self.store.read("serving/user_recommendations", dataset=dataset, user=user, model=model, limit=k)
-        if not row["user_found"]:
-            raise UnknownUserError(f"Dataset '{dataset}' has no user {user}.")
-        body = _body(dataset, user, model, run.run_id, row["items"])
+        if run.linked is not None:
+            body = self._linked_recommendations(dataset, run, user, k)
+        else:
+            if not isinstance(user, int):
+                raise InvalidRequestError(f"user: dataset '{dataset}' has integer user ids, not {user!r}.")
+            [row] = self.store.read("serving/user_recommendations", dataset=dataset, user=user, model=model, limit=k)
+            if not row["user_found"]:
+                raise UnknownUserError(f"Dataset '{dataset}' has no user {user}.")
+            body = _body(dataset, user, model, run.run_id, row["items"])
         self._remember(key, body)
         return body
+
+    def _linked_recommendations(self, dataset: str, run: RunInfo, user: int | str, k: int) -> bytes:
+        """A linked dataset's list from the owner's graph: the write-back relationships of ``run``, which
+        must be the dataset's latest run (each run replaces the previous run's relationships)."""
+        latest = self.run(dataset, None)
+        if latest.run_id != run.run_id:
+            raise NoRunError(f"Linked dataset '{dataset}' keeps only its latest run's recommendations on its graph "
+                             f"(run {latest.run_id} of {latest.model}); the latest run of {run.model} was replaced. "
+                             "Ask without model, or train that model again.")
+        found = read_user_recommendations(self.store, {"name": dataset}, user, run_id=run.run_id, limit=k,
+                                          mapping=run.linked)
+        if found.user is None:
+            raise UnknownUserError(f"Dataset '{dataset}' has no user {user!r} (no user node of its graph has that key).")
+        items = [{name: row[name] for name in ("item", "title", "score", "rank", "run_id")} for row in found.items]
+        return _body(dataset, found.user, run.model, run.run_id, items)
 
     def _remember(self, key: tuple, body: bytes) -> None:
         with self._lock:
@@ -220,11 +253,16 @@ class ModelRegistry:
                 self._responses.popitem(last=False)
 
 
-def _body(dataset: str, user: int, model: str, run_id: str, items: list[dict[str, Any]]) -> bytes:
+def user_ref(user: int | str) -> int | str:
+    """A user as a URL gives it: an integer when it is all digits (an id, or an integer key), else the text."""
+    return int(user) if isinstance(user, str) and _INTEGER.fullmatch(user.strip()) else user
+
+
+def _body(dataset: str, user: int | str, model: str, run_id: str, items: list[dict[str, Any]]) -> bytes:
     return json.dumps({"dataset": dataset, "user": user, "model": model, "run_id": run_id, "items": items}).encode()
 
 
-def _run_info(row: dict[str, Any]) -> RunInfo:
+def _run_info(row: dict[str, Any], linked: GraphMapping | None = None) -> RunInfo:
     return RunInfo(run_id=row["run_id"], model=row["model"], finished=row["finished"],
                    embedding_property=row["embedding_property"], model_path=row["model_path"],
-                   model_sha256=row["model_sha256"])
+                   model_sha256=row["model_sha256"], linked=linked)

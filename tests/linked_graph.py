@@ -103,6 +103,14 @@ def add_ratings(store: GraphStore, graph: ForeignGraph, rows: list[tuple[str, st
     graph.ratings += len(rows)
 
 
+def stamp_temporal(store: GraphStore, graph: ForeignGraph) -> None:
+    """Give every RATED relationship ``when`` (a datetime) and ``day`` (a date): the n-th rating (by
+    ``timestamp``) is day n after 2024-01-01, so both keep the order of ``timestamp``."""
+    _run(store, f"""MATCH (:{graph.label('User')})-[r:RATED]->(:{graph.label('Movie')})
+        WITH r, duration({{days: (r.timestamp - 1000000) / 60}}) AS later
+        SET r.when = datetime('2024-01-01T00:00:00Z') + later, r.day = date('2024-01-01') + later""")
+
+
 def add_user(store: GraphStore, graph: ForeignGraph, user: str) -> None:
     _run(store, f"CREATE (:{graph.label('User')} {{userId: $user}})", user=user)
 

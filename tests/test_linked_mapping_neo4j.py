@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from datetime import date, timedelta
 from pathlib import Path
 
 import linked_graph
 import numpy as np
 import pytest
+from click.testing import CliRunner
 from linked_graph import ForeignGraph, recommendations, snapshot
 
 import kgrec
@@ -23,6 +25,7 @@ from kg_store.linked.mapping import MappingError, load_mapping
 from kg_store.linked.state import load_state
 from kg_store.run_ids import new_run_id
 from kg_store.writeback import write_recommendations
+from kgrec.cli import main
 
 QUERIES = '''
 [queries]
@@ -136,6 +139,15 @@ def test_queries_read_interactions_and_item_graph_with_parameters(store, foreign
     assert export.relation_types == ["IN_GENRE", "ACTED_IN", "DIRECTED", "DIRECTED_BY"]
     directed = export.triples[export.triples[:, 1] == 3]
     assert len(directed) == 10 and set(directed[:, 0]) <= set(export.item_entities[:, 1])   # item -> director
+    liked = linked_graph.rated(store, foreign, 4.5)           # the query's interactions: rated 4.5 or more
+    items = {user: {m for u, m in liked if u == user} for user, _ in liked}
+    user = next(u for u in sorted(items) if len(items[u]) >= 2)
+    target = next(m for m in sorted({m for _, m in liked}) if m not in items[user]
+                  and any(m in held and held & items[user] for held in items.values()))
+    why = kgrec.explain(name, user, target, store=store)
+    expected = sum(len((items[user] & held) - {target}) for peer, held in items.items() if peer != user and target in held)
+    assert expected > 0 and why.summary["collaborative"].paths == expected
+    assert why.summary["interest"].paths == 0 and why.item == target
 
 
 def test_a_loaded_dataset_name_and_a_changed_key_are_refused(store, foreign, name, tmp_path, cikg_folder) -> None:
@@ -180,3 +192,45 @@ def test_a_write_back_killed_part_way_leaves_each_user_one_whole_list(store, for
     write_recommendations(store, name, "cikgrec", second, users, items, top, scores, batch_users=5)
     assert set(map(frozenset, _lists(recommendations(store, foreign)).values())) == {frozenset({second})}
     assert len(recommendations(store, foreign)) == 36
+
+
+@pytest.mark.parametrize(("prop", "since"), [("when", "{day}T00:00:00Z"), ("when", "{day}"), ("day", "{day}")])
+def test_since_compares_with_datetime_and_date_timestamps(store, name, tmp_path, prop, since) -> None:
+    graph = linked_graph.build(store, users=4, movies=6)
+    try:
+        linked_graph.stamp_temporal(store, graph)
+        path = graph.mapping(tmp_path / "graph.toml")
+        path.write_text(path.read_text().replace('timestamp = "timestamp"', f'timestamp = "{prop}"'))
+        kgrec.ingest("neo4j", path, dataset=name, store=store)
+        linked_graph.add_movie(store, graph, "m_new", "Drama")
+        linked_graph.add_ratings(store, graph, [("u0", "m_new", 5.0), ("u1", "m_new", 5.0)])
+        linked_graph.stamp_temporal(store, graph)
+        day = date(2024, 1, 1) + timedelta(days=(graph.clock - 1_000_000) // 60)   # the second new rating's
+        found = kgrec.ingest("neo4j", path, dataset=name, store=store, since=since.format(day=day.isoformat()))
+        assert (found.changes["items"], found.changes["interactions"]) == (1, 1)
+        state = load_state(store, name)
+        new = state.items["m_new"]
+        assert (state.users["u1"], new) in state.splits and (state.users["u0"], new) not in state.splits
+        with pytest.raises(MappingError, match="interactions.timestamp: --since 'yesterday' is neither ISO 8601"):
+            kgrec.ingest("neo4j", path, dataset=name, store=store, since="yesterday")
+    finally:
+        linked_graph.remove(store, graph)
+
+
+def test_since_of_the_wrong_kind_is_refused(store, foreign, name, tmp_path) -> None:
+    path = foreign.mapping(tmp_path / "graph.toml")
+    kgrec.ingest("neo4j", path, dataset=name, store=store)
+    with pytest.raises(MappingError, match="holds numbers.*2024-01-01"):
+        kgrec.ingest("neo4j", path, dataset=name, store=store, since="2024-01-01")
+
+
+def test_the_record_writer_options_are_refused(store, foreign, name, tmp_path, cli_env) -> None:
+    path = foreign.mapping(tmp_path / "graph.toml")
+    for option in ({"bulk": True}, {"workers": 2}, {"batch_size": 10}, {"skip_bad_lines": True}):
+        with pytest.raises(ConfigError, match=f"do not apply \\(given: {next(iter(option))}="):
+            kgrec.ingest("neo4j", path, dataset=name, store=store, **option)
+    assert _nothing_written(store, name)
+    for flag in ("--bulk", "--workers=2", "--batch-size=10", "--skip-bad-lines"):
+        result = CliRunner().invoke(main, ["ingest", "neo4j", str(path), "--dataset", name, flag], env=cli_env)
+        assert result.exit_code == 2 and "No such option" in result.output
+    assert _nothing_written(store, name)

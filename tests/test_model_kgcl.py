@@ -15,6 +15,7 @@ from kg_fixtures import tiny_kg_model
 from recommender.data import RecData
 from recommender.errors import DataError
 from recommender.graphs import normalized_adjacency
+from recommender.losses import ScoreWorkspace
 from recommender.models import build_model
 from recommender.models.configs import KGCLConfig
 from recommender.models.kgcl import cross_view_nce, keep_probabilities
@@ -60,6 +61,44 @@ def test_relation_aware_aggregation_matches_the_hand_computation() -> None:
         dropped = model.present.clone()
         dropped[0, slot_of(model, 0, 4)] = False                # a KG view without (0, r1, 4)
         assert torch.allclose(model.aggregate(dropped)[0], x[0] + e[3], atol=1e-5)
+
+
+def random_kg_data() -> RecData:
+    """4 users, 6 items (entities 0-5), 10 entities, 40 random triples: items with 0 to 5 neighbours."""
+    generator = np.random.default_rng(4)
+    train = np.array([[u, i] for u in range(4) for i in range(6) if (u + i) % 3])
+    data = RecData("random-kgcl", 4, 6, train, np.zeros((0, 2), np.int64), np.array([[0, 0]]))
+    data.item_entity = np.arange(6)
+    data.n_entities, data.n_relations = 10, 3
+    data.triples = np.stack([generator.integers(0, 6, 40), generator.integers(0, 3, 40),
+                             generator.integers(0, 10, 40)], 1)
+    return data
+
+
+def test_one_thread_aggregation_kernel_matches_the_torch_path() -> None:
+    """In training mode (dropout 0.4 on inputs, attention and output) the numba passes draw the torch
+    path's numbers and give its output and every parameter's gradient, on the full and a KG-dropped view."""
+    model = tiny_kg_model("kgcl", KGCLConfig(embedding_dim=8, max_neighbors=4, attention_dropout=0.4),
+                          random_kg_data()).train()
+    grad = torch.randn(6, 8, generator=torch.Generator().manual_seed(2))
+    dropped = model.present & (torch.rand(model.present.shape, generator=torch.Generator().manual_seed(3)) > 0.5)
+    for present in (model.present, dropped):
+        results = []
+        for n_threads in (1, 2):             # one thread: the kernels; two: the torch path
+            model.zero_grad(set_to_none=True)
+            torch.manual_seed(11)
+            before = torch.get_num_threads()
+            torch.set_num_threads(n_threads)
+            try:
+                out = model.aggregate(present)
+                out.backward(grad)
+            finally:
+                torch.set_num_threads(before)
+            results.append([out.detach(), *(p.grad.clone() for p in model.parameters() if p.grad is not None)])
+        assert len(results[0]) == len(results[1]) == 6       # out; item, entity, relation, W, b
+        assert (results[0][0] == 0).any() and results[0][0].abs().sum() > 0     # some entries dropped
+        for ours, theirs in zip(*results, strict=True):
+            assert torch.allclose(ours, theirs, atol=1e-5), (ours - theirs).abs().max()
 
 
 def test_keep_probabilities_match_the_hand_computation() -> None:
@@ -112,6 +151,20 @@ def test_hand_written_gradient_matches_autograd(intra_view: bool, symmetric: boo
     theirs = torch.autograd.grad(loss, (a, b))
     for mine, expected in zip(ours, theirs, strict=True):
         assert torch.allclose(mine, expected, atol=1e-5)
+
+
+def test_reused_workspaces_give_the_same_loss_and_gradient() -> None:
+    generator = torch.Generator().manual_seed(6)
+    workspaces = tuple(ScoreWorkspace() for _ in range(3))
+    for rows in (7, 5, 7):                   # the blocks grow, shrink and are reused
+        a = torch.randn(rows, 4, generator=generator, requires_grad=True)
+        b = torch.randn(rows, 4, generator=generator, requires_grad=True)
+        fresh = cross_view_nce(a, b, 0.3)
+        expected = torch.autograd.grad(fresh, (a, b))
+        reused = cross_view_nce(a, b, 0.3, workspaces=workspaces)
+        assert reused.item() == fresh.item()
+        for mine, theirs in zip(torch.autograd.grad(reused, (a, b)), expected, strict=True):
+            assert torch.equal(mine, theirs)
 
 
 def test_item_views_keep_all_of_an_items_interactions() -> None:

@@ -1,5 +1,5 @@
 """KGRec (``kgrec-sr``): its rationale score and masked-reconstruction loss against values worked out
-by hand on a tiny KG, the one-thread kernel against the torch path, the triple sampling and masking,
+by hand on a tiny KG, the one-thread kernels against the torch path, the triple sampling and masking,
 and the clear error on a dataset without a KG."""
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from recommender.config import resolve_config
 from recommender.data import RecData
 from recommender.errors import DataError
 from recommender.models import build_model
-from recommender.models.kgrec_sr import gumbel_noise
-from recommender.models.kgrec_sr_attention import _Attend, attend_torch, head_rows
-from recommender.models.kgrec_sr_graphs import TripleSet
+from recommender.models.kgrec_sr import finish, gumbel_noise
+from recommender.models.kgrec_sr_attention import attend, head_rows, mean_messages
+from recommender.models.kgrec_sr_graphs import RelationalTriples, TripleSet
 
 
 def tiny_data(with_kg: bool = True) -> RecData:
@@ -87,23 +87,62 @@ def test_masked_reconstruction_loss_matches_the_hand_computation() -> None:
     assert model.reconstruction_loss(entity, masked).item() == pytest.approx(expected, rel=1e-6)
 
 
-def test_one_thread_kernel_matches_the_torch_path() -> None:
+def random_triples(generator: torch.Generator, n_rows: int = 30, n_relations: int = 5,
+                   n_triples: int = 300) -> tuple[TripleSet, tuple[torch.Tensor, torch.Tensor]]:
+    """Distinct random triples over ``n_rows`` entities in head order, with their (tail, relation) pairs."""
+    triples = torch.stack([torch.randint(0, n, (n_triples,), generator=generator)
+                           for n in (n_rows, n_relations, n_rows)], 1)
+    store = RelationalTriples(triples.numpy(), n_rows)
+    return store.all, (store.pair_tail, store.pair_relation)
+
+
+def test_one_thread_kernels_match_the_torch_path() -> None:
+    """The attention and the KG view's means: the numba passes (keys and values made per triple)
+    against the torch path (per distinct pair, autograd), values and gradients."""
     generator = torch.Generator().manual_seed(3)
-    n_rows, n_pairs, n_triples, dim, heads = 30, 40, 300, 8, 2
-    head = torch.sort(torch.randint(0, n_rows, (n_triples,), generator=generator)).values
-    pair = torch.randint(0, n_pairs, (n_triples,), generator=generator)
-    inputs = [torch.randn(rows, dim, generator=generator, requires_grad=True) for rows in (n_rows, n_pairs, n_pairs)]
+    n_rows, n_relations, dim, heads = 30, 5, 8, 2
+    triples, pairs = random_triples(generator, n_rows, n_relations)
+    crow = head_rows(triples.head, n_rows)
+    shapes = (n_rows, n_rows, n_relations)
+    inputs = [torch.randn(rows, dim, generator=generator, requires_grad=True) for rows in shapes]
     grad = torch.randn(n_rows, dim, generator=generator)
+    query, entity, relation = inputs
+    paths = {"attend": lambda: attend(crow, triples, query, entity, relation, pairs, heads),
+             "mean": lambda: mean_messages(crow, triples, entity, relation,
+                                           lambda: RelationalTriples(
+                                               torch.stack([triples.head, triples.relation, triples.tail], 1).numpy(),
+                                               n_rows).mean_graphs(triples), pairs)}
+    for name, path in paths.items():
+        results = []
+        for n_threads in (1, 2):            # one thread: the numba kernels; two: the torch path
+            with threads(n_threads):
+                out = path()
+                out.backward(grad)
+            results.append([out.detach(), *(torch.zeros(1) if x.grad is None else x.grad.clone() for x in inputs)])
+            for x in inputs:
+                x.grad = None
+        for ours, theirs in zip(*results, strict=True):
+            assert torch.allclose(ours, theirs, atol=1e-5), (name, (ours - theirs).abs().max())
+
+
+def test_one_thread_dropout_and_normalisation_matches_the_torch_path() -> None:
+    """finish: the same draws drop the same entries; unit rows; the same gradient (an all-dropped row
+    included)."""
+    layer = torch.randn(50, 16)
+    layer[3] = 0.0
+    grad = torch.randn(50, 16)
     results = []
-    for path in (lambda: _Attend.apply(*inputs, head_rows(head, n_rows), pair, heads),
-                 lambda: attend_torch(head, pair, *inputs, heads)):
-        out = path()
-        out.backward(grad)
-        results.append([out.detach(), *(x.grad.clone() for x in inputs)])
-        for x in inputs:
-            x.grad = None
-    for ours, theirs in zip(*results, strict=True):
-        assert torch.allclose(ours, theirs, atol=1e-5), (ours - theirs).abs().max()
+    for n_threads in (1, 2):
+        x = layer.clone().requires_grad_()
+        torch.manual_seed(7)
+        with threads(n_threads):
+            out = finish(x, 0.3)
+            out.backward(grad)
+        results.append((out.detach(), x.grad))
+    assert torch.allclose(results[0][0], results[1][0], atol=1e-6)
+    assert torch.allclose(results[0][1], results[1][1], atol=1e-5)
+    kept = results[0][0].norm(dim=1)
+    assert torch.allclose(kept[kept > 0], torch.ones(int((kept > 0).sum())), atol=1e-6)
 
 
 def test_sampling_keeps_each_relations_share_and_masking_takes_the_top_scores() -> None:
@@ -116,6 +155,26 @@ def test_sampling_keeps_each_relations_share_and_masking_takes_the_top_scores() 
     scores = torch.tensor([0.0, 100.0, 0.0, -3.0, 1.0, 0.5])
     masked = model.mask(scores + gumbel_noise(scores))                  # noise cannot close a gap of 100
     assert masked.tolist() == [False, True, False, False, False, False]
+
+
+@pytest.mark.parametrize("draw_range", [2**31, 3], ids=["draws", "many-ties"])
+def test_sampling_takes_each_relations_smallest_draws(draw_range: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The selection per relation keeps the triples a stable sort of relation * 2^31 + draw ranks
+    first in each relation (ties: the earlier triple), the torch path's rule."""
+    triples, _ = random_triples(torch.Generator().manual_seed(5), n_rows=40, n_relations=4, n_triples=400)
+    store = RelationalTriples(torch.stack([triples.head, triples.relation, triples.tail], 1).numpy(), 40)
+    randint = torch.randint
+    monkeypatch.setattr(torch, "randint", lambda low, high, size, **kw: randint(0, min(high, draw_range), size, **kw))
+    for seed in range(5):
+        torch.manual_seed(seed)
+        sampled = store.sample(0.5)
+        torch.manual_seed(seed)
+        draws = torch.randint(0, 2**31, (len(store.by_relation),)).numpy()
+        ranked = np.argsort(store.relation_sorted.numpy() * 2**31 + draws, kind="stable")
+        quota = (store.relation_count.double() * 0.5).long().numpy()
+        rank = store.rank_in_relation.numpy()
+        chosen = np.sort(store.by_relation.numpy()[ranked[rank < quota[store.relation_sorted.numpy()]]])
+        assert torch.equal(sampled.columns, store.all.columns[:, chosen])
 
 
 def test_dataset_without_kg_is_a_clear_error() -> None:

@@ -135,6 +135,20 @@ def test_compare_recommendations(graph) -> None:
         (1, 1, 2, False, True, 1), (2, 2, 4, True, False, 1), (3, 3, None, False, None, 1)]
 
 
+def test_user_recommendations_and_history(graph) -> None:
+    _, _, fx = graph
+    rows = run(graph, "user_recommendations", user=0)
+    assert [(r["model"], r["rank"], r["item"], r["run_id"]) for r in rows] == [
+        ("model_a", 1, 1, "run_a"), ("model_a", 2, 2, "run_a"), ("model_a", 3, 3, "run_a"),
+        ("model_b", 1, 2, "run_b"), ("model_b", 2, 4, "run_b")]
+    assert [r["item"] for r in run(graph, "user_recommendations", user=0, model="model_b", limit=1)] == [2]
+    test = {(r[0], i) for r in _rows(FIXTURES / "test.txt") for i in r[1:]}
+    rows = run(graph, "user_history", user=0)
+    assert {r["item"]: r["split"] for r in rows} == {i: "test" if (0, i) in test else "train" for i in fx.items_of(0)}
+    assert [r["item"] for r in run(graph, "user_history", user=0, split="test")] == sorted(
+        i for u, i in test if u == 0)
+
+
 def test_every_query_file_is_tested() -> None:
     """Runs last in this module (pytest keeps file order): every file needs a test above."""
     files = {p.stem for p in QUERY_DIR.glob("*.cypher")}

@@ -126,6 +126,16 @@ def test_a_rerun_assigns_the_same_ids_and_integer_ids_sort_as_numbers(tmp_path: 
     assert [p["org_id"] for _, p in first.users] == ["9", "10", "100"]   # integer ids: numeric order, kept as text
 
 
+def test_stored_org_ids_keep_their_ids_and_new_ones_take_the_lowest_free_in_sorted_order() -> None:
+    from ingest.table_ids import lowest_free, renumber
+
+    assert lowest_free({0, 1, 2}, 2) == [3, 4] and lowest_free({0, 2, 5}, 3) == [1, 3, 4] and lowest_free(set(), 1) == [0]
+    rows = [(k, {"org_id": org}) for k, org in enumerate(["a", "b", "c", "d", "e"])]   # the source's sorted numbering
+    found = renumber(rows, {"b": 0, "d": 1, "z": 2})
+    assert found.ids == {1: 0, 3: 1, 0: 3, 2: 4, 4: 5} and (found.new, found.absent) == (3, 1)
+    assert renumber(rows, {}).ids == {k: k for k in range(5)}   # a first load keeps the source's ids
+
+
 def test_no_split_column_draws_the_split_of_the_other_sources(tmp_path: Path) -> None:
     many = {"user": ["u"] * 10 + ["v"] * 5, "item": [f"i{k}" for k in range(10)] + [f"i{k}" for k in range(5)],
             "stars": [5.0] * 15, "ts": list(range(10)) + [50, 40, 30, 20, 10], "split": ["train"] * 15}

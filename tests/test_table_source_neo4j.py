@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_table_source import MAPPING, shop, write_table
+from test_table_source import MAPPING, pairs, read, shop, write_table
 
 import kgrec
 from kg_store.connection import GraphStore
@@ -113,7 +113,8 @@ def test_bad_input_writes_nothing(store: GraphStore, dataset_name: str, tmp_path
 
 
 # -- a load killed midway is finished by running it again -----------------------------------------
-def _large_shop(folder: Path, users: int = 4000, per_user: int = 40, items: int = 3000) -> tuple[Path, int]:
+def _large_shop(folder: Path, users: int = 5000, per_user: int = 33, items: int = 3000) -> tuple[Path, int]:
+    """33 rows per user, so that a batch of 2,000 rows ends inside some user's rows."""
     rng = random.Random(5)
     chosen = [(f"user-{u}", f"sku-{i}") for u in range(users) for i in rng.sample(range(items), per_user)]
     folder.mkdir()
@@ -146,3 +147,7 @@ def test_a_load_killed_midway_is_completed_by_a_rerun(store: GraphStore, dataset
     assert _interactions(store, dataset_name) == total
     assert dataset_info(store, dataset_name)["status"] == "complete"
     assert set(ids) <= set(_ids(store, dataset_name))   # the rerun numbered every id as the first run did
+    drawn = {pair: split for pair, (split, _, _) in pairs(read(mapping)).items()}
+    stored = _rows(store, "MATCH (u:User {dataset: $d})-[r:INTERACTED]->(i) RETURN u.org_id AS u, i.org_id AS i, "
+                          "r.split AS split", d=dataset_name)
+    assert {(row["u"], row["i"]): row["split"] for row in stored} == drawn   # the splits of a load never killed

@@ -4,7 +4,9 @@
 // and vectors are all written, so a run still writing (or one that crashed) is never the latest, while
 // `created` is set when the run starts and is also backfilled later (persisted cold-start users, lists
 // upgraded from edges). run_id breaks ties, so the choice is the same on every read.
-RETURN EXISTS { MATCH (:Dataset {name: $dataset}) } AS dataset_found,
+// A linked dataset's mapping comes along: its recommendations are read from its own graph.
+OPTIONAL MATCH (d:Dataset {name: $dataset})
+RETURN d IS NOT NULL AS dataset_found, coalesce(d.linked, false) AS linked, d.mapping AS mapping,
        COLLECT {
          MATCH (r:TrainingRun {dataset: $dataset})
          WHERE r.finished IS NOT NULL AND ($model IS NULL OR r.model = $model)

@@ -1,5 +1,5 @@
-// Delete every node of one dataset (its training runs, a linked dataset's id maps and splits too) with its
-// relationships, in bounded transactions.
+// Delete every node of one dataset (its training runs, a linked dataset's id maps, splits, texts and
+// prompts too) with its relationships, in bounded transactions.
 CALL () {
   MATCH (n:User {dataset: $dataset}) RETURN n
   UNION ALL
@@ -14,6 +14,12 @@ CALL () {
   MATCH (n:KgrecIdMap {dataset: $dataset}) RETURN n
   UNION ALL
   MATCH (n:KgrecSplits {dataset: $dataset}) RETURN n
+  UNION ALL
+  MATCH (n:KgrecItemText {dataset: $dataset}) RETURN n
+  UNION ALL
+  MATCH (n:KgrecUserText {dataset: $dataset}) RETURN n
+  UNION ALL
+  MATCH (n:KgrecPrompt {dataset: $dataset}) RETURN n
   UNION ALL
   MATCH (n:Dataset {name: $dataset}) RETURN n
 }

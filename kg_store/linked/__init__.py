@@ -8,6 +8,14 @@ contiguous int id) and each interaction's split. The export (:mod:`kg_store.link
 the owner's graph through the mapping in read transactions and joins it with those; recommendations
 go back onto the owner's nodes as one relationship type (:mod:`kg_store.linked.writeback`). The
 owner's nodes and relationships are never given a label or property.
+
+The rest of kgrec reaches a linked dataset through thin branches into this package: a stored
+validation split (:mod:`~kg_store.linked.valid`), train histories for LLM prompts
+(:mod:`~kg_store.linked.histories`), interest prompts and LLM texts on kgrec's own nodes
+(:mod:`~kg_store.linked.prompts`, :mod:`~kg_store.linked.texts`), explanation paths
+(:mod:`~kg_store.linked.explain`), recommendations read back (:mod:`~kg_store.linked.recommendations`),
+the named queries that apply (:mod:`~kg_store.linked.queries`), counts (:mod:`~kg_store.linked.stats`)
+and ``--since`` on temporal timestamps (:mod:`~kg_store.linked.since`).
 """
 
 from __future__ import annotations

@@ -37,7 +37,7 @@ DIRECTIONS = ("out", "in")
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,99}")
 #: labels only kgrec's own nodes carry: a mapping may not read them as users, items or entities
 KGREC_ONLY_LABELS = frozenset({"Dataset", "TrainingRun", "LLMResponse", "WikiPage", "WikiSource", "KgrecIdMap",
-                               "KgrecSplits"})
+                               "KgrecSplits", "KgrecItemText", "KgrecUserText", "KgrecPrompt"})
 #: labels kgrec's own nodes share with many graphs; on these, nodes with kgrec's ``dataset`` property are skipped
 SHARED_LABELS = frozenset({"User", "Item", "Entity", "Interest"})
 

@@ -113,6 +113,7 @@ class SyncRecord:
     fingerprint: str | None
     test_ratio: float
     split_seed: int
+    kg_triples: int = 0         # distinct item-graph triples the sync found (``kgrec db stats``)
 
 
 def commit_sync(store: GraphStore, dataset: str, expected_version: int | None, delta: SyncDelta,
@@ -142,6 +143,7 @@ def commit_sync(store: GraphStore, dataset: str, expected_version: int | None, d
         version = tx.run(load_query("linked/finish_sync"), {
             **params, "mapping": record.mapping, "relation_types": record.relation_types, "has_kg": record.has_kg,
             "fingerprint": fingerprint, "test_ratio": record.test_ratio, "split_seed": record.split_seed,
+            "kg_triples": record.kg_triples,
             "changed": changed}).single(strict=True)["version"]
         return version, len(keys) + len(splits) + (expected_version is None), changed
 

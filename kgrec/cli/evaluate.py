@@ -76,12 +76,12 @@ def evaluate(ctx: click.Context, dataset: str | None, run_id: str | None, rankin
 
 @click.command("recommend", cls=KgrecCommand)
 @click.option("--dataset", required=True)
-@click.option("--user", type=int, required=True, help="The user's id in the graph.")
+@click.option("--user", required=True, help="The user's id in the graph (a linked dataset: the user's key).")
 @click.option("--model", default=None, help="Only this model's recommendations.")
 @click.option("--limit", type=click.IntRange(1), default=20, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
-def recommend(ctx: click.Context, dataset: str, user: int, model: str | None, limit: int, as_json: bool) -> None:
+def recommend(ctx: click.Context, dataset: str, user: str, model: str | None, limit: int, as_json: bool) -> None:
     """Recommendations stored in the graph for one user."""
     from kgrec.models_api import recommend as read_recommendations
 
@@ -94,4 +94,4 @@ def recommend(ctx: click.Context, dataset: str, user: int, model: str | None, li
     if not rows:
         click.echo(f"No recommendations for user {user} in {dataset}; run 'kgrec train' first.")
     for row in rows:
-        click.echo(f"{row['model']:<10}{row['rank']:>4}  item {row['item']:<8} {row['score']:8.4f}  {row['title'] or ''}")
+        click.echo(f"{row['model']:<10}{row['rank']:>4}  item {row['item']!s:<8} {row['score']:8.4f}  {row['title'] or ''}")

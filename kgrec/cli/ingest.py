@@ -26,16 +26,17 @@ BULK_HELP = ("Load with Neo4j's import tool: only into an EMPTY database of kgre
 FOLDER = click.Path(exists=True, file_okay=False, path_type=Path)
 FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
+_REPORT_OPTIONS = [click.option("--json", "as_json", is_flag=True, help="Print the report as JSON."), progress_option()]
 _write_options = with_options([
     click.option("--bulk", is_flag=True, help=BULK_HELP),
-    click.option("--json", "as_json", is_flag=True, help="Print the report as JSON."),
-    progress_option(),
+    *_REPORT_OPTIONS,
     click.option("--skip-bad-lines", is_flag=True, help="Report and skip malformed lines instead of stopping."),
     click.option("--workers", type=click.IntRange(1), default=DEFAULT_INGEST_WORKERS, show_default=True,
                  help="Sessions that write each step's batches at once (not with --bulk)."),
     click.option("--batch-size", type=click.IntRange(1), default=DEFAULT_BATCH_SIZE, show_default=True,
                  help="Rows per transaction."),
 ])
+_report_options = with_options(_REPORT_OPTIONS)    # a source that writes its own nodes (writes_records False)
 
 
 def _source_option(option: SourceOption) -> Callable[[Callable], Callable]:
@@ -49,8 +50,9 @@ def _source_option(option: SourceOption) -> Callable[[Callable], Callable]:
                         help=option.help)
 
 
-def _common_options(func: Callable) -> Callable:
-    return _write_options(click.option("--dataset", required=True, help="Name the dataset gets in the graph.")(func))
+def _common_options(func: Callable, writes_records: bool = True) -> Callable:
+    options = _write_options if writes_records else _report_options
+    return options(click.option("--dataset", required=True, help="Name the dataset gets in the graph.")(func))
 
 
 def print_report(report: IngestReport, as_json: bool) -> None:
@@ -76,12 +78,13 @@ def print_report(report: IngestReport, as_json: bool) -> None:
     )
 
 
-def _run_source(ctx: click.Context, source: str, path: Path, dataset: str, batch_size: int,
-                progress: bool | None, as_json: bool, bulk: bool, workers: int, **options: Any) -> None:
+def _run_source(ctx: click.Context, source: str, path: Path, dataset: str, progress: bool | None, as_json: bool,
+                **options: Any) -> None:
+    """``options``: the source's own, and the record writer's (bulk, batch_size, workers) when it has them."""
     from kgrec.pipeline import ingest as ingest_source
 
-    report = ingest_source(source, path, dataset=dataset, store=open_store(ctx), bulk=bulk, batch_size=batch_size,
-                           workers=workers, progress=progress, local_home=cli_state(ctx).home, **options)
+    report = ingest_source(source, path, dataset=dataset, store=open_store(ctx), progress=progress,
+                           local_home=cli_state(ctx).home, **options)
     print_report(report, as_json)
 
 
@@ -100,7 +103,8 @@ def _source_command(name: str) -> click.Command:
     run.__doc__ = source.description
     command = with_options([_source_option(option) for option in source.cli_options])(click.pass_context(run))
     path = FILE if source.reads == "file" else FOLDER
-    return click.command(name, cls=KgrecCommand)(click.argument("path", type=path)(_common_options(command)))
+    return click.command(name, cls=KgrecCommand)(click.argument("path", type=path)(
+        _common_options(command, source.writes_records)))
 
 
 for _name in sources.names():

@@ -4,7 +4,8 @@ Prompts show at most ``max_items`` *train* items per user (the reference shows 3
 validation and test items would leak the answers into the features. Every answer goes through
 the Neo4j prompt cache (:mod:`knowledge.llm.runner`), so a re-run or a run restarted after a
 kill sends no prompt twice, and ``(:User)-[:PROMPTED {task, items}]->(:LLMResponse)`` records
-which items each prompt showed. Parsing is a pure function of the stored text, so it can change
+which items each prompt showed (on a linked dataset, kgrec's ``(:KgrecPrompt)`` nodes do:
+:mod:`kg_store.linked.prompts`). Parsing is a pure function of the stored text, so it can change
 without asking the LLM again.
 """
 
@@ -15,8 +16,10 @@ from dataclasses import dataclass, field
 
 from kg_store.batching import write_in_batches
 from kg_store.connection import GraphStore
+from kg_store.datasets import dataset_info
 from kg_store.histories import History, train_histories
 from kg_store.progress import Progress
+from kg_store.schema import apply_schema
 from kg_store.splits import ValidSplitReport, store_valid_split
 from knowledge.interests.parse import parse_interests
 from knowledge.llm.base import ChatBackend, ChatRequest, GenerationParams
@@ -95,17 +98,31 @@ def infer_interests(store: GraphStore, dataset: str, backend: ChatBackend, confi
         key = request_key(backend.model_id, interest_prompt(history, config))
         response = report.run.responses.get(key)
         if response is not None:
-            rows.append([user, key, [item for item, _ in history[:config.max_items]]])
+            shown = history[:config.max_items]
+            rows.append([user, key, [item for item, _ in shown], [shown_title(i, t) for i, t in shown]])
             report.unparseable += not parse_interests(response.text, [shown_title(i, t) for i, t in history])
-    write_in_batches(store, "knowledge/record_prompted", rows, batch_size=1_000, dataset=dataset, task=task)
+    if _linked(store, dataset):     # on kgrec's KgrecPrompt nodes: no edge to the owner's user nodes
+        apply_schema(store)
+    write_in_batches(store, _query(store, dataset, "record_prompted"), rows, batch_size=1_000, dataset=dataset,
+                     task=task)
     return report
+
+
+def _linked(store: GraphStore, dataset: str) -> bool:
+    return bool(dataset_info(store, dataset).get("linked"))
+
+
+def _query(store: GraphStore, dataset: str, name: str) -> str:
+    """The query ``knowledge/<name>``, or a linked dataset's counterpart (:mod:`kg_store.linked.prompts`)."""
+    linked = {"record_prompted": "linked/record_prompts", "prompted_answers": "linked/prompted_answers"}
+    return linked[name] if _linked(store, dataset) else f"knowledge/{name}"
 
 
 def inferred_phrases(store: GraphStore, dataset: str, task: str | None = None) -> dict[int, list[str]]:
     """``{user: phrases}`` parsed from the stored answers (users whose answer parses to nothing are left out)."""
     task = task or InferConfig().task(dataset)
     phrases: dict[int, list[str]] = {}
-    for row in store.read("knowledge/prompted_answers", dataset=dataset, task=task):
+    for row in store.read(_query(store, dataset, "prompted_answers"), dataset=dataset, task=task):
         parsed = parse_interests(row["text"], row["titles"])  # a repeated history title is no interest
         if parsed:
             phrases[row["user"]] = parsed
@@ -114,4 +131,9 @@ def inferred_phrases(store: GraphStore, dataset: str, task: str | None = None) -
 
 def prompted_item_splits(store: GraphStore, dataset: str, task: str | None = None) -> list[dict]:
     """Every (user, item, split) a prompt of ``task`` showed: the audit that only train items did."""
-    return store.read("knowledge/prompted_item_splits", dataset=dataset, task=task or InferConfig().task(dataset))
+    task = task or InferConfig().task(dataset)
+    if _linked(store, dataset):
+        from kg_store.linked.prompts import prompted_item_splits as linked_item_splits
+
+        return linked_item_splits(store, dataset, task)
+    return store.read("knowledge/prompted_item_splits", dataset=dataset, task=task)
