@@ -263,38 +263,48 @@ def create_app(store: GraphStore | None = None, config: ServeConfig | None = Non
 
 
 def serve(*, host: str = "127.0.0.1", port: int = 8000, reload_check_seconds: float = 2.0, max_items: int = 100,
-          preload_k: int = 20, access_log: bool = False, database: str | None = None, local_home: Path | None = None,
-          announce: Callable[[str], None] | None = None) -> None:
+          preload: bool = True, workers: int = 1, access_log: bool = False, database: str | None = None,
+          local_home: Path | None = None, announce: Callable[[str], None] | None = None) -> None:
     """Serve :func:`create_app`'s app under uvicorn on ``host``:``port`` until stopped, as ``kgrec serve`` does.
 
     Beyond localhost ``KGREC_SERVE_TOKEN`` must be set (a bearer token); that is checked before
     anything starts. Neo4j may start later: the app answers 503 until it is up. The settings are
     the default connection's, or with ``database`` / ``local_home`` the ones :func:`kgrec.connect`
-    would use. ``announce`` receives the one line saying where it serves (default: stderr).
+    would use. ``preload``: hold each new run's lists and vectors in memory. ``workers`` > 1 starts
+    that many processes on the port, sharing nothing but the graph (``serving.workers``).
+    ``announce`` receives the one line saying where it serves (default: stderr).
 
     ```python
     import kgrec
 
-    kgrec.serve(port=8000, preload_k=20)       # blocks; Ctrl-C stops it
+    kgrec.serve(port=8000, workers=2)       # blocks; Ctrl-C stops it
     ```
     """
+    import os
+
     import uvicorn
 
     from kg_store.settings import resolve_settings
     from serving.config import ServeConfig
     from serving.store import ServingStore
+    from serving.workers import ENV, FACTORY, worker_environment
 
     config = ServeConfig.from_env(host=host, port=port, reload_check_seconds=reload_check_seconds,
-                                  max_items=max_items, preload_k=preload_k)
+                                  max_items=max_items, preload=preload, workers=workers)
     config.check_bind()
     settings = (resolve_settings(local_home=local_home, database=database) if local_home or database
                 else default_settings())
-    store = ServingStore(settings, config)
     (announce or (lambda line: sys.stderr.write(line + "\n")))(
         f"kgrec serve on http://{host}:{port} (Neo4j {settings.uri}; token "
-        f"{'required' if config.token else 'not required'})")
+        f"{'required' if config.token else 'not required'}; {workers} process{'es' if workers > 1 else ''})")
+    options = {"host": host, "port": port, "access_log": access_log, "log_level": "warning"}
+    if workers > 1:
+        os.environ[ENV] = worker_environment(config, local_home, database)
+        uvicorn.run(FACTORY, factory=True, workers=workers, **options)
+        return
+    store = ServingStore(settings, config)
     try:
-        uvicorn.run(create_app(store, config), host=host, port=port, access_log=access_log, log_level="warning")
+        uvicorn.run(create_app(store, config), **options)
     finally:
         store.close()
 

@@ -2,9 +2,11 @@
 
 Routes (all JSON):
 
-* ``GET  /health`` — 200 when Neo4j answers, 503 when not (the server itself stays up);
-* ``GET  /datasets/{dataset}/users/{user}/recommendations?model=&k=`` — the stored ``TOP_K`` list (a
-  linked dataset's: its write-back relationships; ``{user}`` is then the owner's user key);
+* ``GET  /health`` — 200 when Neo4j answers; while it does not, 200 (``stale``) if runs are held in
+  memory, else 503 (the server itself stays up);
+* ``GET  /datasets/{dataset}/users/{user}/recommendations?model=&k=`` — the stored ``TOP_K`` list, from
+  memory once the run is held (a linked dataset's: its write-back relationships; ``{user}`` is then
+  the owner's user key);
 * ``GET  /datasets/{dataset}/users/{user}/explanations/{item}?top=`` — ``kg_store.explain`` paths;
 * ``POST /datasets/{dataset}/cold-start`` — top-K for a new user from stored item vectors, plus the
   run's interest vectors when interests are given or inferred (``serving.cold_start``).
@@ -14,13 +16,15 @@ latest finished training run of any model, and the answer names that run's model
 latest run of that model. No such run: 404 ``no_training_run``. Explanations are graph paths and need
 no run.
 
-Errors come back as ``{"error": {"status", "code", "message"}}``.
+Errors come back as ``{"error": {"status", "code", "message"}}``. While Neo4j is down, answers from
+memory carry ``X-Kgrec-Stale: true`` and the paths that need the graph answer 503 at once.
 """
 
 from __future__ import annotations
 
 import logging
 import secrets
+import time
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Path, Query, Request
@@ -30,20 +34,17 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
 from kg_store.connection import GraphStore
-from kg_store.embeddings import embedding_keys
 from kg_store.errors import KgrecError, StoreError
 from kg_store.explain import explain
-from recommender.registry import model_names as ranking_models
-from recommender.registry import model_spec
-from serving.cold_start import METHOD, METHOD_WITH_INTERESTS, InterestIndex, ItemIndex, cold_start
+from serving.answers import answer, check_k, check_request, load_parts
 from serving.config import ServeConfig
-from serving.errors import InvalidRequestError, UnauthorizedError, status_of
+from serving.errors import UnauthorizedError, status_of
 from serving.fast_path import CachedReads
 from serving.registry import ModelRegistry, RunInfo, user_ref
 from serving.schemas import MODEL_NAME, ColdStartRequest, ColdStartResponse, Health
 
 log = logging.getLogger("kgrec.serve")
-INFERRED_INTERESTS = 3          # infer_interests: this many interests, the most held by users of the items
+PING_SECONDS = 1.0              # a health check trusts a ping this recent
 
 Dataset = Annotated[str, Path(min_length=1, max_length=64)]
 Model = Annotated[str, Query(pattern=MODEL_NAME)]
@@ -97,10 +98,11 @@ def _auth(config: ServeConfig):
 
 
 def create_app(store: GraphStore, config: ServeConfig | None = None) -> CachedReads:
-    """The API over ``store``; one registry (latest runs, vectors, response cache) per app.
+    """The API over ``store``; one registry (latest runs, run memory, response cache) per app.
 
-    The FastAPI app sits behind :class:`CachedReads`, which answers repeated reads from the cache;
-    ``app.state`` is reachable as ``create_app(...).app.state``.
+    The FastAPI app sits behind :class:`CachedReads`, which answers reads and cold starts from memory
+    before routing and marks answers stale while Neo4j is down; ``app.state`` is reachable as
+    ``create_app(...).app.state``.
     """
     config = config or ServeConfig()
     registry = ModelRegistry(store, config)
@@ -109,22 +111,17 @@ def create_app(store: GraphStore, config: ServeConfig | None = None) -> CachedRe
     _install_error_handlers(app)
     guarded = [Depends(_auth(config))] if config.token else []
 
-    @app.get("/health", response_model=Health)
+    answered = [float("-inf")]        # when Neo4j last answered a ping (a health check pings at most every second)
+
+    @app.get("/health", response_model=Health, responses={503: {"model": Health}})
     def health() -> JSONResponse:
-        try:
-            store.read("serving/ping")
-        except StoreError:
-            return JSONResponse({"status": "degraded", "neo4j": "down"}, status_code=503)
-        return JSONResponse({"status": "ok", "neo4j": "up"})
+        return _health(store, registry, answered)
 
     @app.get("/datasets/{dataset}/users/{user}/recommendations", dependencies=guarded)
     async def recommendations(dataset: Dataset, user: User, model: Model | None = None,
                               k: Annotated[int, Query(ge=1)] = 20) -> Response:
-        _check_k(k, config)
-        run = registry.fresh(dataset, model)
-        body = registry.cached((dataset, run.model, run.run_id, user_ref(user), k)) if run else None
-        if body is None:
-            body = await run_in_threadpool(registry.recommendations, dataset, model, user, k)
+        check_k(k, config)
+        body = await run_in_threadpool(registry.recommendations, dataset, model, user, k)
         return Response(body, media_type="application/json")
 
     @app.get("/datasets/{dataset}/users/{user}/explanations/{item}", dependencies=guarded)
@@ -132,75 +129,30 @@ def create_app(store: GraphStore, config: ServeConfig | None = None) -> CachedRe
         return explain(store, dataset, user_ref(user), user_ref(item), top=top).to_dict()
 
     @app.post("/datasets/{dataset}/cold-start", response_model=ColdStartResponse, dependencies=guarded)
-    def cold_start_user(dataset: Dataset, request: ColdStartRequest) -> ColdStartResponse:
-        if len(request.items) > config.max_items:
-            raise InvalidRequestError(f"items: at most {config.max_items} item ids, got {len(request.items)}.")
-        if request.interests is not None and len(request.interests) > config.max_items:
-            raise InvalidRequestError(f"interests: at most {config.max_items} ids, got {len(request.interests)}.")
-        _check_k(request.k, config)
-        run, index = _cold_start_vectors(registry, dataset, request)
-        used, interest_set, interest_vectors = [], None, None
-        if request.interests is not None or request.infer_interests:
-            interests = registry.interests(dataset, run)
-            used = _interests(store, dataset, request, run, interests)
-            interest_set = interests.set
-            interest_vectors = interests.matrix[interests.rows(dataset, [u["id"] for u in used])] if used else None
-        found = cold_start(index, dataset, request.items, request.k, interest_vectors)
-        items = [{"item": int(index.ids[row]), "title": index.title(row), "score": score, "rank": rank}
-                 for rank, (row, score) in enumerate(zip(found.rows, found.scores, strict=True), 1)]
-        user = _persist(store, dataset, request, run, items) if request.persist else None
-        return ColdStartResponse(dataset=dataset, model=run.model, run_id=run.run_id,
-                                 method=METHOD_WITH_INTERESTS if used else METHOD, user=user,
-                                 interest_set=interest_set, interests=used, items=items)
+    def cold_start_user(dataset: Dataset, request: ColdStartRequest) -> Response:
+        check_request(request, config)
+        parts = load_parts(registry, dataset, request)
+        found = answer(parts, dataset, request)
+        if request.persist:
+            found.fields["user"] = _persist(store, dataset, request, parts.run, found.items())
+        return Response(found.render(), media_type="application/json")
 
     return CachedReads(app, registry, config)
 
 
-def _interests(store: GraphStore, dataset: str, request: ColdStartRequest, run: RunInfo,
-               interests: InterestIndex) -> list[dict]:
-    """The interests to aggregate: the given ids (validated: unknown ones are a 404), then, with
-    ``infer_interests``, the run's set's interests most held by users of the given items."""
-    given = list(dict.fromkeys(request.interests or []))
-    used = [{"id": int(interests.ids[row]), "label": interests.label(row), "inferred": False}
-            for row in interests.rows(dataset, given)] if given else []
-    if request.infer_interests:
-        keys = embedding_keys(run.model)
-        rows = store.read("serving/infer_interests", dataset=dataset, items=sorted(set(request.items)),
-                          interest_set=interests.set, property=keys.property, run_property=keys.run_property,
-                          run_id=run.run_id, limit=INFERRED_INTERESTS)
-        used += [{"id": int(row["id"]), "label": row["label"], "inferred": True}
-                 for row in rows if int(row["id"]) not in given]
-    return used
-
-
-def _check_vector_model(model: str | None) -> None:
-    """Cold start reads a run's stored vectors, which only ranking models leave (``recommender.registry``)."""
-    if model is not None and model not in ranking_models():
-        raise InvalidRequestError(f"model: cold start needs a ranking model's vectors; {model!r} is none of "
-                                  f"{', '.join(ranking_models())}.")
-
-
-def _cold_start_vectors(registry: ModelRegistry, dataset: str, request: ColdStartRequest) -> tuple[RunInfo, ItemIndex]:
-    """The run whose vectors serve a cold-start request, and its item index; unknown items are a 404
-    before anything else is read."""
-    _check_vector_model(request.model)
-    run, index = registry.vectors(dataset, request.model)     # no model: the latest run of any
-    _check_dot_scores(run.model)
-    index.rows(dataset, request.items)
-    return run, index
-
-
-def _check_dot_scores(model: str) -> None:
-    """Cold start ranks items by the dot product with the mean of the user's item vectors; a model
-    that scores otherwise (CFKG's distance) would be served by a rule it was not trained for."""
-    if model in ranking_models() and model_spec(model).score != "dot":
-        raise InvalidRequestError(f"model: cold start ranks stored vectors by dot product, but {model} scores by "
-                                  f"{model_spec(model).score}; name a model that scores by dot product.")
-
-
-def _check_k(k: int, config: ServeConfig) -> None:
-    if k > config.max_k:
-        raise InvalidRequestError(f"k: at most {config.max_k}, got {k}.")
+def _health(store: GraphStore, registry: ModelRegistry, answered: list[float]) -> JSONResponse:
+    """Up: 200. Down: 200 while runs held in memory still answer (marked stale), else 503."""
+    up = not registry.neo4j.down and time.monotonic() - answered[0] < PING_SECONDS
+    if not up and not registry.neo4j.down:
+        try:
+            store.read("serving/ping")
+            up, answered[0] = True, time.monotonic()
+        except StoreError:
+            up = False
+    held = registry.held()
+    body = {"status": "ok" if up else "degraded", "neo4j": "up" if up else "down", "stale": not up,
+            "runs_in_memory": held["runs"], "memory_bytes": held["bytes"]}
+    return JSONResponse(body, status_code=200 if up or held["runs"] else 503)
 
 
 def _persist(store: GraphStore, dataset: str, request: ColdStartRequest, run: RunInfo, items: list[dict]) -> int:

@@ -21,10 +21,12 @@ class ServeConfig:
     reload_check_seconds: float = 2.0       # how stale the "latest TrainingRun" may be
     max_items: int = 100                     # cold start: largest accepted item list
     max_k: int = 100                         # largest top-K served
-    cache_entries: int = 50_000              # recommendation responses kept per process (LRU)
-    preload_k: int = 20                      # on a new run, cache every user's top-k at once (0: off)
+    cache_entries: int = 50_000              # responses read from the graph kept per process (LRU)
+    preload: bool = True                     # on a new run, hold its lists and vectors in memory
     neo4j_retry_seconds: float = 3.0         # per request, before answering 503
     neo4j_connect_seconds: float = 2.0
+    neo4j_probe_seconds: float = 0.5         # while Neo4j is down, how often to look for it again
+    workers: int = 1                         # server processes, each with its own memory
 
     def __repr__(self) -> str:
         token = "'***'" if self.token else "None"

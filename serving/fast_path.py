@@ -1,45 +1,78 @@
-"""Repeated reads answered before routing: a plain ASGI layer in front of FastAPI.
+"""Answers from memory before routing: a plain ASGI layer in front of FastAPI.
 
-A ``GET .../recommendations`` whose exact response is cached (same dataset, model, user and k under
-the latest run, checked recently; no ``model``: the latest run of any model, as the route does) is
-sent from the cache as is; anything else — first reads, odd query strings, a stale run check — goes
-on to the FastAPI routes, which validate and fill the cache.
-So only requests already validated once are short-cut, and routing costs nothing on the hot path.
+* ``GET .../recommendations`` of a user the held lists know (or whose answer was cached), under the
+  latest run as last checked: a slice of the run's lists, any ``k`` up to ``max_k``;
+* ``POST .../cold-start`` without ``persist``, once the run's vectors (and the interests and
+  neighbours it asks for) are held: computed on the event loop when scoring the catalogue is
+  cheap (at most ``INLINE_SCORES`` multiply-adds), else left to the route's worker thread.
+
+Anything else — first reads of a run, odd query strings, bad input, a stale run check, errors —
+goes on to the FastAPI routes, which validate, read the graph where needed and answer errors; so
+both give the same bytes, and routing and the thread hop cost nothing on the hot paths. While Neo4j
+is down every 200 carries ``X-Kgrec-Stale: true``: it comes from memory, not from a fresh look.
 """
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import parse_qsl
 
+from pydantic import ValidationError
+
 from kg_store.errors import KgrecError
+from serving.answers import answer, check_request, held_parts
 from serving.config import ServeConfig
 from serving.registry import ModelRegistry, user_ref
+from serving.schemas import ColdStartRequest
 
 Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
 ASGIApp = Callable[[Scope, Callable, Callable], Awaitable[None]]
 DEFAULTS = {"k": "20"}
 PARAMETERS = {"model", *DEFAULTS}                   # no model: the dataset's latest run of any model
+INLINE_SCORES = 2_000_000                           # items x dimensions scored on the event loop
+MAX_BODY = 64 * 1024                                # larger cold-start bodies go to the route
+STALE = (b"x-kgrec-stale", b"true")
+_K = re.compile(r"[0-9]{1,9}")
 
 
 class CachedReads:
     def __init__(self, app: ASGIApp, registry: ModelRegistry, config: ServeConfig):
         self.app = app
         self.registry = registry
+        self.config = config
         self.expected = f"Bearer {config.token}".encode() if config.token else None
 
     async def __call__(self, scope: Scope, receive: Callable, send: Callable) -> None:
-        body = self._lookup(scope) if scope["type"] == "http" and scope["method"] == "GET" else None
-        if body is None:
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        body = None
+        if scope["method"] == "GET":
+            body = self._read(scope)
+        elif scope["method"] == "POST" and (dataset := self._cold_start_dataset(scope)) is not None:
+            raw, receive = await _buffered(receive)
+            body = self._cold_start(dataset, raw) if raw is not None else None
+        if body is None:
+            await self.app(scope, receive, self._marking(send))
+            return
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
         await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+                    "headers": headers + [STALE] if self.registry.neo4j.down else headers})
         await send({"type": "http.response.body", "body": body})
 
-    def _lookup(self, scope: Scope) -> bytes | None:
+    def _marking(self, send: Callable) -> Callable:
+        """``send`` that marks a 200 stale while Neo4j is down."""
+        async def marked(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] == 200 and self.registry.neo4j.down:
+                message = {**message, "headers": [*message.get("headers", []), STALE]}
+            await send(message)
+        return marked
+
+    def _read(self, scope: Scope) -> bytes | None:
         parts = scope["path"].split("/")
         if len(parts) != 6 or parts[1] != "datasets" or parts[3] != "users" or parts[5] != "recommendations":
             return None
@@ -50,13 +83,66 @@ class CachedReads:
         if len(params) != len(query) or not set(params) <= PARAMETERS:
             return None
         params = {**DEFAULTS, **params}
-        try:
-            user, k = user_ref(parts[4]), int(params["k"])
-            run = self.registry.fresh(parts[2], params.get("model"))
-        except (ValueError, KgrecError):
+        if not _K.fullmatch(params["k"]) or not 1 <= int(params["k"]) <= self.config.max_k:
             return None
-        return self.registry.cached((parts[2], run.model, run.run_id, user, k)) if run else None
+        dataset, user, k = parts[2], user_ref(parts[4]), int(params["k"])
+        try:
+            run = self.registry.current(dataset, params.get("model"))
+        except KgrecError:
+            return None
+        if run is None:
+            return None
+        return (self.registry.from_memory(dataset, run, user, k)
+                or self.registry.cached((dataset, run.model, run.run_id, user, k)))
+
+    def _cold_start_dataset(self, scope: Scope) -> str | None:
+        """The dataset of a cold-start POST with a JSON body this layer may answer; else None."""
+        parts = scope["path"].split("/")
+        if len(parts) != 4 or parts[1] != "datasets" or parts[3] != "cold-start":
+            return None
+        if self.expected is not None and not self._authorized(scope):
+            return None
+        headers = dict(scope["headers"])
+        if b"json" not in headers.get(b"content-type", b""):
+            return None
+        length = headers.get(b"content-length", b"")
+        return parts[2] if length.isdigit() and int(length) <= MAX_BODY else None
+
+    def _cold_start(self, dataset: str, raw: bytes) -> bytes | None:
+        try:
+            request = ColdStartRequest.model_validate_json(raw)
+        except ValidationError:
+            return None
+        if request.persist:
+            return None
+        try:
+            check_request(request, self.config)
+            parts = held_parts(self.registry, dataset, request)
+            if parts is None or parts.index.matrix.size > INLINE_SCORES:
+                return None
+            return answer(parts, dataset, request).render()
+        except KgrecError:
+            return None
 
     def _authorized(self, scope: Scope) -> bool:
         given = next((value for name, value in scope["headers"] if name == b"authorization"), b"")
         return secrets.compare_digest(given, self.expected)
+
+
+async def _buffered(receive: Callable) -> tuple[bytes | None, Callable]:
+    """The whole request body, and a ``receive`` that hands it on again (to the route)."""
+    chunks, messages = [], []
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    complete = messages[-1]["type"] == "http.request"
+
+    async def replay() -> Message:
+        return messages.pop(0) if messages else await receive()
+
+    return (b"".join(chunks) if complete else None), replay

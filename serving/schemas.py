@@ -51,5 +51,8 @@ class ColdStartResponse(BaseModel):
 
 
 class Health(BaseModel):
-    status: str
-    neo4j: str
+    status: str = Field(description="ok, or degraded while Neo4j is unreachable")
+    neo4j: str = Field(description="up or down")
+    stale: bool = Field(description="answers come from memory without the graph: possibly stale")
+    runs_in_memory: int = Field(description="training runs whose lists or vectors this process holds")
+    memory_bytes: int = Field(description="bytes of the arrays held for those runs")

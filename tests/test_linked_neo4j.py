@@ -186,7 +186,7 @@ def _query_and_serve(store: GraphStore, graph: ForeignGraph, dataset: str, cli_e
     assert kgrec.run_query("user_interests", {"user": "u0"}, dataset=dataset, store=store).rows
     with pytest.raises(QueryError, match="linked dataset"):
         kgrec.run_query("item_neighbourhood", {"item": 0}, dataset=dataset, store=store)
-    client = TestClient(create_app(store, ServeConfig(reload_check_seconds=0.0, preload_k=0)),
+    client = TestClient(create_app(store, ServeConfig(reload_check_seconds=0.0, preload=False)),
                         raise_server_exceptions=False)
     answer = client.get(f"/datasets/{dataset}/users/u0/recommendations?k=3")
     assert answer.status_code == 200, answer.text

@@ -92,17 +92,18 @@ def test_without_model_every_route_uses_the_only_run(store: GraphStore, client: 
     assert [i["item"] for i in new_user["items"]] == _cold_start_reference(store, dataset, outcome.run_id, [0, 3], 4)
 
 
-def test_cache_and_preload_follow_the_latest_run_of_any_model(serving_store: ServingStore, bprmf) -> None:
+def test_memory_follows_the_latest_run_of_any_model(serving_store: ServingStore, bprmf) -> None:
     dataset, outcome = bprmf
-    app = create_app(serving_store, ServeConfig(reload_check_seconds=60.0, preload_k=4))
+    app = create_app(serving_store, ServeConfig(reload_check_seconds=60.0))
     registry = app.app.state.registry
     client = TestClient(app)
     first = client.get(f"/datasets/{dataset}/users/5/recommendations", params={"k": 4})
     assert first.status_code == 200 and first.json()["run_id"] == outcome.run_id
     assert registry.preloaded(dataset, "bprmf", outcome.run_id, timeout=30)
-    cached = registry.cached((dataset, "bprmf", outcome.run_id, 5, 4))
-    assert cached is not None and json.loads(cached) == first.json()
-    assert client.get(f"/datasets/{dataset}/users/5/recommendations", params={"k": 4}).content == cached
+    held = registry.from_memory(dataset, registry.fresh(dataset, None), 5, 4)
+    assert held is not None and json.loads(held) == first.json()
+    assert client.get(f"/datasets/{dataset}/users/5/recommendations", params={"k": 4}).content == held
+    assert client.get(f"/datasets/{dataset}/users/5/recommendations", params={"k": 4, "model": "bprmf"}).content == held
 
 
 def test_the_latest_finished_run_wins_and_model_picks_another(store: GraphStore, client: TestClient,

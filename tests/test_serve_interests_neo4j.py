@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 
 from kg_store.connection import GraphStore
 from kg_store.cypher_files import load_query
+from kg_store.embeddings import embedding_keys
 from kg_store.interest_sets import write_interest_set
 from kg_store.settings import Neo4jSettings
 from kgrec.api import ingest_cikg
@@ -167,3 +168,24 @@ def test_interests_on_a_model_without_interest_vectors_is_a_409(client: TestClie
     error = response.json()["error"]
     assert error["code"] == "no_interest_embeddings" and "interest vectors" in error["message"]
     assert client.post(f"/datasets/{dataset}/cold-start", json={"model": "lightgcn", "items": [1]}).status_code == 200
+
+
+def test_interests_inferred_from_memory_are_the_graph_querys(store: GraphStore, client: TestClient, runs) -> None:
+    """The item x interest weights held in memory rank interests as ``serving/infer_interests`` does."""
+    dataset, outcome = runs
+    assert client.post(f"/datasets/{dataset}/cold-start",
+                       json={"model": "cikgrec", "items": [9], "infer_interests": True}).status_code == 200
+    registry = client.app.app.state.registry
+    run = registry.run(dataset, "cikgrec")
+    index, interests = registry.vectors(dataset, "cikgrec")[1], registry.interests(dataset, run)
+    neighbours = registry.neighbours(dataset, run)
+    keys = embedding_keys("cikgrec")
+    rng = np.random.default_rng(3)
+    for items in [[i] for i in range(10)] + [sorted(rng.choice(10, size=n, replace=False).tolist())
+                                             for n in (2, 3, 4, 6) for _ in range(3)]:
+        for limit in (1, 3, 4):
+            graph = store.read("serving/infer_interests", dataset=dataset, items=items, interest_set=SET,
+                               property=keys.property, run_property=keys.run_property, run_id=outcome.run_id,
+                               limit=limit)
+            held = neighbours.infer(index.rows(dataset, items), interests, limit)
+            assert held == [row["id"] for row in graph], (items, limit)

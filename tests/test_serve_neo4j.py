@@ -101,7 +101,9 @@ def test_training_writes_vectors_indexes_and_the_model_location(store: GraphStor
 # -- reads ----------------------------------------------------------------------------------------------
 def test_health(client: TestClient) -> None:
     response = client.get("/health")
-    assert response.status_code == 200 and response.json() == {"status": "ok", "neo4j": "up"}
+    body = response.json()
+    assert response.status_code == 200 and "x-kgrec-stale" not in response.headers
+    assert {k: body[k] for k in ("status", "neo4j", "stale")} == {"status": "ok", "neo4j": "up", "stale": False}
 
 
 def test_recommendations_come_from_the_top_k_list_with_titles(store: GraphStore, client: TestClient, trained) -> None:
@@ -134,18 +136,28 @@ def test_explanation_reuses_the_inspection_queries(store: GraphStore, client: Te
     assert response.json()["paths"]
 
 
-def test_a_new_run_preloads_every_users_top_k(serving_store: ServingStore, trained) -> None:
+def test_a_new_run_is_held_in_memory_and_answers_as_the_graph_does(serving_store: ServingStore, trained) -> None:
+    """Every user, every k: the answer from the held lists is the graph path's, byte for byte."""
     dataset, outcome = trained
-    preloading = create_app(serving_store, ServeConfig(reload_check_seconds=60.0, preload_k=4)).app
-    direct = TestClient(create_app(serving_store, ServeConfig(preload_k=0)))
-    registry = preloading.state.registry
-    assert TestClient(preloading).get(f"/datasets/{dataset}/users/0/recommendations", params={"k": 4}).status_code == 200
+    held = create_app(serving_store, ServeConfig(reload_check_seconds=60.0))
+    direct = create_app(serving_store, ServeConfig(preload=False, reload_check_seconds=0.0))
+    registry = held.app.state.registry
+    assert TestClient(held).get(f"/datasets/{dataset}/users/0/recommendations", params={"k": 4}).status_code == 200
     assert registry.preloaded(dataset, "lightgcn", outcome.run_id, timeout=30)
+    memory = registry.memory(dataset, registry.fresh(dataset, None))
+    assert memory.lists is not None and len(memory.lists) == 12 and memory.index is not None
+    run = registry.run(dataset, "lightgcn")
     for user in range(12):
-        body = registry.cached((dataset, "lightgcn", outcome.run_id, user, 4))
-        assert body is not None, user
-        expected = direct.get(f"/datasets/{dataset}/users/{user}/recommendations", params={"k": 4}).json()
-        assert json.loads(body) == expected and len(expected["items"]) == 4
+        for k in (1, 3, 4, 5, 20):
+            from_memory = registry.from_memory(dataset, run, user, k)
+            graph = direct.app.state.registry.recommendations(dataset, "lightgcn", user, k)
+            assert from_memory == graph, (user, k)
+            assert len(json.loads(from_memory)["items"]) == min(k, 5)      # the stored lists hold 5
+    with TestClient(held) as client:        # and over HTTP: the fast path answers before routing
+        for k in (2, 5):
+            body = client.get(f"/datasets/{dataset}/users/7/recommendations", params={"k": k}).content
+            assert body == registry.from_memory(dataset, run, 7, k)
+    assert registry.held()["runs"] == 1 and registry.held()["bytes"] > 0
 
 
 # -- cold start ----------------------------------------------------------------------------------------
@@ -163,6 +175,33 @@ def test_cold_start_scores_the_mean_of_the_stored_item_vectors(store: GraphStore
     assert body["run_id"] == outcome.run_id and body["user"] is None and "mean" in body["method"]
     assert body["interests"] == [] and body["interest_set"] is None   # LightGCN: items only
     assert all("title" in i for i in body["items"])
+
+
+def test_cold_start_from_memory_is_the_routes_answer(serving_store: ServingStore, trained) -> None:
+    """Before routing (the fast path, once the vectors are held) and through the route: the same bytes."""
+    dataset, outcome = trained
+    app = create_app(serving_store, ServeConfig(reload_check_seconds=60.0, max_k=50))
+    inner, routed_paths = app.app, []
+    registry = inner.state.registry
+
+    async def counted(scope, receive, send) -> None:      # what reaches the routes
+        routed_paths.append(scope["path"])
+        await inner(scope, receive, send)
+
+    app.app = counted
+    fast, routed = TestClient(app), TestClient(inner)
+    for model in (None, "lightgcn"):        # the runs are looked up (and the run held) through the routes
+        assert fast.post(f"/datasets/{dataset}/cold-start", json={"items": [1], "model": model}).status_code == 200
+    assert registry.preloaded(dataset, "lightgcn", outcome.run_id, timeout=30)
+    routed_paths.clear()
+    for payload in ({"items": [0, 3], "k": 4}, {"items": [5], "k": 1}, {"items": [1, 2, 9, 9], "k": 50},
+                    {"items": [4, 6], "model": "lightgcn"}):
+        url = f"/datasets/{dataset}/cold-start"
+        answers = [fast.post(url, json=payload), routed.post(url, json=payload)]
+        assert [a.status_code for a in answers] == [200, 200] and answers[0].content == answers[1].content
+    assert routed_paths == [] and registry.loads == 1
+    bad = fast.post(f"/datasets/{dataset}/cold-start", json={"items": [1, 99]})     # errors: from the route
+    assert bad.status_code == 404 and routed_paths == [f"/datasets/{dataset}/cold-start"]
 
 
 def test_cold_start_can_persist_the_user(store: GraphStore, client: TestClient, trained) -> None:
@@ -289,6 +328,28 @@ def test_cli_serve_answers_over_http_and_refuses_an_open_bind(cli_env: dict[str,
     try:
         body = _get_when_up(f"http://127.0.0.1:{port}/datasets/{dataset}/users/1/recommendations?k=2")
         assert body["user"] == 1 and len(body["items"]) == 2
+    finally:
+        server.terminate()
+        _, stderr = server.communicate(timeout=30)
+    assert cli_env["NEO4J_PASSWORD"] not in stderr
+
+
+def test_cli_serve_with_two_worker_processes(cli_env: dict[str, str], trained) -> None:
+    """``--workers 2``: two processes accept on one port, each answering from its own memory."""
+    dataset, _ = trained
+    env = {k: v for k, v in cli_env.items() if k != "KGREC_SERVE_TOKEN"}
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "kgrec.cli", "serve", "--port", str(port), "--workers", "2"],
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        base = f"http://127.0.0.1:{port}/datasets/{dataset}"
+        latest = _get_when_up(f"{base}/users/1/recommendations?k=2")["run_id"]
+        children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+        workers = [c for c in children if "spawn_main" in Path(f"/proc/{c}/cmdline").read_text()]
+        assert len(workers) == 2, children
+        for user in range(12):      # whichever process answers: the stored list
+            body = _get_when_up(f"{base}/users/{user}/recommendations?k=3")
+            assert (body["user"], body["run_id"], len(body["items"])) == (user, latest, 3)
     finally:
         server.terminate()
         _, stderr = server.communicate(timeout=30)
