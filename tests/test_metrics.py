@@ -95,3 +95,20 @@ def test_ties_are_broken_by_item_index_and_known_items_never_count() -> None:
     scores = torch.tensor([[0.3, 0.9, 0.3, 0.3, -torch.inf]])
     ranks = held_out_ranks(scores, torch.tensor([0, 0, 0]), torch.tensor([3, 1, 0]), chunk=2)
     assert ranks.tolist() == [3, 0, 1]     # 0.9 ahead, then ties by index
+
+
+def test_compiled_ranks_are_the_tensor_passes_ranks() -> None:
+    """CPU ranks (one compiled pass per pair) against the tensor passes used on other devices, with
+    ties of several items, known items at -inf, a held-out item at -inf and a NaN score."""
+    from recommender.evaluate import _block_ranks, held_out_ranks
+
+    generator = torch.Generator().manual_seed(0)
+    scores = torch.randn(40, 300, generator=generator)
+    scores[:, ::5] = torch.round(scores[:, ::5])                       # many ties
+    scores[torch.rand(40, 300, generator=generator) < 0.05] = -torch.inf
+    scores[3, 7] = torch.nan
+    rows, items = torch.randint(0, 40, (500,), generator=generator), torch.randint(0, 300, (500,), generator=generator)
+    rows[:2], items[:2] = torch.tensor([3, 3]), torch.tensor([7, 8])
+    expected = _block_ranks(scores, rows, items, chunk=64)
+    assert torch.equal(held_out_ranks(scores, rows, items), expected)
+    assert (expected > 0).any() and expected.max() < 300

@@ -50,6 +50,34 @@ def test_inner_product_option_scores_by_inner_product() -> None:
         build_model("cfkg", tiny_kg_data(), CFKGConfig(score_function="cosine"), torch.device("cpu"))
 
 
+@pytest.mark.parametrize("score_function", ["distance", "inner_product"])
+@pytest.mark.parametrize("l2", [0.0, 0.3])
+def test_triple_scores_backward_is_autograd_of_the_plain_ops(score_function: str, l2: float) -> None:
+    """The hand-written backward against autograd through lookups, norms and the L2 sum; triple 3 has
+    its negative equal to its head plus relation (distance 0: the norm's gradient is 0 there)."""
+    model = tiny_model(score_function=score_function, l2=l2).double()
+    with torch.no_grad():
+        model.embedding[5] = model.embedding[0] + model.relation_embedding[1]
+    head, relation = torch.tensor([0, 1, 2, 0, 4]), torch.tensor([2, 2, 0, 1, 1])
+    tail, negative = torch.tensor([3, 4, 5, 2, 2]), torch.tensor([4, 3, 3, 5, 4])
+    upstream = torch.randn(3, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    positive, corrupted, squares = model.triple_scores(head, relation, tail, negative, with_squares=l2 > 0)
+    ours = torch.autograd.grad((positive * upstream[0]).sum() + (corrupted * upstream[1]).sum() + 0.7 * squares,
+                               [model.embedding, model.relation_embedding])
+    h, t, wrong, r = model.embedding[head], model.embedding[tail], model.embedding[negative], model.relation_embedding[relation]
+    if score_function == "distance":
+        expected = -torch.linalg.vector_norm(h + r - t, dim=-1), -torch.linalg.vector_norm(h + r - wrong, dim=-1)
+    else:
+        expected = ((h + r) * t).sum(-1), ((h + r) * wrong).sum(-1)
+    expected_squares = sum(x.pow(2).sum() for x in (h, r, t, wrong)) if l2 > 0 else torch.zeros((), dtype=h.dtype)
+    assert torch.equal(positive, expected[0]) and torch.equal(corrupted, expected[1])
+    assert torch.equal(squares, expected_squares)
+    theirs = torch.autograd.grad((expected[0] * upstream[0]).sum() + (expected[1] * upstream[1]).sum()
+                                 + 0.7 * expected_squares, [model.embedding, model.relation_embedding])
+    for mine, reference in zip(ours, theirs, strict=True):
+        assert torch.allclose(mine, reference, rtol=1e-12, atol=1e-12)
+
+
 def test_a_dataset_without_kg_is_a_clear_error() -> None:
     with pytest.raises(DataError, match="CFKG needs an item knowledge graph.*'tiny'"):
         build_model("cfkg", tiny_kg_data(with_kg=False), CFKGConfig(), torch.device("cpu"))

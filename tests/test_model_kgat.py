@@ -4,17 +4,21 @@ the clear error on a dataset without a KG."""
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
+from recommender import csr_kernels, graphs
 from recommender.config import resolve_config
 from recommender.data import RecData
 from recommender.errors import DataError
 from recommender.graphs import paired_mm
 from recommender.models import build_model
-from recommender.models.kgat import KGAT, message_dropout_, relation_project
+from recommender.models.kgat import KGAT, message_dropout_
+from recommender.models.kgat_ops import LEAKY_SLOPE, collaborative_rows
 
 
 def three_nodes() -> RecData:
@@ -113,15 +117,92 @@ def test_transr_loss_is_eq1_and_eq2() -> None:
 
     expected = torch.stack([F.softplus(g(1, 0, 2) - g(1, 0, 0)), F.softplus(g(0, 2, 1) - g(0, 2, 1))]).mean()
     assert float(kgat.transr_loss(head, relation, tail, negative).detach()) == pytest.approx(float(expected), rel=1e-5)
-    rows, rels, upstream = torch.randn(5, 2), torch.tensor([3, 0, 3, 1, 0]), torch.randn(5, 2)
-    ours, theirs = (rows.clone().requires_grad_(), w.clone().requires_grad_()), (rows.clone().requires_grad_(),
-                                                                               w.clone().requires_grad_())
-    relation_project(ours[0], rels, ours[1]).backward(upstream)
-    gathered = torch.einsum("bd,bdk->bk", theirs[0], theirs[1][rels])   # W_r gathered per row
-    gathered.backward(upstream)
-    assert torch.allclose(relation_project(rows, rels, w), gathered, atol=1e-6)
+
+
+@pytest.mark.parametrize("torch_threads", [1], indirect=True)
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_transr_backward_is_autograd_of_the_gathered_projection(torch_threads: int, dtype: torch.dtype) -> None:
+    """The hand-written TransR backward (rows grouped by relation; float32 on one thread: the compiled
+    pass) against autograd in float64 through W_r gathered per triple, with the L2 term, relations
+    in no order and a node used twice."""
+    kgat = model(kg_l2=0.3).double()
+    generator = torch.Generator().manual_seed(2)
+    with torch.no_grad():
+        for parameter in (kgat.embedding, kgat.relation_embedding, kgat.transfer):
+            parameter.copy_(torch.randn(parameter.shape, dtype=torch.float64, generator=generator) * 0.5)
+    head, relation, tail, negative = (torch.tensor(v) for v in ([1, 0, 2, 1, 0], [3, 0, 2, 0, 1], [0, 2, 1, 2, 1],
+                                                               [2, 2, 0, 1, 0]))
+    tested = kgat if dtype == torch.float64 else copy.deepcopy(kgat).to(dtype)
+    loss = tested.transr_loss(head, relation, tail, negative)
+    ours = torch.autograd.grad(loss, [tested.embedding, tested.relation_embedding, tested.transfer])
+    parameters = [kgat.embedding, kgat.relation_embedding, kgat.transfer]
+    tolerance = 1e-10 if dtype == torch.float64 else 1e-5
+
+    def project(nodes: torch.Tensor) -> torch.Tensor:
+        return torch.einsum("bd,bdk->bk", kgat.embedding[nodes], kgat.transfer[relation])
+
+    h, t, wrong, r = project(head), project(tail), project(negative), kgat.relation_embedding[relation]
+    expected = F.softplus((h + r - t).pow(2).sum(-1) - (h + r - wrong).pow(2).sum(-1)).mean() \
+        + 0.3 * sum(x.pow(2).sum() for x in (h, r, t, wrong)) / (2 * len(head))
+    assert float(loss.detach()) == pytest.approx(float(expected.detach()), rel=tolerance)
+    for mine, reference in zip(ours, torch.autograd.grad(expected, parameters), strict=True):
+        assert torch.allclose(mine.double(), reference, rtol=tolerance, atol=tolerance)
+
+
+@pytest.mark.parametrize("torch_threads", [1], indirect=True)
+@pytest.mark.parametrize(("dtype", "dropout"), [(torch.float64, 0.0), (torch.float64, 0.5), (torch.float32, 0.0),
+                                               (torch.float32, 0.5)])
+def test_collaborative_rows_are_the_plain_layers_and_their_gradient(torch_threads: int, dtype: torch.dtype,
+                                                                    dropout: float) -> None:
+    """The CF phase's rows (the last layer at the batch's distinct rows only, one hand-written backward)
+    against autograd through the layers over all nodes in float64, the same dropout masks drawn in the
+    same order; two layers, rows repeated. float32 takes the compiled kernels on one thread."""
+    config, _ = resolve_config("kgat", "three", embedding_dim=3, relation_dim=2, layer_sizes=(4, 2))
+    torch.manual_seed(0)
+    kgat = build_model("kgat", three_nodes(), config, torch.device("cpu")).double()
+    kgat.attention.copy_(torch.tensor([0.3, 0.7, 0.9, 0.1, 0.6, 0.4]))
+    tested = kgat if dtype == torch.float64 else copy.deepcopy(kgat).to(dtype)
+    rows, upstream = torch.tensor([0, 2, 2, 1]), torch.randn(4, 9, dtype=torch.float64)
+    parameters = [tested.embedding, *tested.sum_layers.parameters(), *tested.bi_layers.parameters()]
+    torch.manual_seed(5)
+    picked = collaborative_rows(tested.embedding, tested.attentive_adjacency(), tested.sum_layers, tested.bi_layers,
+                                rows, dropout)
+    ours = torch.autograd.grad((torch.cat(picked, 1) * upstream.to(dtype)).sum(), parameters)
+    assert csr_kernels.applies(tested.attentive_adjacency()[0], tested.embedding) == (dtype == torch.float32)
+    tolerance = 1e-10 if dtype == torch.float64 else 1e-5
+    parameters = [kgat.embedding, *kgat.sum_layers.parameters(), *kgat.bi_layers.parameters()]
+    torch.manual_seed(5)
+    adjacency = kgat.attentive_adjacency()[0].to_dense()
+    layers = [kgat.embedding]
+    for sum_layer, bi_layer in zip(kgat.sum_layers, kgat.bi_layers, strict=True):
+        ego = layers[-1]
+        side = adjacency @ ego
+        out = F.leaky_relu(sum_layer(ego + side), LEAKY_SLOPE) + F.leaky_relu(bi_layer(ego * side), LEAKY_SLOPE)
+        if dropout:                                # the tested precision's uniform draws
+            out = out * (torch.rand(out.shape, dtype=dtype) >= dropout) / (1 - dropout)
+        layers.append(out)
+    for mine, layer in zip(picked, layers, strict=True):
+        assert torch.allclose(mine.double(), layer[rows], rtol=tolerance, atol=tolerance)
+    theirs = torch.autograd.grad((torch.cat([layer[rows] for layer in layers], 1) * upstream).sum(), parameters)
     for mine, reference in zip(ours, theirs, strict=True):
-        assert torch.allclose(mine.grad, reference.grad, atol=1e-6)
+        assert torch.allclose(mine.double(), reference, rtol=tolerance, atol=tolerance)
+
+
+@pytest.mark.parametrize("torch_threads", [1], indirect=True)
+def test_row_products_are_the_rows_of_the_whole_product(torch_threads: int) -> None:
+    """``csr_kernels``' products over some rows: each row is the whole product's, bit for bit, and
+    the transposed scatter adds A[rows]^T G."""
+    generator = torch.Generator().manual_seed(0)
+    dense_a = torch.rand(7, 5, generator=generator) * (torch.rand(7, 5, generator=generator) < 0.5)
+    dense_a[3] = 0                                                 # a row with no entry
+    adjacency = graphs.csr_tensor(*(lambda c: (c.crow_indices().int(), c.col_indices().int(), c.values()))(
+        dense_a.to_sparse_csr()), (7, 5))
+    x, rows = torch.randn(5, 16, generator=generator), torch.tensor([6, 3, 0, 2])
+    got = csr_kernels.csr_rows_dense_mm(adjacency, rows, x)
+    assert torch.equal(got, csr_kernels.csr_dense_mm(adjacency, x)[rows])
+    grad, out = torch.randn(4, 16, generator=generator), torch.randn(5, 16, generator=generator)
+    expected = out + dense_a[rows].T @ grad
+    assert torch.allclose(csr_kernels.csr_rows_transposed_add_(adjacency, rows, grad, out), expected, atol=1e-6)
 
 
 def test_the_kg_phase_switches() -> None:

@@ -14,8 +14,9 @@ import torch
 from recommender.config import resolve_config
 from recommender.data import RecData
 from recommender.errors import DataError
+from recommender.losses import ScoreWorkspace, candidate_info_nce
 from recommender.models import build_model
-from recommender.models.kgrec_sr import finish, gumbel_noise
+from recommender.models.kgrec_sr import BLOCK_ROWS, all_items_info_nce, finish, gumbel_noise
 from recommender.models.kgrec_sr_attention import attend, head_rows, mean_messages
 from recommender.models.kgrec_sr_graphs import RelationalTriples, TripleSet
 
@@ -143,6 +144,24 @@ def test_one_thread_dropout_and_normalisation_matches_the_torch_path() -> None:
     assert torch.allclose(results[0][1], results[1][1], atol=1e-5)
     kept = results[0][0].norm(dim=1)
     assert torch.allclose(kept[kept > 0], torch.ones(int((kept > 0).sum())), atol=1e-6)
+
+
+@pytest.mark.parametrize("temperature", [1.0, 0.2])
+def test_blocked_contrast_matches_the_candidate_info_nce(temperature: float) -> None:
+    """L_c made block by block (600 items: three blocks, the last one short) against
+    candidate_info_nce with targets 0..I-1: the same loss and gradients."""
+    assert 2 * BLOCK_ROWS < 600 < 3 * BLOCK_ROWS
+    generator = torch.Generator().manual_seed(8)
+    anchors = torch.randn(600, 16, generator=generator, requires_grad=True)
+    candidates = torch.randn(600, 16, generator=generator, requires_grad=True)
+    results = []
+    for loss in (lambda: all_items_info_nce(anchors, candidates, temperature, ScoreWorkspace()),
+                 lambda: candidate_info_nce(anchors, candidates, temperature, torch.arange(600))):
+        with threads(1):                     # the blocked path is the one-thread path
+            value = loss()
+            results.append((value.detach(), *torch.autograd.grad(3.0 * value, (anchors, candidates))))
+    for ours, theirs in zip(*results, strict=True):
+        assert torch.allclose(ours, theirs, rtol=1e-5, atol=1e-7), (ours - theirs).abs().max()
 
 
 def test_sampling_keeps_each_relations_share_and_masking_takes_the_top_scores() -> None:

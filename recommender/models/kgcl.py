@@ -45,6 +45,15 @@ than before, on max(1, heads // batch) batches of distinct random heads (the aut
 its last partial batch, so a KG with fewer item heads than one batch, such as dbbook2014's 2,514,
 would get no TransE step at all); a KG whose triples never start at an item is read backwards.
 ``cross_view_nce`` (with its hand-written backward) is shared with MCCLK, which contrasts the same way.
+
+Why a step is fast on one CPU thread (float32): the aggregation runs three times a step (the main
+graph and both KG views), and as autograd it was most of the step (26,800 neighbour slots x 64 x 64
+of projections and their backward on dbbook2014). :mod:`~recommender.models.kgcl_kernels` does it
+as one pass over the slots forward and one backward, with the logit's projection folded into the
+13 relation rows (``r^T W [x || e] = x . r W_item + e . r W_entity``: the same sum in another order)
+and the torch path's own dropout draws. The contrast reuses its (B, B) blocks from step to step
+(fresh pages cost a fault each). What remains is mostly the contrast's products, the LightGCN
+propagations and the dropout draws.
 """
 
 from __future__ import annotations
@@ -57,12 +66,13 @@ import torch.nn.functional as F
 from torch import nn
 from torch.autograd.function import once_differentiable
 
-from recommender.blas import scores_into, transposed_product
+from recommender.blas import one_thread_cpu_float32, scores_into, transposed_product
 from recommender.data import RecData
 from recommender.errors import ModelConfigError
 from recommender.graphs import InteractionSubgraphs, normalized_adjacency, propagate
 from recommender.kg import ItemKG
-from recommender.losses import bpr_loss, l2_regularizer, transe_loss
+from recommender.losses import ScoreWorkspace, bpr_loss, l2_regularizer, transe_loss
+from recommender.models import kgcl_kernels
 from recommender.models.base import RankingModel, gather_rows
 from recommender.models.cikgrec import HeadSampler
 from recommender.models.configs import KGCLConfig
@@ -74,20 +84,23 @@ MASKED = -1e9          # attention logit of an absent neighbour slot (finite: no
 
 
 def cross_view_nce(view_a: torch.Tensor, view_b: torch.Tensor, temperature: float,
-                   intra_view: bool = True, symmetric: bool = True) -> torch.Tensor:
+                   intra_view: bool = True, symmetric: bool = True,
+                   workspaces: tuple[ScoreWorkspace, ...] | None = None) -> torch.Tensor:
     """InfoNCE where row k of ``view_a`` should match row k of ``view_b``; mean over rows.
 
     With ``intra_view`` the other rows of ``view_a`` are negatives too (GRACE's loss, as KGCL's and
     MCCLK's code has it): ``-log e^{s_kk} / (sum_j e^{s_kj} + sum_{j != k} e^{s'_kj})`` with s the
     cosine between views and s' within ``view_a``, each over ``temperature``. ``symmetric``
-    averages it with the same loss from ``view_b``'s side. Shapes: (B, D), (B, D) -> scalar.
+    averages it with the same loss from ``view_b``'s side. ``workspaces`` (three, kept by a call site
+    that runs every step) hold the (B, B) blocks, so that a step reuses their pages instead of
+    faulting in fresh ones (see :class:`~recommender.losses.ScoreWorkspace`). Shapes: (B, D), (B, D) -> scalar.
     """
     if temperature < 1 / UNSHIFTED_EXP_LIMIT:
         raise ModelConfigError(f"The contrast's temperature must be at least {1 / UNSHIFTED_EXP_LIMIT:.4f}, "
                                f"got {temperature}.")
     scale = 1 / math.sqrt(temperature)                 # s / tau as a product of rows scaled by tau^-1/2
     a, b = F.normalize(view_a, dim=-1) * scale, F.normalize(view_b, dim=-1) * scale
-    return _CrossViewNCE.apply(a, b, intra_view, symmetric)
+    return _CrossViewNCE.apply(a, b, intra_view, symmetric, workspaces)
 
 
 class _CrossViewNCE(torch.autograd.Function):
@@ -101,15 +114,16 @@ class _CrossViewNCE(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx: torch.autograd.function.FunctionCtx, a: torch.Tensor, b: torch.Tensor,  # type: ignore[override]
-                intra_view: bool, symmetric: bool) -> torch.Tensor:
-        between = scores_into(a, b).exp_()
+                intra_view: bool, symmetric: bool, workspaces: tuple[ScoreWorkspace, ...] | None) -> torch.Tensor:
+        blocks = [None] * 3 if workspaces is None else [w.scores(a, a) for w in workspaces]
+        between = scores_into(a, b, out=blocks[0]).exp_()
         totals_a, totals_b = between.sum(1), between.sum(0)
         within_a = within_b = None
         if intra_view:
-            within_a = scores_into(a, a).exp_().fill_diagonal_(0.0)
+            within_a = scores_into(a, a, out=blocks[1]).exp_().fill_diagonal_(0.0)
             totals_a = totals_a + within_a.sum(1)
             if symmetric:
-                within_b = scores_into(b, b).exp_().fill_diagonal_(0.0)
+                within_b = scores_into(b, b, out=blocks[2]).exp_().fill_diagonal_(0.0)
                 totals_b = totals_b + within_b.sum(1)
         positive = (a * b).sum(1)
         loss = (totals_a.log() - positive).mean()
@@ -142,7 +156,7 @@ class _CrossViewNCE(torch.autograd.Function):
             if block is not None:       # through E = e^{x x^T} (symmetric): (E x) / Z_x + E (x / Z_x)
                 both = block @ torch.cat([rows, scaled], 1)
                 out.add_(both[:, :a.shape[1]] / totals[:, None]).add_(both[:, a.shape[1]:])
-        return grad_a * c, grad_b * c, None, None
+        return grad_a * c, grad_b * c, None, None, None
 
 
 def keep_probabilities(consistency: torch.Tensor, ui_drop: float, min_keep: float,
@@ -178,6 +192,7 @@ class KGCL(RankingModel):
     name = "kgcl"
     config_class = KGCLConfig
     config: KGCLConfig
+    fused_adam = True      # the trainer's one-kernel Adam step: the same update to float rounding
 
     def __init__(self, data: RecData, config: KGCLConfig, device: torch.device):
         super().__init__(data, config, device)
@@ -196,6 +211,7 @@ class KGCL(RankingModel):
         edges = np.stack([data.train[:, 0], data.train[:, 1] + data.n_users], 1)
         self.graph = normalized_adjacency(edges, data.n_users + data.n_items, device)
         self.subgraphs = InteractionSubgraphs(data.train, data.n_users, data.n_items, device)
+        self.workspaces = tuple(tuple(ScoreWorkspace() for _ in range(3)) for _ in range(2))   # users', items'
         self.views: tuple[torch.Tensor, ...] | None = None
         self.views_epoch: int | None = None
         self._build_transe(kg)
@@ -209,8 +225,17 @@ class KGCL(RankingModel):
     # -- parts -------------------------------------------------------------------------------------
     def aggregate(self, present: torch.Tensor) -> torch.Tensor:
         """Sec. 3.1 over the neighbour slots marked ``present`` (I, S): items (I, D). In training mode
-        the inputs, the attention and the output pass dropout, as the authors' GAT has it."""
+        the inputs, the attention and the output pass dropout, as the authors' GAT has it; on one CPU
+        thread that runs as :mod:`~recommender.models.kgcl_kernels`' loops (the same draws)."""
         p = self.config.attention_dropout if self.training else 0.0
+        if p > 0 and one_thread_cpu_float32(self.item, self.entity):
+            slots = self.neighbours.shape
+            draws = (torch.rand(self.item.shape), torch.rand(*slots, self.item.shape[1]), torch.rand(slots),
+                     torch.rand(self.item.shape))      # the torch path's draws, in its order
+            w_item, w_entity = self.attention.weight.split(self.item.shape[1], dim=1)
+            factors = (self.relation @ w_item, self.relation @ w_entity, self.relation @ self.attention.bias)
+            return _Aggregate.apply(self.item, self.entity, *factors, (self.neighbours, self.neighbour_relations),
+                                    present, draws, p)
         item = dropout(self.item, p)
         neighbours = dropout(self.entity[self.neighbours], p)                              # (I, S, D)
         w_item, w_entity = self.attention.weight.split(item.shape[1], dim=1)
@@ -244,8 +269,10 @@ class KGCL(RankingModel):
         view_a, view_b = self.propagated(graph_a, kg_a), self.propagated(graph_b, kg_b)
         cfg = self.config
         loss = torch.zeros((), device=self.device)
-        for nodes in (torch.unique(users), torch.unique(positives) + self.n_users):
-            loss = loss + cross_view_nce(view_a[nodes], view_b[nodes], cfg.temperature, cfg.intra_view_negatives)
+        for nodes, workspaces in zip((torch.unique(users), torch.unique(positives) + self.n_users), self.workspaces,
+                                     strict=True):
+            loss = loss + cross_view_nce(view_a[nodes], view_b[nodes], cfg.temperature, cfg.intra_view_negatives,
+                                         workspaces=workspaces)
         return loss
 
     # -- contract ----------------------------------------------------------------------------------
@@ -283,6 +310,40 @@ class KGCL(RankingModel):
     def final_embeddings(self):
         nodes = self.propagated(self.graph, self.present)
         return nodes[:self.n_users], nodes[self.n_users:]
+
+
+class _Aggregate(torch.autograd.Function):
+    """:meth:`KGCL.aggregate` with dropout ``p`` as one numba pass forward and one backward, from the
+    factors (A = R W_item, B = R W_entity, c = R b): d item, d entity, d A, d B, d c."""
+
+    @staticmethod
+    def forward(ctx: torch.autograd.function.FunctionCtx, item: torch.Tensor,  # type: ignore[override]
+                entity: torch.Tensor, a_rel: torch.Tensor, b_rel: torch.Tensor, c_rel: torch.Tensor,
+                slots: tuple[torch.Tensor, torch.Tensor], present: torch.Tensor, draws: tuple[torch.Tensor, ...],
+                p: float) -> torch.Tensor:
+        tensors = [t.detach().contiguous() for t in (item, entity, a_rel, b_rel, c_rel)]
+        out = torch.empty_like(tensors[0])
+        weights, logits = torch.empty(present.shape), torch.empty(present.shape)
+        kgcl_kernels.aggregate_forward()(*(t.numpy() for t in tensors), *(t.numpy() for t in slots), present.numpy(),
+                                         tuple(d.numpy() for d in draws), np.float32(p), np.float32(1 / (1 - p)),
+                                         np.float32(LEAKY_SLOPE), out.numpy(), weights.numpy(), logits.numpy())
+        ctx.save_for_backward(*tensors[:4], *slots, present, weights, logits, *draws)
+        ctx.p = p
+        return out
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx: torch.autograd.function.FunctionCtx,  # type: ignore[override]
+                 grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
+        item, entity, a_rel, b_rel, neighbours, relations, present, weights, logits, *draws = ctx.saved_tensors
+        d_item, d_entity = torch.empty_like(item), torch.zeros_like(entity)
+        d_a, d_b, d_c = torch.zeros_like(a_rel), torch.zeros_like(b_rel), torch.zeros(len(a_rel))
+        arrays = [t.numpy() for t in (item, entity, a_rel, b_rel, neighbours, relations, present)]
+        kgcl_kernels.aggregate_backward()(*arrays, tuple(d.numpy() for d in draws), np.float32(ctx.p),
+                                          np.float32(1 / (1 - ctx.p)), np.float32(LEAKY_SLOPE), weights.numpy(),
+                                          logits.numpy(), grad.contiguous().numpy(),
+                                          *(t.numpy() for t in (d_item, d_entity, d_a, d_b, d_c)))
+        return d_item, d_entity, d_a, d_b, d_c, None, None, None, None
 
 
 def dropout(values: torch.Tensor, p: float) -> torch.Tensor:

@@ -1,31 +1,40 @@
-"""KGRec's relation-aware attention over KG triples: rationale scores and attentive aggregation.
+"""KGRec's relation-aware attention over KG triples: rationale scores, attentive aggregation, and the
+mean aggregation of the KG view.
 
-Both read the triples as a CSR over heads (``crow`` (E + 1,), ``pair`` (T,) the (tail, relation) pair
-of each triple, sorted by head), with ``query = e W^Q`` (E, D) per entity and, per pair,
-``key = (e_t W^Q) ⊙ e_r`` and ``value = e_t ⊙ e_r`` (P, D). With H heads of width d = D / H::
+All read the triples as a CSR over heads (``crow`` (E + 1,); the triples sorted by head, each with
+its tail t, relation r and (tail, relation) pair p), with ``query = e W^Q`` (E, D), the entity table
+e (E, D) and the relation table (R, D). A triple's key is ``(e_t W^Q) ⊙ e_r``, its value
+``e_t ⊙ e_r``. With H heads of width d = D / H::
 
-    f_k(e) = query[h]_k . key[p]_k / sqrt(d)          omega_k = softmax of f_k over h's triples
-    out[h]_k = sum over h's triples of omega_k(e) value[p]_k
+    f_k(e) = query[h]_k . key_k / sqrt(d)          omega_k = softmax of f_k over h's triples
+    out[h]_k = sum over h's triples of omega_k(e) value_k
     gamma(e) = |N_h| softmax over h's triples of mean_k f_k(e)
+    mean[h] = mean over h's triples of value
 
-On one CPU thread (float32) a numba row loop does each in one pass over the triples, forward and
-backward, without the (T, D) gathers and products autograd would keep: on 134k triples (a training
-step's sample of dbbook2014) about 8x faster than the torch path forward and 4x backward.
-Elsewhere (several threads, CUDA) the torch path (gathers, :func:`~recommender.kg.segment_softmax`,
-``index_add_``) runs; both give the same numbers to float32 rounding.
+Why it is fast: on one CPU thread (float32) each is one numba pass over the triples forward and one
+backward (:mod:`~recommender.models.kgrec_sr_kernels`), which make every key and value from the
+tables as they go and add the gradients straight into the tables': no (P, D) key and value tables
+per distinct (tail, relation) pair, and none of autograd's products, gathers and scatters over them
+(about a quarter of a dbbook2014 training step before). Elsewhere (several threads, CUDA) the torch
+path runs: keys and values once per distinct pair, gathers, :func:`~recommender.kg.segment_softmax`,
+``index_add_``, sparse means. Both give the same numbers to float32 rounding.
 """
 
 from __future__ import annotations
 
 import math
-from functools import cache
-from typing import Any
+from collections.abc import Callable
 
 import numpy as np
 import torch
 
 from recommender.blas import one_thread_cpu_float32
+from recommender.graphs import paired_mm
 from recommender.kg import segment_softmax
+from recommender.models import kgrec_sr_kernels as kernels
+from recommender.models.kgrec_sr_graphs import TripleSet
+
+Pairs = tuple[torch.Tensor, torch.Tensor]     # (pair_tail, pair_relation) (P,): the distinct (tail, relation) pairs
 
 
 def head_rows(head: torch.Tensor, n_rows: int) -> torch.Tensor:
@@ -61,152 +70,108 @@ def rationale_torch(head: torch.Tensor, pair: torch.Tensor, query: torch.Tensor,
     return omega * torch.bincount(head, minlength=n_rows)[head]
 
 
-# -- the numba path -------------------------------------------------------------------------------
-# The row loops, each compiled on first use (cached on disk). Head k of row h is row h * H + k of the
-# (rows * H, d) views, so that every inner loop runs over d contiguous floats: a loop over the heads
-# inside the triples' loop keeps LLVM from vectorising (3x slower). ``reassoc`` lets the dot products
-# vectorise too: sums in another order, equal to float32 rounding.
-@cache
-def _jit() -> Any:
-    import numba
-
-    return numba.njit(fastmath={"contract", "reassoc"}, boundscheck=False, nogil=True, cache=True)
-
-
-@cache
-def _forward_kernel() -> Any:
-    @_jit()
-    def forward(crow, pair, query, key, value, heads, scale, out, omega):  # noqa: ANN001, ANN202
-        """out and omega (H, T) of every row, head by head."""
-        for row in range(len(crow) - 1):
-            start, end = crow[row], crow[row + 1]
-            for k in range(heads):
-                r, weights, top = row * heads + k, omega[k], np.float32(-np.inf)
-                for e in range(start, end):
-                    source, s = key[pair[e] * heads + k], np.float32(0.0)
-                    for c in range(query.shape[1]):
-                        s += query[r, c] * source[c]
-                    weights[e] = s * scale
-                    top = max(top, weights[e])
-                total = np.float32(0.0)
-                for e in range(start, end):
-                    weights[e] = np.exp(weights[e] - top)
-                    total += weights[e]
-                target = out[r]
-                target[:] = 0.0
-                for e in range(start, end):
-                    weights[e] /= total
-                    source = value[pair[e] * heads + k]
-                    for c in range(len(target)):
-                        target[c] += weights[e] * source[c]
-
-    return forward
-
-
-@cache
-def _backward_kernel() -> Any:
-    @_jit()
-    def backward(crow, pair, query, key, value, omega, grad, heads, scale,  # noqa: ANN001, ANN202
-                 d_query, d_key, d_value, scratch):
-        """d query (written), d key and d value (added to: zeroed by the caller)."""
-        for row in range(len(crow) - 1):
-            start, end = crow[row], crow[row + 1]
-            for k in range(heads):
-                r, weights, expected = row * heads + k, omega[k], np.float32(0.0)
-                g, q, dq = grad[r], query[r], d_query[r]
-                for e in range(start, end):       # d loss / d omega, and its omega-weighted mean
-                    source, s = value[pair[e] * heads + k], np.float32(0.0)
-                    for c in range(len(g)):
-                        s += g[c] * source[c]
-                    scratch[e] = s
-                    expected += weights[e] * s
-                dq[:] = 0.0
-                for e in range(start, end):
-                    p, w = pair[e] * heads + k, weights[e]
-                    d_logit = w * (scratch[e] - expected) * scale
-                    source, dk, dv = key[p], d_key[p], d_value[p]
-                    for c in range(len(g)):
-                        dq[c] += d_logit * source[c]
-                        dk[c] += d_logit * q[c]
-                        dv[c] += w * g[c]
-
-    return backward
-
-
-@cache
-def _rationale_kernel() -> Any:
-    @_jit()
-    def rationale(crow, pair, query, key, scale, out):  # noqa: ANN001, ANN202
-        """gamma of every triple: the whole row's dot product is the mean over heads times H."""
-        for row in range(len(crow) - 1):
-            start, end = crow[row], crow[row + 1]
-            top = np.float32(-np.inf)
-            for e in range(start, end):
-                source, s = key[pair[e]], np.float32(0.0)
-                for c in range(query.shape[1]):
-                    s += query[row, c] * source[c]
-                out[e] = s * scale
-                top = max(top, out[e])
-            total = np.float32(0.0)
-            for e in range(start, end):
-                out[e] = np.exp(out[e] - top)
-                total += out[e]
-            for e in range(start, end):
-                out[e] = out[e] / total * (end - start)
-
-    return rationale
-
-
+# -- the numba path (recommender.models.kgrec_sr_kernels) ----------------------------------------
 def _np(tensor: torch.Tensor, heads: int = 1) -> np.ndarray:
     """A contiguous tensor as numpy, each row split into ``heads`` rows."""
     array = tensor.detach().contiguous().numpy()
     return array.reshape(-1, array.shape[1] // heads) if array.ndim == 2 else array
 
 
+def _scale(query: torch.Tensor, heads: int) -> np.float32:
+    return np.float32(1 / math.sqrt(query.shape[1] // heads))
+
+
 class _Attend(torch.autograd.Function):
-    """:func:`attend_torch` as one numba pass forward and one backward (d query, d key, d value)."""
+    """:func:`attend_torch` as one numba pass forward and one backward (d query, d entity, d relation),
+    keys and values made per triple from the tables: query and entity interleaved per head as ``qe``
+    (E * H, 2d) (see :mod:`~recommender.models.kgrec_sr_kernels`)."""
 
     @staticmethod
-    def forward(ctx: torch.autograd.function.FunctionCtx, query: torch.Tensor, key: torch.Tensor,  # type: ignore[override]
-                value: torch.Tensor, crow: torch.Tensor, pair: torch.Tensor, heads: int) -> torch.Tensor:
-        query, key, value = query.contiguous(), key.contiguous(), value.contiguous()
-        out = torch.empty(query.shape[0], value.shape[1])
-        omega = torch.empty(heads, len(pair))
-        scale = np.float32(1 / math.sqrt(query.shape[1] // heads))
-        _forward_kernel()(_np(crow), _np(pair), _np(query, heads), _np(key, heads), _np(value, heads), heads,
-                              scale, _np(out, heads), omega.numpy())
-        ctx.save_for_backward(query, key, value, omega, crow, pair)
-        ctx.heads, ctx.scale = heads, scale
+    def forward(ctx: torch.autograd.function.FunctionCtx, query: torch.Tensor,  # type: ignore[override]
+                entity: torch.Tensor, relation: torch.Tensor, crow: torch.Tensor, tail: torch.Tensor,
+                rel: torch.Tensor, heads: int) -> torch.Tensor:
+        rows, dim = query.shape
+        qe = torch.stack([query.detach().reshape(rows, heads, -1), entity.detach().reshape(rows, heads, -1)], 2)
+        relation = relation.detach().contiguous()
+        out, omega = torch.empty(rows, dim), torch.empty(heads, len(tail))
+        kernels.attend_forward()(_np(crow), _np(tail), _np(rel), _np(qe.view(rows * heads, -1)), _np(relation, heads),
+                                 heads, _scale(query, heads), _np(out, heads), omega.numpy())
+        ctx.save_for_backward(qe, relation, omega, crow, tail, rel)
+        ctx.heads = heads
         return out
 
     @staticmethod
     def backward(ctx: torch.autograd.function.FunctionCtx,  # type: ignore[override]
                  grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
-        query, key, value, omega, crow, pair = ctx.saved_tensors
-        heads = ctx.heads
-        d_query, d_key, d_value = torch.empty_like(query), torch.zeros_like(key), torch.zeros_like(value)
-        _backward_kernel()(_np(crow), _np(pair), _np(query, heads), _np(key, heads), _np(value, heads),
-                               omega.numpy(), _np(grad, heads), heads, ctx.scale, _np(d_query, heads),
-                               _np(d_key, heads), _np(d_value, heads), np.empty(len(pair), dtype=np.float32))
-        return d_query, d_key, d_value, None, None, None
+        qe, relation, omega, crow, tail, rel = ctx.saved_tensors
+        heads, (rows, _, _, width) = ctx.heads, qe.shape
+        d_qe, d_relation = torch.zeros_like(qe), torch.zeros_like(relation)
+        kernels.attend_backward()(_np(crow), _np(tail), _np(rel), _np(qe.view(rows * heads, -1)), _np(relation, heads),
+                                  omega.numpy(), _np(grad, heads), heads, np.float32(1 / math.sqrt(width)),
+                                  _np(d_qe.view(rows * heads, -1)), _np(d_relation, heads),
+                                  np.empty(len(tail), dtype=np.float32), np.empty(width, dtype=np.float32))
+        d_query, d_entity = d_qe.unbind(2)
+        return d_query.reshape(rows, -1), d_entity.reshape(rows, -1), d_relation, None, None, None, None
 
 
-def attend(crow: torch.Tensor, head: torch.Tensor, pair: torch.Tensor, query: torch.Tensor, key: torch.Tensor,
-           value: torch.Tensor, heads: int) -> torch.Tensor:
-    """out[h]_k = sum of omega_k(e) value[p]_k over h's triples, differentiable in query, key and value.
-    Shapes: (E + 1,), (T,), (T,), (E, D), (P, D), (P, D) -> (E, D)."""
-    if one_thread_cpu_float32(query, key, value):
-        return _Attend.apply(query, key, value, crow, pair, heads)
-    return attend_torch(head, pair, query, key, value, heads)
+class _MeanMessages(torch.autograd.Function):
+    """:func:`mean_messages` as one numba pass forward and one backward (d entity, d relation)."""
+
+    @staticmethod
+    def forward(ctx: torch.autograd.function.FunctionCtx, entity: torch.Tensor,  # type: ignore[override]
+                relation: torch.Tensor, crow: torch.Tensor, tail: torch.Tensor, rel: torch.Tensor) -> torch.Tensor:
+        entity, relation = entity.contiguous(), relation.contiguous()
+        out = torch.empty(len(crow) - 1, entity.shape[1])
+        kernels.mean_forward()(_np(crow), _np(tail), _np(rel), _np(entity), _np(relation), _np(out))
+        ctx.save_for_backward(entity, relation, crow, tail, rel)
+        return out
+
+    @staticmethod
+    def backward(ctx: torch.autograd.function.FunctionCtx,  # type: ignore[override]
+                 grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
+        entity, relation, crow, tail, rel = ctx.saved_tensors
+        d_entity, d_relation = torch.zeros_like(entity), torch.zeros_like(relation)
+        kernels.mean_backward()(_np(crow), _np(tail), _np(rel), _np(entity), _np(relation), _np(grad),
+                                _np(d_entity), _np(d_relation))
+        return d_entity, d_relation, None, None, None
+
+
+# -- dispatch --------------------------------------------------------------------------------------
+def pair_products(table: torch.Tensor, relation: torch.Tensor, pairs: Pairs) -> torch.Tensor:
+    """table[t] ⊙ e_r once per distinct (tail, relation) pair (the torch path). Shapes: -> (P, D)."""
+    pair_tail, pair_relation = pairs
+    return table.index_select(0, pair_tail) * relation.index_select(0, pair_relation)
+
+
+def attend(crow: torch.Tensor, triples: TripleSet, query: torch.Tensor, entity: torch.Tensor,
+           relation: torch.Tensor, pairs: Pairs, heads: int) -> torch.Tensor:
+    """out[h]_k = sum of omega_k(e) (e_t ⊙ e_r)_k over h's triples, with keys (e_t W^Q) ⊙ e_r;
+    differentiable in query = e W^Q, entity and relation. Shapes: (E + 1,), T triples, (E, D),
+    (E, D), (R, D) -> (E, D)."""
+    if one_thread_cpu_float32(query, entity, relation):
+        return _Attend.apply(query, entity, relation, crow, triples.tail, triples.relation, heads)
+    key, value = pair_products(query, relation, pairs), pair_products(entity, relation, pairs)
+    return attend_torch(triples.head, triples.pair, query, key, value, heads)
 
 
 @torch.no_grad()
-def rationale(crow: torch.Tensor, head: torch.Tensor, pair: torch.Tensor, query: torch.Tensor,
-              key: torch.Tensor, heads: int) -> torch.Tensor:
+def rationale(crow: torch.Tensor, triples: TripleSet, query: torch.Tensor, relation: torch.Tensor,
+              pairs: Pairs, heads: int) -> torch.Tensor:
     """gamma(e) = |N_h| softmax over h's triples of mean_k f_k(e). Shapes: -> (T,)."""
-    if not one_thread_cpu_float32(query, key):
-        return rationale_torch(head, pair, query, key, heads)
-    out = torch.empty(len(pair))
+    if not one_thread_cpu_float32(query, relation):
+        return rationale_torch(triples.head, triples.pair, query, pair_products(query, relation, pairs), heads)
+    out = torch.empty(len(triples))
     scale = np.float32(1 / (math.sqrt(query.shape[1] // heads) * heads))
-    _rationale_kernel()(_np(crow), _np(pair), _np(query), _np(key), scale, out.numpy())
+    kernels.rationale_scores()(_np(crow), _np(triples.tail), _np(triples.relation), _np(query.contiguous()),
+                               _np(relation.contiguous()), scale, out.numpy())
     return out
+
+
+def mean_messages(crow: torch.Tensor, triples: TripleSet, entity: torch.Tensor, relation: torch.Tensor,
+                  graphs: Callable[[], tuple[torch.Tensor, torch.Tensor]], pairs: Pairs) -> torch.Tensor:
+    """out[h] = mean of e_t ⊙ e_r over h's triples (zero for a head with none), differentiable in
+    entity and relation; ``graphs`` makes the (E, P) mean matrix and its transpose for the torch path.
+    Shapes: (E + 1,), T triples, (E, D), (R, D) -> (E, D)."""
+    if one_thread_cpu_float32(entity, relation):
+        return _MeanMessages.apply(entity, relation, crow, triples.tail, triples.relation)
+    return paired_mm(graphs(), pair_products(entity, relation, pairs))

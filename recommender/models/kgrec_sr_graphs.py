@@ -2,9 +2,11 @@
 
 * :class:`RelationalTriples`: the KG's triples sorted by head, each tied to its distinct
   (tail, relation) pair, so that ``e_t ⊙ e_r`` and ``(e_t W^Q) ⊙ e_r`` are made once per pair (24k
-  pairs against 268k triples on dbbook2014, inverses included); a relation-stratified sample of the
-  triples; subsets that keep the head order (a CSR over heads, read row by row); and, for a subset,
-  the mean-over-each-head's-triples matrix and its transpose.
+  pairs against 268k triples on dbbook2014, inverses included) for the torch path; a
+  relation-stratified sample of the triples (on the CPU a numba selection per relation, 2x faster
+  than one sort of all of them, the same triples); subsets that keep the head order (a CSR over
+  heads, read row by row); and, for a subset, the mean-over-each-head's-triples matrix and its
+  transpose (the torch path of the KG view).
 * :class:`Interactions`: the user -> item mean-aggregation matrix (weight 1 / |N_u|) and its
   transpose as CSR pairs (a :class:`~recommender.graphs.MeanMatrix`), for any subset of the
   interactions; :func:`~recommender.graphs.paired_mm` multiplies by one and differentiates through
@@ -22,6 +24,7 @@ import numpy as np
 import torch
 
 from recommender.graphs import MeanMatrix, sorted_csr
+from recommender.models import kgrec_sr_kernels as kernels
 
 
 @dataclass(frozen=True)
@@ -48,10 +51,13 @@ class TripleSet:
         return self.columns[3]
 
     def select(self, index: torch.Tensor) -> TripleSet:
-        """The triples at ``index`` (a boolean mask, or positions in increasing order)."""
-        if index.dtype == torch.bool:
-            index = index.nonzero().squeeze(1)
-        return TripleSet(self.columns.index_select(1, index))
+        """The triples at ``index`` (a boolean mask, or positions in increasing order). On the CPU through
+        numpy, whose ``flatnonzero`` and ``take`` are 10x and 2x faster than torch's on one thread."""
+        if self.columns.device.type != "cpu":
+            return TripleSet(self.columns.index_select(1, index.nonzero().squeeze(1) if index.dtype == torch.bool
+                                                       else index))
+        positions = np.flatnonzero(index.numpy()) if index.dtype == torch.bool else index.numpy()
+        return TripleSet(torch.from_numpy(np.take(self.columns.numpy(), positions, axis=1)))
 
     def __len__(self) -> int:
         return self.columns.shape[1]
@@ -78,18 +84,25 @@ class RelationalTriples:
         self.by_relation, self.relation_sorted = to(order), to(triples[order, 1])
         self.rank_in_relation = to(np.arange(len(order)) - np.repeat(np.cumsum(counts) - counts, counts))
         self.relation_count = to(counts)
+        self.relation_start = to(np.concatenate([[0], np.cumsum(counts)]))
 
     def sample(self, rate: float) -> TripleSet:
-        """floor(rate * n_r) triples of each relation r, uniformly without replacement (global RNG)."""
+        """floor(rate * n_r) triples of each relation r, uniformly without replacement (global RNG): the
+        triples of the smallest of n random 31-bit draws in each relation, equal draws ranked by
+        position (on the CPU a numba selection per relation; elsewhere one sort of
+        relation * 2^31 + draw, whose radix sort ranks ties so too)."""
         if rate >= 1:
             return self.all
         n, device = len(self.by_relation), self.by_relation.device
-        keys = self.relation_sorted * 2**31 + torch.randint(0, 2**31, (n,), device=device)  # integer keys: radix sort
-        ranked = torch.argsort(keys)                       # by relation, random within each relation
+        draws = torch.randint(0, 2**31, (n,), device=device)
         quota = (self.relation_count.double() * rate).long()
-        chosen = self.by_relation[ranked[self.rank_in_relation < quota[self.relation_sorted]]]
         keep = torch.zeros(n, dtype=torch.bool, device=device)
-        keep[chosen] = True
+        if device.type == "cpu":
+            kernels.stratified_keep()(draws.numpy(), self.relation_start.numpy(), quota.numpy(),
+                                      self.by_relation.numpy(), keep.numpy())
+        else:
+            ranked = torch.argsort(self.relation_sorted * 2**31 + draws)     # integer keys: radix sort
+            keep[self.by_relation[ranked[self.rank_in_relation < quota[self.relation_sorted]]]] = True
         return self.all.select(keep)
 
     def mean_graphs(self, triples: TripleSet) -> tuple[torch.Tensor, torch.Tensor]:

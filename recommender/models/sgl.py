@@ -67,6 +67,7 @@ class SGL(LightGCN):
     name = "sgl"
     config_class = SGLConfig
     config: SGLConfig
+    fused_adam = False     # the figures measured with the per-tensor step
 
     def __init__(self, data: RecData, config: SGLConfig, device: torch.device):
         super().__init__(data, config, device)
