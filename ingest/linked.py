@@ -65,8 +65,9 @@ class Neo4jGraphSource(Source):
         raise ConfigError("Source 'neo4j' reads a graph already in the store and writes only kgrec's own "
                           "nodes: it has no records to load (and no --bulk).")
 
-    def ingest_into(self, store: GraphStore) -> IngestReport:
-        """Link (or re-sync) the mapped graph as this config's dataset."""
+    def ingest_into(self, store: GraphStore, **writer_options: Any) -> IngestReport:
+        """Link (or re-sync) the mapped graph as this config's dataset; the record writer's options
+        do not apply (the facade refuses them before this is called)."""
         assert isinstance(self.config, LinkedConfig)
         return sync_linked(store, self.config)
 

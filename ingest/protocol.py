@@ -22,6 +22,7 @@ from kg_store.errors import ConfigError
 from kg_store.graph_model import check_dataset_name
 
 if TYPE_CHECKING:
+    from ingest.writer import IngestReport
     from kg_store.connection import GraphStore
 
 SourceOutput = RecordBatch | KnowledgeGraphSchema | str  # a str is a note for the user
@@ -113,3 +114,11 @@ class Source(ABC):
         """The records to write into ``store``: those :meth:`read` gives, unless the source must fit its
         ids to the dataset already there (the table source keeps the ids of org_ids loaded before)."""
         return self.read()
+
+    def ingest_into(self, store: GraphStore, **writer_options: Any) -> IngestReport:
+        """Write the dataset into ``store`` idempotently: the records through the one record writer
+        (``writer_options``: its batch size, progress and workers). A source that writes its own nodes
+        (``writes_records`` False) overrides this."""
+        from ingest.writer import write_dataset
+
+        return write_dataset(store, self.records_for(store), **writer_options)

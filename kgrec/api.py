@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ingest import IngestReport, get_source, write_dataset
+from ingest import IngestReport, get_source
 from ingest.splits import SplitConfig
 from ingest.writer import DEFAULT_INGEST_WORKERS
 from kg_store.batching import DEFAULT_BATCH_SIZE
@@ -46,12 +46,8 @@ def ingest(store: GraphStore, source: str, path: Path | str, dataset: str, batch
     """Validate a folder (``table``: a mapping file) completely with the named source (``cikg``,
     ``kgat``, ``movielens``, ``recbole``, ``table``), then write it idempotently, ``workers``
     sessions per step. ``options`` are the source's config fields."""
-    from ingest.linked import Neo4jGraphSource
-
     made = get_source(source).from_options(path, dataset, **options)
-    if isinstance(made, Neo4jGraphSource):   # a graph already in the store: kgrec writes only its own nodes
-        return made.ingest_into(store)
-    return write_dataset(store, made.records_for(store), batch_size=batch_size, progress=progress, workers=workers)
+    return made.ingest_into(store, batch_size=batch_size, progress=progress, workers=workers)
 
 
 def ingest_bulk(store: GraphStore, source: str, path: Path | str, dataset: str, progress: Progress = None,
