@@ -17,7 +17,7 @@ from chat_server import FakeChatServer, http_backend
 from kg_store.connection import GraphStore
 from kg_store.errors import BadInputError, ConfigError, LLMUnavailableError
 from knowledge.llm.base import ChatRequest
-from knowledge.llm.cache import delete_task, export_jsonl, import_jsonl, iter_responses, stats
+from knowledge.llm.cache import delete_task, export_jsonl, import_jsonl, iter_responses, request_key, stats
 from knowledge.llm.runner import Shard, run_prompts
 
 
@@ -32,6 +32,16 @@ def task(store: GraphStore) -> Iterator[str]:
 
 def items(task: str, count: int, tag: str) -> list[tuple[str, str, ChatRequest]]:
     return [(f"user:{i}", task, ChatRequest.user(f"{tag} prompt {i}")) for i in range(count)]
+
+
+def split_items(task: str, count: int, model_id: str) -> list[tuple[str, str, ChatRequest]]:
+    """``count`` prompts of which both halves of ``Shard(_, 2)`` own some (keys are hashes)."""
+    for attempt in range(64):
+        prompts = items(task, count, f"{task}-{attempt}")
+        owners = {Shard(0, 2).owns(request_key(model_id, prompt[2])) for prompt in prompts}
+        if owners == {True, False}:
+            return prompts
+    raise AssertionError("no prompt set splits across two shards")
 
 
 def test_a_second_run_sends_nothing(store: GraphStore, task: str) -> None:
@@ -73,9 +83,9 @@ def test_a_failed_run_restarted_sends_no_prompt_twice(store: GraphStore, task: s
 
 
 def test_shards_split_one_job_without_overlap(store: GraphStore, task: str) -> None:
-    prompts = items(task, 12, task)
     with FakeChatServer() as server:
         backend = http_backend(server, model=f"model-{task}")
+        prompts = split_items(task, 12, backend.model_id)
         first = run_prompts(store, backend, prompts, batch_size=3, progress=False, shard=Shard(0, 2))
         planned = run_prompts(store, backend, prompts, dry_run=True, progress=False, shard=Shard(1, 2))
         second = run_prompts(store, backend, prompts, batch_size=3, progress=False, shard=Shard(1, 2))
@@ -83,13 +93,13 @@ def test_shards_split_one_job_without_overlap(store: GraphStore, task: str) -> N
     assert 0 < first.sent < 12 and planned.would_send == 12 - first.sent  # the parts split the job
     assert second.sent == 12 - first.sent and second.cached == first.sent  # it sees part 0's answers
     assert again.sent == 0 and len(again.responses) == 12
-    assert sorted(server.answered()) == sorted(f"{task} prompt {i}" for i in range(12))  # each sent once
+    assert sorted(server.answered()) == sorted(prompt[2].messages[-1]["content"] for prompt in prompts)  # once each
 
 
 def test_a_shard_reports_the_answers_other_shards_wrote_while_it_ran(store: GraphStore, task: str) -> None:
-    prompts = items(task, 10, task)
     with FakeChatServer() as server:
         backend = http_backend(server, model=f"model-{task}")
+        prompts = split_items(task, 10, backend.model_id)
         complete = backend.complete
         other: list = []
 
