@@ -17,6 +17,8 @@
 # In order, each bounded in time, everything written under $OUT as it finishes:
 #   1. seconds per epoch on dbbook2014, all of train.txt: the reference code (if carried), kgrec's
 #      reference preset (same batch size, 1,024), kgrec's defaults and LightGCN, and the ratio file;
+#      then LightGCN and the reference preset with the step eager, as a CUDA graph and compiled
+#      (--capture; capture_epoch_time_gpu.jsonl, CAPTURE_S seconds at most);
 #   2. LightGCN and CIKGRec on the 846k synthetic set: seconds per epoch, full-ranking evaluation, peak memory;
 #   3. the CIKGRec fidelity groups and ablations under `refit`, with CIKGRec itself on the same seeds
 #      and the same device, as many as the budget allows, into their own log (GPU numerics differ
@@ -56,6 +58,39 @@ if [ -f "$OUT/reference_epoch_time_gpu.json" ] && [ -f "$OUT/epoch_time_gpu.json
   $PY bench/reference/side_by_side.py --kgrec "$OUT/epoch_time_gpu.json" --reference "$OUT/reference_epoch_time_gpu.json" \
     --out "$OUT/reference_side_by_side_gpu.json" >>"$LOG" 2>&1 || echo "side_by_side: exit $?" >>"$LOG"
 fi
+# the captured step (TrainConfig.capture, recommender/capture.py) beside the eager one, same export and
+# machine: one JSON line per (model, capture); epoch 0 holds the compilation or the warm-up and capture
+timeout "${CAPTURE_S:-240}" $PY - "$CARRY/dbbook2014.npz" "$DEVICE" "$EPOCHS" >>"$OUT/capture_epoch_time_gpu.jsonl" 2>>"$LOG" <<'PY' \
+  || echo "capture timing: exit $?" >>"$LOG"
+import json, sys, time, torch
+from kg_store.graph_export import GraphExport
+from recommender.config import resolve_config
+from recommender.data import from_export
+from recommender.trainer import Trainer
+export, device, epochs = GraphExport.load(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+for name in ("lightgcn", "cikgrec:reference"):
+    model, _, preset = name.partition(":")
+    for capture in ("none", "cuda-graph", "compile") if device == "cuda" else ("none", "compile"):
+        row = {"model": name, "capture": capture, "torch": torch.__version__}
+        try:
+            model_config, train_config = resolve_config(model, "dbbook2014", preset=preset or None, threads=1,
+                                                        device=device, valid_ratio=0.0, capture=capture)
+            data = from_export(export, valid_ratio=0.0, seed=train_config.seed)
+            trainer = Trainer(data.without_validation() if len(data.valid) else data, model, model_config,
+                              train_config, progress=False)
+            row["device"] = torch.cuda.get_device_name() if trainer.device.type == "cuda" else "cpu"
+            row.update(batch_size=train_config.batch_size, epochs_s=[], total_loss=[])
+            for epoch in range(epochs + 1):
+                started = time.perf_counter()
+                logged = trainer.train_epoch(epoch)
+                if trainer.device.type == "cuda":
+                    torch.cuda.synchronize()
+                row["epochs_s"].append(round(time.perf_counter() - started, 3))
+                row["total_loss"].append(logged["total"])
+        except Exception as error:   # one failed mode must not stop the others
+            row["error"] = f"{type(error).__name__}: {error}"
+        print(json.dumps(row), flush=True)
+PY
 
 fi
 

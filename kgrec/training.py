@@ -5,7 +5,8 @@ split carved from train -> ``train_model`` under the configured protocol (``vali
 ``test-selected``; checkpoints under the cache, so a killed run resumes) -> test metrics, mean and
 std over seeds -> a ``TrainingRun`` node, then top-K per user as TOP_K lists pointing at it (``kg_store.writeback``),
 final user and item vectors (``kg_store.embeddings``), and the run's metrics, ``finished`` time and
-saved model's path and sha256 written back.
+saved model's path and sha256 written back. In a process group (``kgrec train --nproc N``, torchrun:
+``recommender.distributed``) every process trains its share of each batch; rank 0 alone saves and writes back.
 
 Each run's validation pairs are saved in original ids (``user<TAB>item`` after a header line) as
 ``valid_split.tsv`` beside its checkpoints and as ``models/<run_id>.valid.tsv`` beside the saved
@@ -44,8 +45,10 @@ from kg_store.progress import Progress
 from kg_store.run_ids import check_run_id, run_record
 from kg_store.writeback import write_recommendations
 from kgrec.runs import RunRecord, best_seed_index, mean_std, out_of_memory_hint, seed_metrics
+from recommender import distributed
 from recommender.config import TrainConfig, config_dict, model_config_class, resolve_config
 from recommender.data import RecData, from_export, read_valid_split, write_valid_split
+from recommender.ddp_loop import agree_on_run
 from recommender.evaluate import sparsity_groups, summarize, top_unseen, users_with, write_rankings
 from recommender.models.base import RankingModel
 from recommender.models.configs import RankingConfig
@@ -117,7 +120,9 @@ def train_seed(export: GraphExport, dataset: str, model: str, seed: int, progres
     model_config, train_config = resolve_config(model, dataset, preset=preset, seed=seed, **overrides)
     data = protocol_data(export, train_config)
     run_dir = kgrec_cache_home() / "runs" / run_key(model, dataset, export.cache_key, model_config, train_config)
-    write_valid_split(run_dir / VALID_SPLIT_FILE, data.valid, export)
+    agree_on_run(model, dataset, export.cache_key, model_config, train_config)   # in a process group
+    if distributed.is_main():
+        write_valid_split(run_dir / VALID_SPLIT_FILE, data.valid, export)
     with out_of_memory_hint(model, dataset, train_config):
         result = train_model(data, model, model_config, train_config, checkpoint_dir=run_dir, progress=progress)
     return SeedRun(seed, result, data, config_dict(model_config, train_config), train_config.select_metric)
@@ -135,7 +140,7 @@ def best_seed_run(runs: list[SeedRun]) -> SeedRun:
 def train_and_write(store: GraphStore, dataset: str, model: str | type[RankingModel], seeds: list[int] | None = None, k: int = 20,
                     write_back: bool = True, progress: Progress = None, export: GraphExport | None = None,
                     interest_set: str | None = None, preset: str | None = None, edges: str = "auto",
-                    **overrides: Any) -> TrainingOutcome:
+                    dist_backend: str = "auto", dist_timeout: float | None = None, **overrides: Any) -> TrainingOutcome:
     """Train ``model`` on ``dataset`` for each seed; save the best seed's model and config, write its top-``k``.
 
     ``model`` is a registered name or a registered ``RankingModel`` subclass (``recommender.registry``):
@@ -149,13 +154,17 @@ def train_and_write(store: GraphStore, dataset: str, model: str | type[RankingMo
     ``preset`` names a bundle of settings (``recommender.config.PRESETS``); ``protocol`` in
     ``overrides`` picks the evaluation protocol (``valid`` by default). ``edges``: whether the
     RECOMMENDED view is written besides the TOP_K lists (``kg_store.writeback.write_recommendations``).
+    Under torchrun each process joins the process group (``dist_backend``, ``dist_timeout`` seconds:
+    ``recommender.distributed.join``) and trains its share of each batch; rank 0 alone writes.
     """
     started = datetime.now(UTC)
+    distributed.join(dist_backend, overrides.get("device") or "auto", dist_timeout)
     model = model_name(model)
     if interest_set is not None:
         require_interest_set(store, dataset, interest_set)
     interest_set = interest_set or AUTHORS_SET
-    export = export or export_dataset(store, dataset, interest_set=interest_set)
+    export = export or distributed.once_per_node(lambda: export_dataset(store, dataset, interest_set=interest_set),
+                                                 f"the export of {dataset}")
     seeds = seeds or [overrides.pop("seed", None) or 2024]
     overrides.pop("seed", None)
     runs = [train_seed(export, dataset, model, seed, progress, preset, **overrides) for seed in seeds]
@@ -166,6 +175,8 @@ def train_and_write(store: GraphStore, dataset: str, model: str | type[RankingMo
     outcome = TrainingOutcome(run_id=run_id, model=model, dataset=dataset, seeds=seeds, results=results,
                               summary=mean_std(results), notes=results[0].notes, protocol=results[0].protocol,
                               preset=preset, selected_seed=best.seed)
+    if not distributed.is_main():   # the other processes of a group trained the same model: rank 0 writes
+        return outcome
     path = _save_model(run_id, best.result, model, dataset, best.config, interest_set)
     write_valid_split(path.with_suffix(".valid.tsv"), best.data.valid, export)
     if write_back:      # the run node first: the TOP_K lists point at it; finished and metrics at the end

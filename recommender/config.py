@@ -44,6 +44,8 @@ class TrainConfig:
     # record test metrics at every evaluation too (never used for selection), to report the
     # paper's protocol of picking the best epoch on test, clearly labelled as such
     track_test: bool = False
+    # none | compile | cuda-graph: the training step compiled, or replayed as a CUDA graph (recommender.capture)
+    capture: str = "none"
 
 
 MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
@@ -130,6 +132,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "transe_triples": ("forward", "reference"),
     "transe_distance": ("l2", "squared_l2"),
     "transe_steps": ("epoch", "reference"),
+    "capture": ("none", "compile", "cuda-graph"),
 }
 
 
@@ -190,4 +193,7 @@ def resolve_config(model: str | type, dataset: str, preset: str | None = None,
 
 
 def config_dict(model_config: RankingConfig, train_config: TrainConfig) -> dict[str, Any]:
-    return {"model": asdict(model_config), "train": asdict(train_config)}
+    train = asdict(train_config)
+    if train["capture"] == "none":   # added after runs were keyed (run_key): left out at its default, their keys stay
+        del train["capture"]
+    return {"model": asdict(model_config), "train": train}

@@ -3,7 +3,8 @@
 Each phase trains its own :class:`~recommender.trainer.Trainer` with its own checkpoint folder
 (``<dir>/valid``, ``<dir>/refit``, ``<dir>/test-selected``), so a killed run started again with the
 same configuration resumes the phase it was in. What each protocol does is described in
-:mod:`recommender.trainer`.
+:mod:`recommender.trainer`. Inside a process group of several, each phase's trainer is the
+data-parallel one (:mod:`recommender.ddp_loop`).
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from pathlib import Path
 from kg_store.progress import Progress
 from recommender.config import TrainConfig
 from recommender.data import RecData
+from recommender.ddp_loop import trainer_class
 from recommender.errors import TrainingError
 from recommender.models.configs import RankingConfig
-from recommender.trainer import ModelRef, Trainer, TrainResult
+from recommender.trainer import ModelRef, TrainResult
 
 
 def _phase_dir(checkpoint_dir: Path | None, phase: str) -> Path | None:
@@ -27,8 +29,8 @@ def _phase_dir(checkpoint_dir: Path | None, phase: str) -> Path | None:
 def fit_valid(data: RecData, model: ModelRef, model_config: RankingConfig, train_config: TrainConfig,
               checkpoint_dir: Path | None = None, progress: Progress = None) -> TrainResult:
     """``valid``: epoch chosen on the validation split of ``data``, test scored once."""
-    return Trainer(data, model, model_config, train_config, _phase_dir(checkpoint_dir, "valid"),
-                   progress).fit_valid()
+    return trainer_class()(data, model, model_config, train_config, _phase_dir(checkpoint_dir, "valid"),
+                           progress).fit_valid()
 
 
 def fit_refit(data: RecData, model: ModelRef, model_config: RankingConfig, train_config: TrainConfig,
@@ -37,8 +39,8 @@ def fit_refit(data: RecData, model: ModelRef, model_config: RankingConfig, train
     train + validation for exactly E epochs and is scored on test once. Keeps both phases' numbers."""
     chosen = fit_valid(data, model, model_config, train_config, checkpoint_dir, progress)
     epochs = chosen.best_epoch + 1
-    refit = Trainer(data.without_validation(), model, model_config, replace(train_config, epochs=epochs),
-                    _phase_dir(checkpoint_dir, "refit"), progress).fit_epochs()
+    refit = trainer_class()(data.without_validation(), model, model_config, replace(train_config, epochs=epochs),
+                            _phase_dir(checkpoint_dir, "refit"), progress).fit_epochs()
     if refit.epochs_run != epochs:
         raise TrainingError(f"The refit phase ran {refit.epochs_run} epochs instead of {epochs}; "
                             f"remove its checkpoint ({_phase_dir(checkpoint_dir, 'refit')}) and train again.")
@@ -50,8 +52,8 @@ def fit_refit(data: RecData, model: ModelRef, model_config: RankingConfig, train
 def fit_test_selected(data: RecData, model: ModelRef, model_config: RankingConfig, train_config: TrainConfig,
                       checkpoint_dir: Path | None = None, progress: Progress = None) -> TrainResult:
     """``test-selected``: all of train (validation pairs given back), best epoch on test; labelled."""
-    return Trainer(data.without_validation(), model, model_config, train_config,
-                   _phase_dir(checkpoint_dir, "test-selected"), progress).fit_on_test()
+    return trainer_class()(data.without_validation(), model, model_config, train_config,
+                           _phase_dir(checkpoint_dir, "test-selected"), progress).fit_on_test()
 
 
 PROTOCOLS: dict[str, Callable[..., TrainResult]] = {

@@ -141,6 +141,10 @@ class Trainer:
         self.model = build_model(model, data, model_config, self.device)
         self.optimizer = self.model.make_optimizer(train_config.lr)
         self.sampler = NegativeSampler(data.train, data.n_items, self.rng)
+        self.captured: Callable[..., dict[str, float]] | None = None   # TrainConfig.capture: recommender.capture
+        if train_config.capture != "none":
+            from recommender.capture import captured_step
+            self.captured = captured_step(self)
 
     # -- one epoch ---------------------------------------------------------------------------------
     def train_epoch(self, epoch: int) -> dict[str, float]:
@@ -161,6 +165,8 @@ class Trainer:
 
     def _step(self, users: np.ndarray, pos: np.ndarray, neg: np.ndarray, epoch: int) -> dict[str, float]:
         """One optimisation step on a batch of (user, positive, negative) index arrays."""
+        if self.captured is not None:
+            return self.captured(users, pos, neg, epoch)
         tensors = (torch.from_numpy(a).to(self.device) for a in (users, pos, neg))
         losses = self.model.batch_loss(*tensors, epoch)
         if not torch.isfinite(losses["total"]):

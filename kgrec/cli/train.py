@@ -10,6 +10,8 @@ reads one typed object. ``kgrec train ctr|rerank`` come from :mod:`kgrec.cli.ctr
 from __future__ import annotations
 
 import json
+import os
+import sys
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -71,6 +73,9 @@ _RUN_PARAMS = (
                  help="Early stopping may not end a run before this many epochs (CIKGRec: 30)."),
     click.Option(["--device"], default="auto", show_default=True, help="auto, cpu, cuda, cuda:1 ..."),
     click.Option(["--threads"], type=click.IntRange(1), default=None, help="CPU threads for torch."),
+    click.Option(["--capture"], type=_choice("capture"), default=None,
+                 help="Run the training step compiled (torch.compile) or as a CUDA graph (cuda-graph, CUDA only), for "
+                      "GPUs where kernel launches bound a step; LightGCN and CIKGRec (default: none, the eager step)."),
 )
 _WRITE_PARAMS = (
     click.Option(["--k", "top_k"], type=click.IntRange(1), default=20, show_default=True,
@@ -109,7 +114,22 @@ _REPORT_PARAMS = (
                       "counts and a few calibration steps), then stop without training."),
     click.Option(["--json", "as_json"], is_flag=True),
 )
-TRAIN_PARAMS: tuple[click.Parameter, ...] = (*_RUN_PARAMS, *_WRITE_PARAMS, *_MODEL_PARAMS, *_REPORT_PARAMS)
+_LAUNCH_PARAMS = (
+    click.Option(["--nproc"], type=click.IntRange(1), default=1, show_default=True,
+                 help="Processes training the model data-parallel on this machine (each a share of every batch; "
+                      "runs itself under torchrun). For several machines, start torchrun yourself."),
+    click.Option(["--dist-backend"], type=click.Choice(["auto", "gloo", "nccl"]), default="auto", show_default=True,
+                 help="Process-group backend under torchrun: auto = nccl on GPUs, gloo on CPU."),
+    click.Option(["--dist-timeout"], type=click.FloatRange(1), default=None, metavar="SECONDS",
+                 help="Seconds a process waits for the others (rank 0's evaluations included) before it stops "
+                      "(600 by default)."),
+)
+#: options about how many processes train, not settings of a config
+LAUNCH_OPTIONS = ("nproc", "dist_backend", "dist_timeout")
+#: what torchrun sets in every process it starts (recommender.distributed.TORCHRUN_ENV)
+TORCHRUN_ENV = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
+TRAIN_PARAMS: tuple[click.Parameter, ...] = (*_RUN_PARAMS, *_WRITE_PARAMS, *_MODEL_PARAMS, *_REPORT_PARAMS,
+                                             *_LAUNCH_PARAMS)
 
 
 @dataclass(frozen=True)
@@ -237,20 +257,63 @@ def _echo_outcome(outcome: Any, request: TrainRequest) -> None:
 @click.pass_context
 def _train_model(ctx: click.Context, model: str, **options: Any) -> None:
     """The callback of every ``kgrec train <model>``: TransE, an estimate, or a ranking run written back."""
+    processes = {name: options.pop(name) for name in LAUNCH_OPTIONS if name in options}
     request = TrainRequest.from_options(model, options)
+    if processes.get("nproc", 1) > 1 and (model == "transe" or request.estimate):
+        raise click.UsageError("--nproc trains ranking models; leave it out for transe and --estimate.")
     if model == "transe":
         _train_transe(ctx, request)
         return
     if request.estimate:
         _estimate(ctx, request)
         return
+    if processes.get("nproc", 1) > 1 and not launched():
+        _relaunch(ctx, processes["nproc"])
     from kgrec.models_api import train as train_model
 
+    main = not launched() or os.environ["RANK"] == "0"     # in a process group, rank 0 alone reports
     run = train_model(model, request.dataset, kind="ranking", store=open_store(ctx), seeds=request.seed_list,
-                      k=request.top_k, write_back=request.write_back, progress=request.progress,
+                      k=request.top_k, write_back=request.write_back, progress=request.progress if main else False,
                       interest_set=request.interest_set, preset=request.preset, edges=request.edges,
+                      dist_backend=processes.get("dist_backend", "auto"), dist_timeout=processes.get("dist_timeout"),
                       **request.overrides)
-    _echo_outcome(run.outcome, request)
+    if main:
+        _echo_outcome(run.outcome, request)
+
+
+def launched() -> bool:
+    """Whether torchrun started this process (then ``kgrec.training`` joins its process group)."""
+    return all(name in os.environ for name in TORCHRUN_ENV)
+
+
+def without_option(args: list[str], option: str) -> list[str]:
+    """``args`` less ``option`` and its value (``--nproc 2`` or ``--nproc=2``)."""
+    kept: list[str] = []
+    skip = False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg == option:
+            skip = True
+        elif not arg.startswith(option + "="):
+            kept.append(arg)
+    return kept
+
+
+def torchrun_command(nproc: int, args: list[str]) -> list[str]:
+    """The command that runs ``kgrec <args>`` (``--nproc`` left out) in ``nproc`` processes on this machine."""
+    return [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",
+            "-m", "kgrec.cli", *without_option(args, "--nproc")]
+
+
+def _relaunch(ctx: click.Context, nproc: int) -> None:
+    """This command again, in ``nproc`` processes under torchrun; exits with torchrun's status."""
+    import subprocess
+
+    args = sys.argv[1:]
+    if "train" not in args:   # invoked from Python, not from a command line this can repeat
+        raise click.UsageError("--nproc needs the kgrec command line; from Python, start torchrun yourself.")
+    ctx.exit(subprocess.call(torchrun_command(nproc, args)))
 
 
 def _config_field(param: click.Parameter) -> str | None:
@@ -268,7 +331,7 @@ def model_params(model: str) -> list[click.Parameter]:
 
     def offered(param: click.Parameter) -> bool:
         field = _config_field(param)
-        return param.name in REQUEST_OPTIONS or field in TRAIN_FIELDS or field in own
+        return param.name in REQUEST_OPTIONS + LAUNCH_OPTIONS or field in TRAIN_FIELDS or field in own
 
     return [p for p in TRAIN_PARAMS if offered(p)]
 
