@@ -7,17 +7,19 @@ Routes (all JSON):
 * ``GET  /datasets/{dataset}/users/{user}/recommendations?model=&k=`` — the stored ``TOP_K`` list, from
   memory once the run is held (a linked dataset's: its write-back relationships; ``{user}`` is then
   the owner's user key);
-* ``GET  /datasets/{dataset}/users/{user}/explanations/{item}?top=`` — ``kg_store.explain`` paths;
+* ``GET  /datasets/{dataset}/users/{user}/explanations/{item}?top=`` — ``kg_store.explain`` paths, from
+  the dataset's arrays in memory once a run of it is held (``serving.explanations``), else the graph's;
 * ``POST /datasets/{dataset}/cold-start`` — top-K for a new user from stored item vectors, plus the
   run's interest vectors when interests are given or inferred (``serving.cold_start``).
 
 Without ``model`` (query parameter or body field), recommendations and cold start use the dataset's
 latest finished training run of any model, and the answer names that run's model; with ``model``, the
 latest run of that model. No such run: 404 ``no_training_run``. Explanations are graph paths and need
-no run.
+no run (a held run only brings its dataset's graph into memory).
 
 Errors come back as ``{"error": {"status", "code", "message"}}``. While Neo4j is down, answers from
-memory carry ``X-Kgrec-Stale: true`` and the paths that need the graph answer 503 at once.
+memory (explanations included) carry ``X-Kgrec-Stale: true`` and the paths that need the graph answer
+503 at once.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from kg_store.explain import explain
 from serving.answers import answer, check_k, check_request, load_parts
 from serving.config import ServeConfig
 from serving.errors import UnauthorizedError, status_of
+from serving.explanations import DEFAULT_TOP, MAX_TOP, render
 from serving.fast_path import CachedReads
 from serving.registry import ModelRegistry, RunInfo, user_ref
 from serving.schemas import MODEL_NAME, ColdStartRequest, ColdStartResponse, Health
@@ -125,8 +128,11 @@ def create_app(store: GraphStore, config: ServeConfig | None = None) -> CachedRe
         return Response(body, media_type="application/json")
 
     @app.get("/datasets/{dataset}/users/{user}/explanations/{item}", dependencies=guarded)
-    def explanation(dataset: Dataset, user: User, item: User, top: Annotated[int, Query(ge=1, le=50)] = 5) -> dict:
-        return explain(store, dataset, user_ref(user), user_ref(item), top=top).to_dict()
+    def explanation(dataset: Dataset, user: User, item: User,
+                    top: Annotated[int, Query(ge=1, le=MAX_TOP)] = DEFAULT_TOP) -> Response:
+        user, item = user_ref(user), user_ref(item)
+        found = registry.explanations.explain(dataset, user, item, top, wait=True)
+        return Response(render(found or explain(store, dataset, user, item, top=top)), media_type="application/json")
 
     @app.post("/datasets/{dataset}/cold-start", response_model=ColdStartResponse, dependencies=guarded)
     def cold_start_user(dataset: Dataset, request: ColdStartRequest) -> Response:

@@ -4,7 +4,9 @@
   latest run as last checked: a slice of the run's lists, any ``k`` up to ``max_k``;
 * ``POST .../cold-start`` without ``persist``, once the run's vectors (and the interests and
   neighbours it asks for) are held: computed on the event loop when scoring the catalogue is
-  cheap (at most ``INLINE_SCORES`` multiply-adds), else left to the route's worker thread.
+  cheap (at most ``INLINE_SCORES`` multiply-adds), else left to the route's worker thread;
+* ``GET .../users/{user}/explanations/{item}`` while the dataset's explanation arrays are held and
+  know the user and the item (``serving.explanations``): joins of a few sorted arrays.
 
 Anything else — first reads of a run, odd query strings, bad input, a stale run check, errors —
 goes on to the FastAPI routes, which validate, read the graph where needed and answer errors; so
@@ -25,6 +27,7 @@ from pydantic import ValidationError
 from kg_store.errors import KgrecError
 from serving.answers import answer, check_request, held_parts
 from serving.config import ServeConfig
+from serving.explanations import DEFAULT_TOP, MAX_TOP, render
 from serving.registry import ModelRegistry, user_ref
 from serving.schemas import ColdStartRequest
 
@@ -74,6 +77,8 @@ class CachedReads:
 
     def _read(self, scope: Scope) -> bytes | None:
         parts = scope["path"].split("/")
+        if len(parts) == 7 and parts[1] == "datasets" and parts[3] == "users" and parts[5] == "explanations":
+            return self._explanation(scope, parts)
         if len(parts) != 6 or parts[1] != "datasets" or parts[3] != "users" or parts[5] != "recommendations":
             return None
         if self.expected is not None and not self._authorized(scope):
@@ -94,6 +99,24 @@ class CachedReads:
             return None
         return (self.registry.from_memory(dataset, run, user, k)
                 or self.registry.cached((dataset, run.model, run.run_id, user, k)))
+
+    def _explanation(self, scope: Scope, parts: list[str]) -> bytes | None:
+        """An explanation from the held arrays (``?top=`` only, 1 to ``MAX_TOP``); None for the route."""
+        if self.expected is not None and not self._authorized(scope):
+            return None
+        query = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
+        params = dict(query)
+        if len(params) != len(query) or not set(params) <= {"top"}:
+            return None
+        top = params.get("top", str(DEFAULT_TOP))
+        if not _K.fullmatch(top) or not 1 <= int(top) <= MAX_TOP:
+            return None
+        try:
+            found = self.registry.explanations.explain(parts[2], user_ref(parts[4]), user_ref(parts[6]), int(top),
+                                                       wait=False)
+            return render(found) if found is not None else None
+        except (KgrecError, ValueError):
+            return None
 
     def _cold_start_dataset(self, scope: Scope) -> str | None:
         """The dataset of a cold-start POST with a JSON body this layer may answer; else None."""

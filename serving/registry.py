@@ -36,6 +36,7 @@ from kg_store.linked.recommendations import read_user_recommendations
 from serving.cold_start import InterestIndex, ItemIndex
 from serving.config import ServeConfig
 from serving.errors import InvalidRequestError, NoRunError
+from serving.explanations import HeldExplanations
 from serving.memory import body_prefix
 from serving.neighbours import InterestNeighbours
 from serving.outage import Neo4jState
@@ -68,6 +69,7 @@ class ModelRegistry:
         self._refreshing = threading.Lock()
         self._responses: OrderedDict[tuple, bytes] = OrderedDict()
         self.counts: Counter = Counter()    # loads per part of run memory ("once per run" is tested)
+        self.explanations = HeldExplanations(store, config, self.neo4j, self.counts)    # per dataset, not run
 
     @property
     def loads(self) -> int:
@@ -167,7 +169,8 @@ class ModelRegistry:
             memory = self._memory.get(key)
             if memory is not None:
                 return memory
-            memory = self._memory[key] = RunMemory(self.store, dataset, run, self.config.max_k, self.counts)
+            memory = self._memory[key] = RunMemory(self.store, dataset, run, self.config.max_k, self.counts,
+                                                   self.explanations)
             for old in [k for k in self._memory if k[:2] == key[:2] and k != key]:
                 del self._memory[old]       # an older run: no longer served
         if self.config.preload:
@@ -179,11 +182,12 @@ class ModelRegistry:
         return self._memory.get((dataset, run.model, run.run_id))
 
     def held(self) -> dict[str, Any]:
-        """Runs held (preloaded, or anything loaded without preload) and their bytes, for /health."""
+        """Runs held (preloaded, or anything loaded without preload) and their bytes with the explanation
+        arrays', for /health."""
         with self._lock:
             memories = list(self._memory.values())
         loaded = [m for m in memories if m.nbytes and (m.preloaded.is_set() or not self.config.preload)]
-        return {"runs": len(loaded), "bytes": sum(m.nbytes for m in loaded)}
+        return {"runs": len(loaded), "bytes": sum(m.nbytes for m in loaded) + self.explanations.nbytes}
 
     def preloaded(self, dataset: str, model: str, run_id: str, timeout: float = 0.0) -> bool:
         """Whether the run's preload finished (waiting up to ``timeout`` seconds)."""

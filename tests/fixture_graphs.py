@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 
 from kg_store.connection import GraphStore
+from kg_store.embeddings import embedding_keys
+from kg_store.vectors import drop_index
 from kg_store.writeback import write_recommendations
 from kgrec import api
 
@@ -20,3 +22,13 @@ def ingest_with_two_recommenders(store: GraphStore, folder: Path, dataset: str) 
                           np.array([[1, 2, 3]]), np.array([[0.9, 0.8, 0.7]]))
     write_recommendations(store, dataset, "model_b", "run_b", users[:1], items,
                           np.array([[2, 4]]), np.array([[0.6, 0.5]]))
+
+
+def drop_embedding_indexes(store: GraphStore, *models: str) -> None:
+    """Drop the models' vector indexes, so this module's runs create them at their own size (one index
+    serves every dataset, and another test file may have made it for another size first)."""
+    for model in models:
+        keys = embedding_keys(model)
+        for label in ("User", "Item", "Interest"):
+            drop_index(store, keys.index(label))
+

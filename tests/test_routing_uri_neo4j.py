@@ -43,7 +43,7 @@ def test_ingest_train_write_back_and_read_through_a_routing_uri(routing: Neo4jSe
     ingested = kgrec.ingest("cikg", cikg_folder, dataset=dataset_name)
     assert ingested.nodes_created > 0
     assert kgrec.split(dataset_name).valid_edges > 0
-    run = kgrec.train("lightgcn", dataset_name, epochs=1, k=3, progress=False)
+    run = kgrec.train("lightgcn", dataset_name, epochs=1, embedding_dim=8, k=3, progress=False)  # the serving tests' size
     assert run.recommendations_written > 0
     found = kgrec.recommend(dataset_name, 0, model="lightgcn", limit=3)
     assert [row.rank for row in found.items] == [1, 2, 3] and {row.run_id for row in found.items} == {run.run_id}

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+from fixture_graphs import drop_embedding_indexes
 
 from kg_store.connection import GraphStore
 from kg_store.cypher_files import load_query
@@ -54,6 +55,7 @@ def runs(store: GraphStore, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     dataset = f"test_serve_int_{uuid.uuid4().hex[:8]}"
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("KGREC_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+        drop_embedding_indexes(store, "cikgrec", "lightgcn")
         ingest_cikg(store, FIXTURE, dataset)
         write_interest_set(store, dataset, SET, Clustering([Cluster(i, label) for i, label in LABELS.items()], WEIGHTS))
         outcome = train_and_write(store, dataset, "cikgrec", seeds=[2024], k=5, progress=False,

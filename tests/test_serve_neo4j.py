@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+from fixture_graphs import drop_embedding_indexes
 
 from kg_store.connection import GraphStore
 from kg_store.cypher_files import load_query
@@ -43,6 +44,7 @@ def trained(store: GraphStore, tmp_path_factory: pytest.TempPathFactory) -> Iter
     dataset = f"test_serve_{uuid.uuid4().hex[:8]}"
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("KGREC_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+        drop_embedding_indexes(store, "lightgcn")
         ingest_cikg(store, FIXTURE, dataset)
         outcome = _train(store, dataset)
         yield dataset, outcome
