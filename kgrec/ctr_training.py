@@ -6,7 +6,10 @@ Flow: CTR samples (and, for rerankers, stored candidate lists) from Neo4j -> opt
 ``recommender.rerank.trainer`` per seed (epoch chosen on valid, test scored once) -> mean and std
 over seeds -> a ``TrainingRun`` node (kind, protocol "valid", config, metrics) and each test user's
 top-K list (``TOP_K`` to the run node, plus the optional ``RECOMMENDED`` view; see
-``kg_store.writeback``) from the seed with the best validation score.
+``kg_store.writeback``) from the seed with the best validation score. In a process group
+(``kgrec train ctr|rerank --nproc N``, torchrun) rank 0 alone reads the graph (and draws what is
+missing) and sends the data to the others; each process trains its part of every batch
+(``recommender.features.ddp``); rank 0 alone writes back.
 
 **Users split 8:1:1.** Users with at least one interaction are split (seeded) into train, valid
 and test. The split is drawn once and stored (``User.ctr_split``; seed, ratios and profile share on
@@ -53,6 +56,7 @@ from kg_store.writeback import write_recommendations
 from kgrec.runs import RunRecord, best_seed_index, mean_std, seed_metrics
 from knowledge.text_features import WRITERS, MissingTextError, load_text_matrix
 from knowledge.text_recipes import TEXT_RECIPES, prepare_text
+from recommender import distributed
 from recommender.ctr import registry as ctr_registry
 from recommender.ctr.trainer import TRAIN_FIELDS, CTRTrainConfig, CTRTrainResult, score_ctr, train_ctr_model
 from recommender.errors import DataError
@@ -288,7 +292,7 @@ def _finish(store: GraphStore, kind: str, model: str, data: CTRData, seeds: list
     record = RunRecord(data.dataset, model, config, started)
     outcome = CTROutcome(record.run_id, kind, model, data.dataset, seeds, results, mean_std(results),
                          config, seeds[best], notes)
-    if write_back:      # the run node first: the TOP_K lists point at it; metrics and finished after them
+    if write_back and distributed.is_main():   # rank 0 alone writes; the run node first, the TOP_K lists point at it
         record.start(store)
         outcome.recommendations_written = _write_top(store, data, model, outcome.run_id, top(results[best], k))
         record.finish(store, outcome.metrics())
@@ -304,16 +308,31 @@ def _config(kind: str, model: str, text: str | None, vectors: str | None, contra
             **extra}
 
 
+def _join(kind: str, model: str, dataset: str, backend: str, timeout_s: float | None, overrides: dict[str, Any],
+          **facts: Any) -> None:
+    """Under torchrun, this process joins the process group (``recommender.distributed.join``), and every
+    process checks that the others run the same job (else one error naming the differences)."""
+    distributed.join(backend, overrides.get("device") or "cpu", timeout_s)
+    distributed.agree("the run", world_size=distributed.world_size(), kind=kind, model=model, dataset=dataset,
+                      overrides=overrides, **facts)
+
+
 def train_ctr(store: GraphStore, dataset: str, model: str, text: str | None = None, contrast: bool = False,
               seeds: list[int] | None = None, k: int = 10, write_back: bool = True,
-              max_history: int = DEFAULT_MAX_HISTORY, **overrides: Any) -> CTROutcome:
+              max_history: int = DEFAULT_MAX_HISTORY, dist_backend: str = "auto", dist_timeout: float | None = None,
+              **overrides: Any) -> CTROutcome:
     """Train CTR ``model`` per seed; ``overrides`` mix trainer settings (lr, epochs, ...) and model ones.
 
-    The top-K lists rank each test user's CTR targets (see the module docstring).
+    The top-K lists rank each test user's CTR targets (see the module docstring). Under torchrun each
+    process joins the process group (``dist_backend``, ``dist_timeout`` seconds) and trains its part
+    of every batch (``recommender.features.ddp``); rank 0 alone reads the graph and writes back.
     """
     ctr_registry.get(model)  # an unknown name fails before the graph is read
     started, seeds = datetime.now(UTC), list(seeds or DEFAULT_SEEDS)
-    data, notes, vectors = _load(store, dataset, text, max_history)
+    _join("ctr", model, dataset, dist_backend, dist_timeout, overrides, text=text, contrast=contrast, seeds=seeds,
+          max_history=max_history)
+    data, notes, vectors = distributed.from_main(lambda: _load(store, dataset, text, max_history),
+                                                 f"the CTR data of {dataset}")
     train, model_settings = split_overrides(overrides)
     results = [train_ctr_model(data, model, CTRTrainConfig(**{**train, "seed": s, "contrast": contrast}), **model_settings)
                for s in seeds]
@@ -322,22 +341,35 @@ def train_ctr(store: GraphStore, dataset: str, model: str, text: str | None = No
                    lambda result, n: _ctr_top(result, data, n), k, write_back)
 
 
-def train_rerank(store: GraphStore, dataset: str, model: str, list_name: str = SAMPLED_LIST, text: str | None = None,
-                 contrast: bool = False, seeds: list[int] | None = None, k: int = 10, write_back: bool = True,
-                 max_history: int = DEFAULT_MAX_HISTORY, **overrides: Any) -> CTROutcome:
-    """Train reranker ``model`` per seed on candidate list ``list_name``.
-
-    The sampled list (positives plus 9 unseen items) is written first when missing; any other list
-    must already be stored. The top-K lists rank each test user's candidate list.
-    """
-    rerank_registry.get(model)  # an unknown name fails before the graph is read
-    started, seeds = datetime.now(UTC), list(seeds or DEFAULT_SEEDS)
+def _load_lists(store: GraphStore, dataset: str, list_name: str, text: str | None,
+                max_history: int) -> tuple[CandidateLists, list[str], str | None]:
+    """The candidate lists ``list_name`` over the CTR data (:func:`_load`), the sampled list written first
+    when missing; notes; the vector name trained on."""
     data, notes, vectors = _load(store, dataset, text, max_history)
     if list_name == SAMPLED_LIST:
         report = store_sampled_lists(store, data)
         if report.written:
             notes.append(f"wrote candidate list '{list_name}': {report.users} users, {report.candidates} candidates")
-    lists = load_candidate_lists(store, data, list_name)
+    return load_candidate_lists(store, data, list_name), notes, vectors
+
+
+def train_rerank(store: GraphStore, dataset: str, model: str, list_name: str = SAMPLED_LIST, text: str | None = None,
+                 contrast: bool = False, seeds: list[int] | None = None, k: int = 10, write_back: bool = True,
+                 max_history: int = DEFAULT_MAX_HISTORY, dist_backend: str = "auto", dist_timeout: float | None = None,
+                 **overrides: Any) -> CTROutcome:
+    """Train reranker ``model`` per seed on candidate list ``list_name``.
+
+    The sampled list (positives plus 9 unseen items) is written first when missing; any other list
+    must already be stored. The top-K lists rank each test user's candidate list. Under torchrun: as
+    :func:`train_ctr`.
+    """
+    rerank_registry.get(model)  # an unknown name fails before the graph is read
+    started, seeds = datetime.now(UTC), list(seeds or DEFAULT_SEEDS)
+    _join("rerank", model, dataset, dist_backend, dist_timeout, overrides, text=text, contrast=contrast, seeds=seeds,
+          max_history=max_history, list=list_name)
+    lists, notes, vectors = distributed.from_main(lambda: _load_lists(store, dataset, list_name, text, max_history),
+                                                  f"the candidate lists '{list_name}' of {dataset}")
+    data = lists.data
     train, model_settings = split_overrides(overrides)
     results = [train_rerank_model(lists, model, CTRTrainConfig(**{**train, "seed": s, "contrast": contrast}),
                                   **model_settings) for s in seeds]

@@ -105,7 +105,9 @@ def train(model: str | type, dataset: str, *, kind: str | None = None, store: Gr
     ``batch_size``, ...) and, for ranking, ``interest_set``, ``preset``, ``protocol``, ``progress``,
     ``edges``; for CTR and rerank, ``text``, ``contrast``, ``max_history`` and rerank's
     ``list_name``. ``k`` defaults to 20 (ranking) or 10 (CTR, rerank). Several ``seeds`` give mean and std; the best seed on
-    validation is written back.
+    validation is written back. In a script started by ``torchrun`` every process calls this and
+    trains its share of each batch (``dist_backend``: auto, gloo or nccl; ``dist_timeout`` seconds);
+    rank 0 alone writes back (docs: "Beyond one machine").
 
     ```python
     import kgrec

@@ -13,7 +13,8 @@ store: processes started with different sizes fail at once, each naming both siz
 Rank 0 is the main process: it alone evaluates, writes checkpoints and writes back
 (:func:`is_main`, :func:`share_from_main`). :func:`agree` is the handshake (every process states
 facts, a difference is one error on every process); :func:`once_per_node` reads something once per
-machine (the export, from the graph, into the cache the other processes then read).
+machine (the export, from the graph, into the cache the other processes then read); :func:`from_main`
+reads on rank 0 alone and sends what it read to the others (the CTR data, which has no cache).
 """
 
 from __future__ import annotations
@@ -164,8 +165,10 @@ def _communication_device() -> torch.device:
 
 
 @contextmanager
-def peer_errors(doing: str) -> Iterator[None]:
-    """A collective that fails because a peer stopped or did not answer, as one :class:`TrainingError`."""
+def peer_errors(doing: str, then: str = "Start the job again with the same command to resume from its last "
+                                        "checkpoint.") -> Iterator[None]:
+    """A collective that fails because a peer stopped or did not answer, as one :class:`TrainingError`
+    (ending with ``then``, what to do next)."""
     try:
         yield
     except RuntimeError as error:
@@ -173,8 +176,7 @@ def peer_errors(doing: str) -> Iterator[None]:
                                 or any(marker in str(error) for marker in PEER_FAILURE_MARKERS)):
             raise
         raise TrainingError(f"Training stopped while {doing}: another process stopped or did not answer "
-                            f"(rank {rank()} of {world_size()}: {str(error).splitlines()[0][:300]}). Start the job "
-                            "again with the same command to resume from its last checkpoint.") from error
+                            f"(rank {rank()} of {world_size()}: {str(error).splitlines()[0][:300]}). {then}") from error
 
 
 def share_from_main(value: T | None) -> T:
@@ -291,3 +293,26 @@ def once_per_node(read: Callable[[], T], what: str) -> T:
         r, message = failed[0]
         raise TrainingError(f"Rank {r} could not read {what} ({message}).")
     return value if first else read()  # type: ignore[return-value]
+
+
+def from_main(read: Callable[[], T], what: str) -> T:
+    """``read()`` on rank 0 alone, its value sent to every process (the others wait for it): for data
+    whose reading may also write to the graph (a split drawn, lists stored), which one process must
+    do. A failure on rank 0 is an error on every process."""
+    if not active():
+        return read()
+    value: T | None = None
+    failure: Exception | None = None
+    if is_main():
+        try:
+            value = read()
+        except Exception as error:  # noqa: BLE001 - reported on every process below, raised here as it was
+            failure = error
+    with peer_errors(f"reading {what}", "Start the job again with the same command."):
+        shared = share_from_main((value, f"{type(failure).__name__}: {failure}" if failure else None)
+                                 if is_main() else None)
+    if failure is not None:
+        raise failure
+    if shared[1]:
+        raise TrainingError(f"Rank 0 could not read {what} ({shared[1]}).")
+    return shared[0]

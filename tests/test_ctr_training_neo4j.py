@@ -244,8 +244,9 @@ def test_user_descriptions_see_the_ctr_profile_only_and_feed_the_kellmrec_recipe
     with FakeChatServer() as server, pytest.raises(ConfigError, match="CTR split"):
         describe_users(store, loaded, http_backend(server), history="ctr-profile", progress=False)
     load_ctr_data(store, loaded)                     # draws and stores the CTR split and profile cuts
-    with FakeChatServer() as server:                 # answers echo the prompt
-        report = describe_users(store, loaded, http_backend(server), history="ctr-profile", progress=False)
+    with FakeChatServer() as server:                 # answers echo the prompt; a model id of its own, so
+        backend = http_backend(server, model=f"model-{loaded}")   # no earlier run's cached answer is reused
+        report = describe_users(store, loaded, backend, history="ctr-profile", progress=False)
     rows = store.read_with(lambda tx: tx.run(
         "MATCH (u:User {dataset: $d}) RETURN u.id AS id, u.ctr_profile_cut AS cut, u.description AS train_text, "
         "u.description_profile AS text", d=loaded).data())

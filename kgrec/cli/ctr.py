@@ -2,12 +2,16 @@
 
 :mod:`kgrec.cli.train` puts ``ctr`` and ``rerank`` in the ``train`` group; ``kgrec train-ctr`` and
 ``kgrec train-rerank`` (the first names) stay as hidden aliases. ``kgrec evaluate`` lists these runs
-with the metrics stored on their ``TrainingRun`` nodes.
+with the metrics stored on their ``TrainingRun`` nodes. ``--nproc N`` runs the command again under
+torchrun, as ``kgrec train <model>`` does (``kgrec.cli.train``); in a process group rank 0 alone reports.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from typing import Any
 
 import click
@@ -37,6 +41,14 @@ _options = with_options([
                  help="Recommendations written per test user (among its own candidates)."),
     click.option("--no-write", is_flag=True, help="Write neither the TrainingRun nor recommendations."),
     click.option("--json", "as_json", is_flag=True),
+    click.option("--nproc", type=click.IntRange(1), default=1, show_default=True,
+                 help="Processes training the model data-parallel on this machine (each a part of every batch; "
+                      "runs itself under torchrun). For several machines, start torchrun yourself."),
+    click.option("--dist-backend", type=click.Choice(["auto", "gloo", "nccl"]), default="auto", show_default=True,
+                 help="Process-group backend under torchrun: auto = nccl on GPUs, gloo on CPU."),
+    click.option("--dist-timeout", type=click.FloatRange(1), default=None, metavar="SECONDS",
+                 help="Seconds a process waits for the others (rank 0's reading of the graph and evaluations "
+                      "included) before it stops (600 by default)."),
 ])
 
 
@@ -59,6 +71,21 @@ def _overrides(options: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in options.items() if v is not None}
 
 
+def _processes(ctx: click.Context, options: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    """The process-group options taken out of ``options``, and whether this process reports (rank 0, or
+    alone). With ``--nproc`` above 1 outside torchrun, runs this command again under torchrun and exits."""
+    from kgrec.cli.train import launched, torchrun_command
+
+    nproc = options.pop("nproc")
+    group = {"dist_backend": options.pop("dist_backend"), "dist_timeout": options.pop("dist_timeout")}
+    if nproc > 1 and not launched():
+        args = sys.argv[1:]
+        if ctx.info_name not in args:   # invoked from Python, not from a command line this can repeat
+            raise click.UsageError("--nproc needs the kgrec command line; from Python, start torchrun yourself.")
+        ctx.exit(subprocess.call(torchrun_command(nproc, args)))
+    return group, not launched() or os.environ["RANK"] == "0"
+
+
 def _alias(command: click.Command, name: str) -> click.Command:
     """``command`` under its first, hidden name (same options, same callback)."""
     return KgrecCommand(name, params=command.params, callback=command.callback, help=command.help, hidden=True)
@@ -73,11 +100,13 @@ def ctr(ctx: click.Context, model: str, dataset: str, text: str | None, contrast
     """Train a CTR MODEL on DATASET's CTR split; print test AUC and LogLoss; write the run back."""
     from kgrec.models_api import set_threads, train
 
+    group, main = _processes(ctx, options)
     set_threads(threads)
     outcome = train(model, dataset, kind="ctr", store=open_store(ctx), text=text, contrast=contrast,
                     seeds=[2024 + n for n in range(seeds)], k=top_k, write_back=not no_write,
-                    max_history=max_history, **_overrides(options)).outcome
-    _echo(outcome, as_json)
+                    max_history=max_history, **group, **_overrides(options)).outcome
+    if main:
+        _echo(outcome, as_json)
 
 
 @click.command("rerank", cls=KgrecCommand)
@@ -92,11 +121,13 @@ def rerank(ctx: click.Context, model: str, list_name: str, dataset: str, text: s
     """Train a reranker MODEL on DATASET's candidate lists; print test NDCG@K and MAP@K; write the run back."""
     from kgrec.models_api import set_threads, train
 
+    group, main = _processes(ctx, options)
     set_threads(threads)
     outcome = train(model, dataset, kind="rerank", store=open_store(ctx), list_name=list_name, text=text,
                     contrast=contrast, seeds=[2024 + n for n in range(seeds)], k=top_k, write_back=not no_write,
-                    max_history=max_history, **_overrides(options)).outcome
-    _echo(outcome, as_json)
+                    max_history=max_history, **group, **_overrides(options)).outcome
+    if main:
+        _echo(outcome, as_json)
 
 
 train_ctr = _alias(ctr, "train-ctr")

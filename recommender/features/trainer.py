@@ -109,14 +109,22 @@ def _epoch(model: nn.Module, optimizer: torch.optim.Optimizer, pairs: Iterable[t
 def fit(kind: str, model: nn.Module, config: CTRTrainConfig,
         train_pairs: Callable[[int], Iterator[tuple[Batch, Batch | None]]],
         evaluate: Callable[[nn.Module, str], dict[str, float]], select_metric: str) -> CTRTrainResult:
-    """Train with early stopping on ``select_metric`` of valid; restore the best weights; test once."""
+    """Train with early stopping on ``select_metric`` of valid; restore the best weights; test once.
+    In a process group of several (torchrun), each process trains its part of every batch and rank 0
+    evaluates (``recommender.features.ddp``)."""
     model.to(config.device)
+    run_epoch = _epoch
+    if torch.distributed.is_available() and torch.distributed.is_initialized() and torch.distributed.get_world_size() > 1:
+        from recommender.features.ddp import DataParallelLoop
+
+        loop = DataParallelLoop(model, config, train_pairs, evaluate)
+        run_epoch, evaluate = loop.epoch, loop.evaluate
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     history: list[EpochLog] = []
     best_value, best_epoch, best_state, stale = -np.inf, 0, None, 0
     for epoch in range(1, config.epochs + 1):
         started = time.perf_counter()
-        losses = _epoch(model, optimizer, train_pairs(epoch), config.device)
+        losses = run_epoch(model, optimizer, train_pairs(epoch), config.device)
         seconds = time.perf_counter() - started
         valid = evaluate(model, "valid")
         history.append(EpochLog(epoch, losses, valid, seconds))
