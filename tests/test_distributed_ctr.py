@@ -17,6 +17,7 @@ import pytest
 import torch
 from ctr_ddp_worker import outcome, synthetic_ctr_data, synthetic_lists, train_synthetic
 from test_ctr_data_neo4j import random_ratings, write_movielens
+from test_distributed_training_neo4j import kgrec, training_runs
 
 from kg_store.connection import GraphStore
 from kg_store.local_server import free_port
@@ -177,16 +178,6 @@ def test_ranks_started_with_different_settings_stop_with_the_difference(tmp_path
     assert done.returncode != 0
     assert "The 2 processes disagree on the model and its training: train.lr: rank 0 0.01, rank 1 0.02" in done.stderr
     assert not list(tmp_path.glob("run.*"))
-
-
-def kgrec(*args: str, env: dict) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "kgrec.cli", *args], env=env, capture_output=True, text=True,
-                          timeout=180)
-
-
-def training_runs(store: GraphStore, dataset: str) -> list[str]:
-    return store.read_with(lambda tx: [r["id"] for r in tx.run(
-        "MATCH (r:TrainingRun {dataset: $d}) RETURN r.run_id AS id", d=dataset)])
 
 
 def test_a_killed_rank_writes_nothing_and_nproc_writes_once(store: GraphStore, cli_env: dict, dataset_name: str,
