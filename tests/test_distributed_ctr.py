@@ -17,10 +17,10 @@ import pytest
 import torch
 from ctr_ddp_worker import outcome, synthetic_ctr_data, synthetic_lists, train_synthetic
 from test_ctr_data_neo4j import random_ratings, write_movielens
+from test_distributed_training import by_hand as launch_by_hand
 from test_distributed_training_neo4j import kgrec, training_runs
 
 from kg_store.connection import GraphStore
-from kg_store.local_server import free_port
 from kgrec import api
 from recommender.ctr.models import build_ctr_model
 from recommender.features.ddp import part_of, scaled_total
@@ -55,22 +55,8 @@ def torchrun(spec: dict[str, Any], timeout: float = 150) -> subprocess.Completed
 
 
 def by_hand(spec: dict[str, Any], env: dict[str, str], timeout: float = 120) -> list[tuple[int, str]]:
-    """Two processes started without torchrun (no agent stops the other when one ends): (exit code,
-    stderr) per rank."""
-    port = str(free_port())
-    processes = [subprocess.Popen([sys.executable, str(WORKER), json.dumps(spec)], cwd=REPO_ROOT, text=True,
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                  env={**env, "OMP_NUM_THREADS": "1", "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": port,
-                                       "RANK": str(rank), "LOCAL_RANK": str(rank), "WORLD_SIZE": "2",
-                                       "LOCAL_WORLD_SIZE": "2"})
-                 for rank in range(2)]
-    try:
-        return [(process.wait(timeout=timeout), process.communicate()[1]) for process in processes]
-    finally:
-        for process in processes:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
+    """Two CTR worker processes started without torchrun: (exit code, stderr) per rank."""
+    return launch_by_hand(spec, [2, 2], timeout, env, worker=WORKER)
 
 
 def gradients(model: torch.nn.Module, loss: torch.Tensor) -> dict[str, torch.Tensor]:

@@ -55,11 +55,11 @@ def torchrun(spec: dict[str, Any], timeout: float = 150) -> subprocess.Completed
 
 
 def by_hand(spec: dict[str, Any], world_sizes: list[int], timeout: float = 120,
-            env: dict[str, str] | None = None) -> list[tuple[int, str]]:
-    """The processes started without torchrun (no agent stops the others when one ends): (exit code,
-    stderr) per rank; ``world_sizes[r]`` is the WORLD_SIZE rank r is told."""
+            env: dict[str, str] | None = None, worker: Path = WORKER) -> list[tuple[int, str]]:
+    """The processes of ``worker`` started without torchrun (no agent stops the others when one ends):
+    (exit code, stderr) per rank; ``world_sizes[r]`` is the WORLD_SIZE rank r is told."""
     port, env = str(free_port()), env or dict(os.environ)
-    processes = [subprocess.Popen([sys.executable, str(WORKER), json.dumps(spec)], cwd=REPO_ROOT, text=True,
+    processes = [subprocess.Popen([sys.executable, str(worker), json.dumps(spec)], cwd=REPO_ROOT, text=True,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                   env={**env, "OMP_NUM_THREADS": "1", "MASTER_ADDR": "127.0.0.1",
                                        "MASTER_PORT": port, "RANK": str(rank), "LOCAL_RANK": str(rank),
