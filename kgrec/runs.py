@@ -89,19 +89,36 @@ def _is_out_of_memory(error: BaseException) -> bool:
     return isinstance(error, RuntimeError) and ("can't allocate memory" in text or "out of memory" in text)
 
 
+def _megabytes(n_bytes: float) -> str:
+    return f"{n_bytes / 2**30:,.1f} GB" if n_bytes >= 2**30 else f"{n_bytes / 2**20:,.1f} MB"
+
+
+def memory_floor(n_users: int, n_items: int, embedding_dim: int, eval_batch_size: int) -> str:
+    """What a run needs at the least, from the sizes alone (nothing is allocated): every ranking model
+    has a D-wide row per user and per item, each held four times (weights, gradients, Adam's two
+    moments) in float32, and each evaluation batch scores min(B_eval, users) x items float32s."""
+    tables = (n_users + n_items) * embedding_dim * 4 * 4
+    scores = min(eval_batch_size, n_users) * n_items * 4
+    return (f"its user and item embeddings with their gradients and Adam's moments need at least "
+            f"{_megabytes(tables)}, one evaluation batch's scores {_megabytes(scores)}")
+
+
 @contextmanager
-def out_of_memory_hint(model: str, dataset: str, config: Any) -> Iterator[None]:
+def out_of_memory_hint(model: str, dataset: str, config: Any, sizes: tuple[int, int, int] | None = None
+                       ) -> Iterator[None]:
     """Turn running out of memory while training ``model`` into a :class:`TrainingError` that says
-    how to size the run: the ``--estimate`` command that prints the expected peak memory and the
-    settings that lower it. The checkpoint stays, so a rerun with the same settings resumes."""
+    how to size the run: the floor of its memory from ``sizes`` (users, items, embedding size), the
+    ``--estimate`` command that measures the whole peak, and the settings that lower it. The
+    checkpoint stays, so a rerun with the same settings resumes."""
     try:
         yield
     except (MemoryError, RuntimeError) as error:
         if not _is_out_of_memory(error):
             raise
+        floor = f"; {memory_floor(*sizes, config.eval_batch_size)}" if sizes else ""
         raise TrainingError(
             f"{model} ran out of memory on '{dataset}' (device {config.device}, batch size {config.batch_size}, "
-            f"evaluation batch {config.eval_batch_size}): `kgrec train {model} --dataset {dataset} --estimate` "
-            "prints the expected peak memory; lower --batch-size (the training step), --eval-batch-size (the "
-            "full-ranking evaluation) or the model's size (embedding_dim, --layers)."
+            f"evaluation batch {config.eval_batch_size}){floor}. `kgrec train {model} --dataset {dataset} "
+            "--estimate` measures the expected peak memory; lower --batch-size (the training step), "
+            "--eval-batch-size (the full-ranking evaluation) or the model's size (embedding_dim, --layers)."
         ) from error

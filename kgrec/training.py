@@ -123,7 +123,7 @@ def train_seed(export: GraphExport, dataset: str, model: str, seed: int, progres
     agree_on_run(model, dataset, export.cache_key, model_config, train_config)   # in a process group
     if distributed.is_main():
         write_valid_split(run_dir / VALID_SPLIT_FILE, data.valid, export)
-    with out_of_memory_hint(model, dataset, train_config):
+    with out_of_memory_hint(model, dataset, train_config, (data.n_users, data.n_items, model_config.embedding_dim)):
         result = train_model(data, model, model_config, train_config, checkpoint_dir=run_dir, progress=progress)
     return SeedRun(seed, result, data, config_dict(model_config, train_config), train_config.select_metric)
 

@@ -15,6 +15,7 @@ import kgrec.training as training
 from kg_store.graph_export import SPLIT_CODES, GraphExport
 from kgrec.cli import CliState, KgrecGroup
 from kgrec.cli import train as cli_train
+from kgrec.runs import memory_floor
 from recommender.config import resolve_config
 from recommender.data import RecData, from_export, read_valid_split, write_valid_split
 from recommender.errors import DataError, TrainingError
@@ -342,6 +343,17 @@ def test_running_out_of_memory_names_the_estimate_and_the_settings_to_lower(monk
                                             r"kgrec train bprmf --dataset synthetic --estimate.*--batch-size") as caught:
         training.train_seed(synthetic_export(), "synthetic", "bprmf", 2024, embedding_dim=10**12, epochs=1)
     assert "allocate" in str(caught.value.__cause__) or isinstance(caught.value.__cause__, MemoryError)
+    data = training.protocol_data(synthetic_export(), resolve_config("bprmf", "synthetic")[1])
+    floor_gb = (data.n_users + data.n_items) * 10**12 * 16 / 2**30
+    assert f"embeddings with their gradients and Adam's moments need at least {floor_gb:,.1f} GB" in str(caught.value)
+
+
+def test_memory_floor_counts_four_float32_copies_of_each_table_and_one_batch_of_scores() -> None:
+    # 1,500 rows x 64 x 4 copies x 4 bytes = 1,536,000 B; 1,000 users (below the batch) x 500 items x 4 B
+    assert memory_floor(1000, 500, 64, 1024) == ("its user and item embeddings with their gradients and "
+                                                 "Adam's moments need at least 1.5 MB, one evaluation "
+                                                 "batch's scores 1.9 MB")
+    assert memory_floor(10**6, 10**5, 256, 512).endswith("need at least 4.2 GB, one evaluation batch's scores 195.3 MB")
 
 
 def test_cli_set_reaches_any_setting_typed_and_refuses_unknown_ones(offline_export, tmp_path) -> None:
