@@ -89,7 +89,7 @@ def _is_out_of_memory(error: BaseException) -> bool:
     return isinstance(error, RuntimeError) and ("can't allocate memory" in text or "out of memory" in text)
 
 
-def _megabytes(n_bytes: float) -> str:
+def _readable_size(n_bytes: float) -> str:
     return f"{n_bytes / 2**30:,.1f} GB" if n_bytes >= 2**30 else f"{n_bytes / 2**20:,.1f} MB"
 
 
@@ -100,7 +100,7 @@ def memory_floor(n_users: int, n_items: int, embedding_dim: int, eval_batch_size
     tables = (n_users + n_items) * embedding_dim * 4 * 4
     scores = min(eval_batch_size, n_users) * n_items * 4
     return (f"its user and item embeddings with their gradients and Adam's moments need at least "
-            f"{_megabytes(tables)}, one evaluation batch's scores {_megabytes(scores)}")
+            f"{_readable_size(tables)}, one evaluation batch's scores {_readable_size(scores)}")
 
 
 @contextmanager
